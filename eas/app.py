@@ -1,0 +1,40 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from eas.config import build_config, instance_path_from_environment
+from eas.core.clock import SystemClock, install_clock
+from eas.core.crypto import init_cipher
+from eas.core.db import db
+from eas.core.db_migrate import init_migrations
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        "eas",
+        instance_path=instance_path_from_environment(),
+        template_folder="web/templates",
+        static_folder="web/static",
+    )
+    app.config.update(build_config(app.instance_path, config))
+
+    import eas.models  # noqa: F401  (registers every table on the metadata)
+
+    db.init_app(app)
+    init_migrations(app, db)
+    init_cipher(app)
+    install_clock(app, SystemClock())
+
+    from eas.participants.cli import participants_cli
+    from eas.protocols.cli import protocol_cli
+    from eas.studies.cli import study_cli
+    from eas.web import init_web
+
+    for group in (protocol_cli, study_cli, participants_cli):
+        app.cli.add_command(group)
+    init_web(app)
+    return app

@@ -1,0 +1,1 @@
+"""The audit trail of who did what, when."""

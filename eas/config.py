@@ -1,0 +1,109 @@
+"""Configuration. This is the only module that reads the environment (``EAS_*`` variables).
+
+Secrets that a fresh development checkout does not have yet (the session secret, the data keys)
+are generated once into the instance folder, so ``make run`` works without any set-up and the
+demo database stays readable across restarts. In production (``EAS_ENV=production``) they must
+be given explicitly; the app refuses to start otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+ENV_PREFIX = "EAS_"
+
+#: Settings read from the environment: (config key, environment variable, default).
+_ENVIRONMENT_SETTINGS: tuple[tuple[str, str, str | None], ...] = (
+    ("EAS_ENV", "EAS_ENV", "development"),
+    ("SQLALCHEMY_DATABASE_URI", "EAS_DATABASE_URL", None),
+    ("SECRET_KEY", "EAS_SECRET_KEY", None),
+    ("EAS_ENCRYPTION_KEYS", "EAS_ENCRYPTION_KEYS", None),
+    ("EAS_LOOKUP_KEY", "EAS_LOOKUP_KEY", None),
+    ("EAS_DEFAULT_PHONE_REGION", "EAS_DEFAULT_PHONE_REGION", "US"),
+    ("EAS_PUBLIC_BASE_URL", "EAS_PUBLIC_BASE_URL", None),
+    ("EAS_TWILIO_ACCOUNT_SID", "EAS_TWILIO_ACCOUNT_SID", None),
+    ("EAS_TWILIO_AUTH_TOKEN", "EAS_TWILIO_AUTH_TOKEN", None),
+    ("EAS_TWILIO_MESSAGING_SERVICE_SID", "EAS_TWILIO_MESSAGING_SERVICE_SID", None),
+    ("EAS_TWILIO_FROM", "EAS_TWILIO_FROM", None),
+)
+
+_GENERATED_SECRETS_FILE = "secrets.json"
+
+
+class ConfigurationError(RuntimeError):
+    """The configuration cannot run the platform (a missing production secret, say)."""
+
+
+@dataclass(frozen=True)
+class _GeneratedSecrets:
+    secret_key: str
+    encryption_key: str
+    lookup_key: str
+
+    @classmethod
+    def new(cls) -> _GeneratedSecrets:
+        return cls(
+            secret_key=secrets.token_urlsafe(32),
+            encryption_key=Fernet.generate_key().decode(),
+            lookup_key=secrets.token_urlsafe(32),
+        )
+
+
+def _load_or_create_dev_secrets(instance_path: Path) -> _GeneratedSecrets:
+    path = instance_path / _GENERATED_SECRETS_FILE
+    if path.exists():
+        return _GeneratedSecrets(**json.loads(path.read_text()))
+    generated = _GeneratedSecrets.new()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    # Created private from the start: these keys decrypt participants' phone numbers.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(generated.__dict__, fh, indent=2)
+    return generated
+
+
+def instance_path_from_environment() -> str | None:
+    """Where the database and generated secrets live (`EAS_INSTANCE_PATH`; default: ./instance
+    beside the package for a source checkout)."""
+    return os.environ.get("EAS_INSTANCE_PATH")
+
+
+def build_config(instance_path: str | os.PathLike[str], overrides: dict | None = None) -> dict:
+    """Return the app configuration: defaults, then the environment, then ``overrides``."""
+    instance = Path(instance_path)
+    config: dict = {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'eas.sqlite3'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        "JSON_SORT_KEYS": False,
+        "EAS_SMS_MAX_SEGMENTS_DEFAULT": 2,
+    }
+    for key, variable, default in _ENVIRONMENT_SETTINGS:
+        value = os.environ.get(variable, default)
+        if value is not None:
+            config[key] = value
+    config.update(overrides or {})
+
+    missing = [
+        key
+        for key in ("SECRET_KEY", "EAS_ENCRYPTION_KEYS", "EAS_LOOKUP_KEY")
+        if not config.get(key)
+    ]
+    if missing:
+        if config["EAS_ENV"] == "production":
+            names = ", ".join(key if key.startswith("EAS_") else "EAS_SECRET_KEY" for key in missing)
+            raise ConfigurationError(f"production needs these settings: {names}")
+        generated = _load_or_create_dev_secrets(instance)
+        for key, value in (
+            ("SECRET_KEY", generated.secret_key),
+            ("EAS_ENCRYPTION_KEYS", generated.encryption_key),
+            ("EAS_LOOKUP_KEY", generated.lookup_key),
+        ):
+            if not config.get(key):
+                config[key] = value
+    return config

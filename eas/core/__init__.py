@@ -1,0 +1,1 @@
+"""Shared machinery: database, clock, encryption, CLI group."""

@@ -1,0 +1,1 @@
+"""Sending prompts and logging every message in and out."""

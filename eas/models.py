@@ -1,0 +1,22 @@
+"""Every model, imported once so the metadata (and Alembic) sees all tables."""
+
+from eas.audit.models import AuditEvent
+from eas.delivery.models import Message
+from eas.participants.models import Participant, TimezoneChange
+from eas.responses.models import Answer, Response
+from eas.scheduling.models import PlannedPrompt
+from eas.studies.models import ProtocolVersion, Study
+from eas.users.models import User
+
+__all__ = [
+    "Answer",
+    "AuditEvent",
+    "Message",
+    "Participant",
+    "PlannedPrompt",
+    "ProtocolVersion",
+    "Response",
+    "Study",
+    "TimezoneChange",
+    "User",
+]

@@ -1,0 +1,1 @@
+"""Participants: enrolment, time zones and their history."""

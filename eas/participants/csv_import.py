@@ -1,0 +1,195 @@
+"""Read a participants CSV: every bad row named, and nothing returned unless all rows are good."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, time
+from typing import Any
+
+import phonenumbers
+
+from eas.participants.models import Channel
+from eas.protocols.crossref import window_minutes
+from eas.protocols.schemas import iana_zones
+
+REQUIRED_COLUMNS = ("label", "phone", "timezone")
+OPTIONAL_COLUMNS = ("wake", "sleep", "start_date", "channel")
+_LABEL_MAX = 64
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    column: str | None
+    message: str
+
+    def format(self, source_name: str) -> str:
+        field = f" {self.column}:" if self.column else ""
+        return f"{source_name}:{self.line}:{field} {self.message}"
+
+
+@dataclass(frozen=True)
+class ParticipantRow:
+    line: int
+    label: str
+    phone: str  # E.164
+    timezone: str
+    wake: time
+    sleep: time
+    channel: Channel
+    #: None when the file leaves it blank: the day after enrolment, in the participant's zone.
+    start_date: date | None
+
+
+@dataclass(frozen=True)
+class ParsedCsv:
+    rows: list[ParticipantRow]
+    errors: list[RowError]
+
+
+class CsvInvalid(ValueError):
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__(f"{len(errors)} error(s)")
+        self.errors = errors
+
+
+def _parse_time(text: str) -> time:
+    hours, _, minutes = text.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+        raise ValueError
+    return time(int(hours), int(minutes))
+
+
+def _random_schedules(definition: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in definition["schedules"] if s["type"] == "random" and "window" not in s]
+
+
+class _RowParser:
+    def __init__(self, definition: dict[str, Any], phone_region: str) -> None:
+        self.defaults = definition["participant_defaults"]
+        self.random_schedules = _random_schedules(definition)
+        self.phone_region = phone_region
+        self.errors: list[RowError] = []
+        self.first_line_of: dict[tuple[str, str], int] = {}
+
+    def error(self, line: int, column: str | None, message: str) -> None:
+        self.errors.append(RowError(line, column, message))
+
+    def parse(self, line: int, raw: dict[str, str]) -> ParticipantRow | None:
+        values = {key: (value or "").strip() for key, value in raw.items() if key}
+        before = len(self.errors)
+        label = values.get("label", "")
+        if not label:
+            self.error(line, "label", "is empty")
+        elif len(label) > _LABEL_MAX:
+            self.error(line, "label", f"is longer than {_LABEL_MAX} characters")
+        phone = self._phone(line, values.get("phone", ""))
+        for key, value in (("label", label), ("phone", phone)):
+            if not value:
+                continue
+            if (key, value) in self.first_line_of:
+                self.error(line, key, f"same {key} as line {self.first_line_of[key, value]}")
+            else:
+                self.first_line_of[key, value] = line
+        zone = values.get("timezone", "")
+        if zone not in iana_zones():
+            self.error(line, "timezone", f"'{zone}' is not an IANA time zone (e.g. America/Chicago)")
+        wake = self._time(line, "wake", values.get("wake") or self.defaults["wake"])
+        sleep = self._time(line, "sleep", values.get("sleep") or self.defaults["sleep"])
+        if wake is not None and sleep is not None:
+            self._check_window(line, wake, sleep)
+        channel_text = (values.get("channel") or self.defaults["channel"]).lower()
+        channel = Channel.__members__.get(channel_text)
+        if channel is None:
+            self.error(line, "channel", f"'{channel_text}' is not a channel (sms or web)")
+        start_date = None
+        if values.get("start_date"):
+            try:
+                start_date = date.fromisoformat(values["start_date"])
+            except ValueError:
+                self.error(line, "start_date", f"'{values['start_date']}' is not a date (YYYY-MM-DD)")
+        if len(self.errors) > before:
+            return None
+        return ParticipantRow(line, label, phone, zone, wake, sleep, channel, start_date)
+
+    def _phone(self, line: int, text: str) -> str:
+        if not text:
+            self.error(line, "phone", "is empty")
+            return ""
+        try:
+            number = phonenumbers.parse(text, self.phone_region)
+        except phonenumbers.NumberParseException as exc:
+            self.error(line, "phone", f"'{text}' is not a phone number ({exc._msg})")
+            return ""
+        if not phonenumbers.is_valid_number(number):
+            self.error(
+                line,
+                "phone",
+                f"'{text}' is not a valid phone number (numbers without a + are read as "
+                f"{self.phone_region} numbers)",
+            )
+            return ""
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    def _time(self, line: int, column: str, text: str) -> time | None:
+        try:
+            return _parse_time(text)
+        except ValueError:
+            self.error(line, column, f"'{text}' is not a time of day (HH:MM)")
+            return None
+
+    def _check_window(self, line: int, wake: time, sleep: time) -> None:
+        available = window_minutes(f"{wake:%H:%M}", f"{sleep:%H:%M}")
+        for schedule in self.random_schedules:
+            needed = schedule["per_day"] * schedule["min_gap_minutes"]
+            if needed > available:
+                self.error(
+                    line,
+                    "sleep",
+                    f"the waking window {wake:%H:%M}-{sleep:%H:%M} has {available} minutes; "
+                    f"schedule '{schedule['id']}' needs {needed} ({schedule['per_day']} prompts "
+                    f"{schedule['min_gap_minutes']} minutes apart)",
+                )
+
+
+def parse_participants_csv(text: str, definition: dict[str, Any], phone_region: str) -> ParsedCsv:
+    """Parse every row; return the good rows and every problem with the others.
+
+    A header that cannot be read raises `CsvInvalid` at once: no row can be checked then.
+    """
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    header = [name.strip() for name in reader.fieldnames or []]
+    reader.fieldnames = header
+    missing = [name for name in REQUIRED_COLUMNS if name not in header]
+    unknown = [name for name in header if name not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    header_errors = []
+    if not header:
+        header_errors.append(RowError(1, None, "the file is empty; expected a header row"))
+    if missing and header:
+        header_errors.append(RowError(1, None, f"missing column(s): {', '.join(missing)}"))
+    if unknown:
+        expected = ", ".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
+        header_errors.append(
+            RowError(1, None, f"unknown column(s): {', '.join(unknown)} (expected: {expected})")
+        )
+    if header_errors:
+        raise CsvInvalid(header_errors)
+
+    parser = _RowParser(definition, phone_region)
+    rows: list[ParticipantRow] = []
+    line = 1
+    for raw in reader:
+        line = reader.line_num
+        if None in raw:
+            parser.error(line, None, f"has {len(header) + len(raw[None])} fields; the header has {len(header)}")
+            continue
+        if not any((value or "").strip() for value in raw.values()):
+            continue  # blank line
+        row = parser.parse(line, raw)
+        if row is not None:
+            rows.append(row)
+    if line == 1:
+        raise CsvInvalid([RowError(1, None, "the file has a header but no participants")])
+    return ParsedCsv(rows, parser.errors)

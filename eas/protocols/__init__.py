@@ -1,0 +1,1 @@
+"""Protocol files: the YAML format, its validation and its JSON Schema."""

@@ -1,0 +1,294 @@
+"""Checks that need the whole protocol: references, branching, SMS length, fit of the day.
+
+They run on the raw file data even when parts of it are malformed (each element is loaded on its
+own, and skipped here if its schema rejects it: that error is reported already), so a coordinator
+sees every mistake in one run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from marshmallow import Schema, ValidationError
+
+from eas.delivery.segments import count_segments
+from eas.protocols import expressions
+from eas.protocols.schemas import (
+    AlertSchema,
+    ItemSchema,
+    ParticipantDefaultsSchema,
+    ScheduleSchema,
+    StudySchema,
+)
+from eas.protocols.sms_format import render_item
+from eas.protocols.yaml_source import Path
+
+#: Words the SMS conversation reserves; an event keyword must not collide with them.
+RESERVED_KEYWORDS = frozenset(
+    "STOP STOPALL UNSUBSCRIBE CANCEL END QUIT START UNSTOP YES NO Y N HELP INFO SKIP".split()
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: Path
+    message: str
+    #: Characters into the value (for expressions), to point at the exact spot.
+    offset: int | None = None
+
+
+def _load(schema: Schema, raw: Any) -> dict[str, Any] | None:
+    try:
+        return schema.load(raw)
+    except ValidationError:
+        return None
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def window_minutes(start: str, end: str) -> int:
+    """Length of a local window; an end before the start crosses midnight."""
+    length = (_minutes(end) - _minutes(start)) % (24 * 60)
+    return length or 24 * 60
+
+
+def _duplicates(raw_list: list[Any], path: Path, what: str) -> list[Finding]:
+    seen: dict[str, int] = {}
+    findings = []
+    for index, element in enumerate(raw_list):
+        ident = element.get("id") if isinstance(element, dict) else None
+        if not isinstance(ident, str):
+            continue
+        if ident in seen:
+            findings.append(
+                Finding(
+                    (*path, index, "id"),
+                    f"duplicate {what} id '{ident}' (also {path[-1]}[{seen[ident]}])",
+                )
+            )
+        else:
+            seen[ident] = index
+    return findings
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+class _ProtocolChecker:
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.raw = raw
+        self.findings: list[Finding] = []
+        self.study = _load(StudySchema(), raw.get("study"))
+        defaults_raw = raw.get("participant_defaults", {})
+        self.defaults = _load(ParticipantDefaultsSchema(), defaults_raw) or {
+            "wake": "09:00",
+            "sleep": "22:00",
+            "channel": "sms",
+        }
+        self.raw_questionnaires = _as_list(raw.get("questionnaires"))
+        #: Questionnaire id -> (index, its items each loaded on its own, None where invalid).
+        self.questionnaires: dict[str, tuple[int, list[dict[str, Any] | None]]] = {}
+        for index, raw_q in enumerate(self.raw_questionnaires):
+            if isinstance(raw_q, dict) and isinstance(raw_q.get("id"), str):
+                items = [_load(ItemSchema(), item) for item in _as_list(raw_q.get("items"))]
+                self.questionnaires.setdefault(raw_q["id"], (index, items))
+        self.sms_checked: set[str] = set()
+
+    def add(self, path: Path, message: str, offset: int | None = None) -> None:
+        self.findings.append(Finding(path, message, offset))
+
+    def run(self) -> list[Finding]:
+        self.findings += _duplicates(self.raw_questionnaires, ("questionnaires",), "questionnaire")
+        for index, raw_q in enumerate(self.raw_questionnaires):
+            if isinstance(raw_q, dict):
+                self.check_questionnaire(index, raw_q)
+        raw_schedules = _as_list(self.raw.get("schedules"))
+        self.findings += _duplicates(raw_schedules, ("schedules",), "schedule")
+        keywords: dict[str, int] = {}
+        for index, raw_schedule in enumerate(raw_schedules):
+            self.check_schedule(index, raw_schedule, keywords)
+        raw_alerts = _as_list(self.raw.get("alerts"))
+        self.findings += _duplicates(raw_alerts, ("alerts",), "alert")
+        for index, raw_alert in enumerate(raw_alerts):
+            self.check_alert(index, raw_alert)
+        return self.findings
+
+    # questionnaires -----------------------------------------------------------------------
+
+    def check_questionnaire(self, q_index: int, raw_q: dict[str, Any]) -> None:
+        raw_items = _as_list(raw_q.get("items"))
+        path = ("questionnaires", q_index, "items")
+        self.findings += _duplicates(raw_items, path, "item")
+        items = [_load(ItemSchema(), item) for item in raw_items]
+        items_by_id = {item["id"]: item for item in reversed(items) if item}
+        order = {
+            item["id"]: position
+            for position, item in enumerate(raw_items)
+            if isinstance(item, dict) and isinstance(item.get("id"), str)
+        }
+        for position, raw_item in enumerate(raw_items):
+            if not isinstance(raw_item, dict) or not isinstance(raw_item.get("show_if"), str):
+                continue
+            self.check_expression(
+                (*path, position, "show_if"),
+                raw_item["show_if"],
+                order,
+                items_by_id,
+                before=position,
+                own_id=raw_item.get("id"),
+            )
+
+    def check_expression(
+        self,
+        path: Path,
+        source: str,
+        order: dict[str, int],
+        items_by_id: dict[str, dict[str, Any]],
+        *,
+        before: int | None = None,
+        own_id: str | None = None,
+    ) -> None:
+        try:
+            expression = expressions.parse(source)
+        except expressions.ExpressionError as exc:
+            self.add(path, exc.message, exc.offset)
+            return
+        for name, offset in expression.name_offsets():
+            if name not in order:
+                known = ", ".join(sorted(order)) or "none"
+                self.add(path, f"names unknown item '{name}' (items here: {known})", offset)
+            elif before is not None and name == own_id:
+                self.add(path, f"item '{name}' cannot depend on itself", offset)
+            elif before is not None and order[name] > before:
+                self.add(
+                    path,
+                    f"names item '{name}', which comes later; show_if may only use earlier items",
+                    offset,
+                )
+        for comparison in expression.comparisons():
+            item = items_by_id.get(comparison.item_id)
+            if item is not None:
+                problem = _literal_problem(item, comparison.literals)
+                if problem:
+                    self.add(path, problem, comparison.offset)
+
+    # schedules ----------------------------------------------------------------------------
+
+    def check_schedule(self, index: int, raw: Any, keywords: dict[str, int]) -> None:
+        if not isinstance(raw, dict):
+            return
+        path: Path = ("schedules", index)
+        name = raw.get("questionnaire")
+        if isinstance(name, str) and name not in self.questionnaires:
+            known = ", ".join(sorted(self.questionnaires)) or "none"
+            self.add((*path, "questionnaire"), f"unknown questionnaire '{name}' (known: {known})")
+        schedule = _load(ScheduleSchema(), raw)
+        if schedule is None:
+            return
+        duration = self.study["duration_days"] if self.study else None
+        if duration is not None:
+            for day_index, day in enumerate(schedule.get("days", [])):
+                if day > duration:
+                    self.add((*path, "days", day_index), f"day {day} is after the study's last day ({duration})")
+            if schedule["type"] == "once" and schedule["day"] > duration:
+                self.add((*path, "day"), f"day {schedule['day']} is after the study's last day ({duration})")
+        if schedule["type"] == "event":
+            keyword = schedule["keyword"].upper()
+            if keyword in RESERVED_KEYWORDS:
+                self.add((*path, "keyword"), f"'{keyword}' is reserved for SMS commands")
+            elif keyword in keywords:
+                self.add((*path, "keyword"), f"keyword '{keyword}' is also used by schedules[{keywords[keyword]}]")
+            keywords.setdefault(keyword, index)
+        if schedule["type"] == "random":
+            self.check_random_fit(path, schedule)
+        channel = schedule.get("channel", self.defaults["channel"])
+        name = schedule["questionnaire"]
+        if name in self.questionnaires and channel == "sms" and name not in self.sms_checked:
+            self.sms_checked.add(name)
+            self.check_sms_length(*self.questionnaires[name])
+
+    def check_random_fit(self, path: Path, schedule: dict[str, Any]) -> None:
+        window = schedule.get("window") or {
+            "start": self.defaults["wake"],
+            "end": self.defaults["sleep"],
+        }
+        available = window_minutes(window["start"], window["end"])
+        needed = schedule["per_day"] * schedule["min_gap_minutes"]
+        if needed > available:
+            where = "window" if "window" in schedule else "waking day (participant_defaults)"
+            self.add(
+                (*path, "per_day"),
+                f"{schedule['per_day']} prompts at least {schedule['min_gap_minutes']} minutes "
+                f"apart need {needed} minutes, but the {where} {window['start']}-{window['end']} "
+                f"has {available}",
+            )
+
+    def check_sms_length(self, q_index: int, items: list[dict[str, Any] | None]) -> None:
+        limit = self.study["sms"]["max_segments"] if self.study else 2
+        for position, item in enumerate(items):
+            if item is None:
+                continue
+            text = render_item(item, position + 1, len(items))
+            count = count_segments(text)
+            if count.segments > limit:
+                field = "sms_text" if "sms_text" in item else "text"
+                self.add(
+                    ("questionnaires", q_index, "items", position, field),
+                    f"as a text message this item needs {count.segments} SMS segments "
+                    f"({count.units} {count.encoding} characters with its answer hint); the "
+                    f"study allows {limit}: shorten it or add a shorter sms_text",
+                )
+
+    # alerts -------------------------------------------------------------------------------
+
+    def check_alert(self, index: int, raw: Any) -> None:
+        if not isinstance(raw, dict):
+            return
+        path: Path = ("alerts", index)
+        scope = raw.get("questionnaire")
+        if isinstance(scope, str) and scope not in self.questionnaires:
+            known = ", ".join(sorted(self.questionnaires)) or "none"
+            self.add((*path, "questionnaire"), f"unknown questionnaire '{scope}' (known: {known})")
+            return
+        if not isinstance(raw.get("when"), str) or _load(AlertSchema(), raw) is None:
+            return
+        in_scope = [scope] if isinstance(scope, str) else list(self.questionnaires)
+        order: dict[str, int] = {}
+        items_by_id: dict[str, dict[str, Any]] = {}
+        for name in in_scope:
+            q_index, items = self.questionnaires[name]
+            for raw_item in _as_list(self.raw_questionnaires[q_index].get("items")):
+                if isinstance(raw_item, dict) and isinstance(raw_item.get("id"), str):
+                    order.setdefault(raw_item["id"], 0)
+            for item in items:
+                if item:
+                    items_by_id.setdefault(item["id"], item)
+        self.check_expression((*path, "when"), raw["when"], order, items_by_id)
+
+
+def _literal_problem(item: dict[str, Any], literals: tuple[Any, ...]) -> str | None:
+    kind = item["type"]
+    for literal in literals:
+        if kind == "yes_no" and not isinstance(literal, bool):
+            return f"'{item['id']}' is a yes/no item: compare it with yes or no, not {literal!r}"
+        if kind in ("scale", "slider", "number"):
+            if isinstance(literal, bool) or not isinstance(literal, int | float):
+                return f"'{item['id']}' is a {kind} item: compare it with a number, not {literal!r}"
+            low, high = item.get("min"), item.get("max")
+            if (low is not None and literal < low) or (high is not None and literal > high):
+                return f"{literal!r} is outside '{item['id']}' range {low:g}-{high:g}"
+        if kind in ("choice", "multi_choice"):
+            values = [option["value"] for option in item["options"]]
+            if literal not in values:
+                listed = ", ".join(repr(value) for value in values)
+                return f"{literal!r} is not an option of '{item['id']}' (options: {listed})"
+    return None
+
+
+def check_cross_references(raw: dict[str, Any]) -> list[Finding]:
+    return _ProtocolChecker(raw).run()

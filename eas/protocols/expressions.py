@@ -1,0 +1,194 @@
+"""A small, safe expression language for `show_if` branching and alert rules.
+
+Expressions use Python's syntax, parsed by `ast` and never evaluated by Python: only the node
+types below are accepted, so a protocol file cannot run code. Supported:
+
+    distress >= 8                      comparisons: == != < <= > >=, chained (1 <= x <= 3)
+    ai_chat == yes                     yes / no / true / false are literals
+    ai_kind in ['romantic', 'sexual']  membership in a literal list
+    'sexual' in ai_kinds               a multi-choice answer contains a value
+    a and (b or not c)                 boolean logic
+    ai_connected                       a bare item: answered with something truthy
+
+Unanswered items are unknown; any comparison with an unknown value is false, so a branch that
+depends on a skipped item is not shown.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+#: Bare names that are values, not item ids.
+LITERAL_NAMES: dict[str, Any] = {"yes": True, "no": False, "true": True, "false": False}
+
+_COMPARISONS: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.In: lambda left, right: left in right,
+    ast.NotIn: lambda left, right: left not in right,
+}
+
+
+class ExpressionError(ValueError):
+    """An expression that is not valid; `offset` is the 0-based character it concerns."""
+
+    def __init__(self, message: str, offset: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """An item compared with literal values: what validation checks against the item's type."""
+
+    item_id: str
+    literals: tuple[Any, ...]
+    offset: int
+
+
+@dataclass(frozen=True)
+class Expression:
+    source: str
+    tree: ast.Expression
+
+    @property
+    def item_ids(self) -> list[str]:
+        """Item ids named by the expression, in order of appearance, without repeats."""
+        return list(dict.fromkeys(name for name, _ in self.name_offsets()))
+
+    def name_offsets(self) -> list[tuple[str, int]]:
+        """(item id, 0-based offset) of every item named, in source order."""
+        return sorted(
+            (
+                (node.id, node.col_offset)
+                for node in ast.walk(self.tree)
+                if isinstance(node, ast.Name) and node.id not in LITERAL_NAMES
+            ),
+            key=lambda pair: pair[1],
+        )
+
+    def comparisons(self) -> list[Comparison]:
+        found = []
+        for node in ast.walk(self.tree):
+            if not isinstance(node, ast.Compare):
+                continue
+            operands = [node.left, *node.comparators]
+            names = [o for o in operands if isinstance(o, ast.Name) and o.id not in LITERAL_NAMES]
+            literals = tuple(
+                value for o in operands if not isinstance(o, ast.Name) or o.id in LITERAL_NAMES
+                for value in _literal_values(o)
+            )
+            found.extend(Comparison(name.id, literals, name.col_offset) for name in names)
+        return found
+
+    def evaluate(self, answers: Mapping[str, Any]) -> bool:
+        """Evaluate against answers by item id; a missing or None answer is unknown."""
+        return bool(_evaluate(self.tree.body, answers))
+
+
+def _literal_values(node: ast.AST) -> list[Any]:
+    if isinstance(node, ast.Constant):
+        return [node.value]
+    if isinstance(node, ast.Name):
+        return [LITERAL_NAMES[node.id]]
+    if isinstance(node, ast.List | ast.Tuple):
+        return [value for element in node.elts for value in _literal_values(element)]
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return [-value for value in _literal_values(node.operand)]
+    return []
+
+
+_UNKNOWN = object()
+
+
+def _evaluate(node: ast.AST, answers: Mapping[str, Any]) -> Any:
+    if isinstance(node, ast.BoolOp):
+        values = [bool(_truthy(_evaluate(value, answers))) for value in node.values]
+        return all(values) if isinstance(node.op, ast.And) else any(values)
+    if isinstance(node, ast.UnaryOp):
+        operand = _evaluate(node.operand, answers)
+        if isinstance(node.op, ast.Not):
+            return not _truthy(operand)
+        return _UNKNOWN if operand is _UNKNOWN else -operand
+    if isinstance(node, ast.Compare):
+        left = _evaluate(node.left, answers)
+        for op, comparator in zip(node.ops, node.comparators, strict=True):
+            right = _evaluate(comparator, answers)
+            if left is _UNKNOWN or right is _UNKNOWN:
+                return False
+            try:
+                if not _COMPARISONS[type(op)](left, right):
+                    return False
+            except TypeError:
+                return False
+            left = right
+        return True
+    if isinstance(node, ast.Name):
+        if node.id in LITERAL_NAMES:
+            return LITERAL_NAMES[node.id]
+        value = answers.get(node.id)
+        return _UNKNOWN if value is None else value
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.List | ast.Tuple):
+        return [_evaluate(element, answers) for element in node.elts]
+    raise ExpressionError(f"cannot evaluate {type(node).__name__}")  # excluded by parse()
+
+
+def _truthy(value: Any) -> bool:
+    return value is not _UNKNOWN and bool(value)
+
+
+def _check_node(node: ast.AST, depth: int = 0) -> None:
+    if depth > 30:
+        raise ExpressionError("expression is nested too deeply", getattr(node, "col_offset", 0))
+    offset = getattr(node, "col_offset", 0)
+    if isinstance(node, ast.BoolOp | ast.Compare):
+        children = node.values if isinstance(node, ast.BoolOp) else [node.left, *node.comparators]
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not | ast.USub):
+        children = [node.operand]
+    elif isinstance(node, ast.List | ast.Tuple):
+        children = node.elts
+        for element in node.elts:
+            if not isinstance(element, ast.Constant | ast.Name | ast.UnaryOp):
+                raise ExpressionError("a list may only hold values", element.col_offset)
+    elif isinstance(node, ast.Name):
+        children = []
+    elif isinstance(node, ast.Constant):
+        if not isinstance(node.value, int | float | str) or isinstance(node.value, bool):
+            raise ExpressionError(f"unsupported value {node.value!r}", offset)
+        children = []
+    else:
+        what = {
+            ast.Call: "function calls are",
+            ast.Attribute: "attribute access is",
+            ast.Subscript: "indexing is",
+            ast.BinOp: "arithmetic is",
+        }.get(type(node), f"{type(node).__name__} is")
+        raise ExpressionError(f"{what} not allowed in expressions", offset)
+    for child in children:
+        _check_node(child, depth + 1)
+
+
+def parse(source: str) -> Expression:
+    """Parse and check an expression; raise `ExpressionError` naming the offending position."""
+    if not isinstance(source, str) or not source.strip():
+        raise ExpressionError("expression is empty")
+    if "\n" in source.strip():
+        raise ExpressionError("expression must fit on one line")
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError as exc:
+        offset = max((exc.offset or 1) - 1, 0)
+        raise ExpressionError(f"invalid syntax ({exc.msg})", offset) from None
+    _check_node(tree.body)
+    return Expression(source=source.strip(), tree=tree)

@@ -1,0 +1,38 @@
+"""How a questionnaire item reads as a text message.
+
+One item per message: "2/5 How lonely do you feel right now? Reply 0-10". The validator uses the
+same rendering to refuse items too long for the study's SMS budget, and the SMS conversation
+sends exactly this text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _option_list(options: list[dict[str, Any]]) -> str:
+    return " ".join(f"{number}={option['label']}" for number, option in enumerate(options, 1))
+
+
+def answer_hint(item: dict[str, Any]) -> str:
+    """The answer format in a few words."""
+    kind = item["type"]
+    if kind == "yes_no":
+        return "Reply Y or N"
+    if kind in ("scale", "slider"):
+        return f"Reply {item['min']}-{item['max']}"
+    if kind == "choice":
+        return f"Reply one number: {_option_list(item['options'])}"
+    if kind == "multi_choice":
+        return f"Reply all that apply, e.g. 1 3: {_option_list(item['options'])}"
+    if kind == "number":
+        low, high = item.get("min"), item.get("max")
+        if low is not None and high is not None:
+            return f"Reply a number {low:g}-{high:g}"
+        return "Reply a number"
+    return "Reply in your own words"
+
+
+def render_item(item: dict[str, Any], number: int, total: int) -> str:
+    text = item.get("sms_text") or item["text"]
+    return f"{number}/{total} {text} {answer_hint(item)}"

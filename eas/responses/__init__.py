@@ -1,0 +1,1 @@
+"""Responses to prompts and their per-item answers."""

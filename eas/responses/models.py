@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from eas.core.db import UTCDateTime, db, enum_type
+from eas.participants.models import Channel
+
+if TYPE_CHECKING:
+    from eas.scheduling.models import PlannedPrompt
+
+
+class ResponseStatus(enum.Enum):
+    in_progress = "in_progress"
+    completed = "completed"
+    #: Started but closed (expired or abandoned) before the last item.
+    partial = "partial"
+
+
+class MissingCode(enum.Enum):
+    skipped = "skipped"
+    not_presented = "not_presented"
+    invalid = "invalid"
+    timeout = "timeout"
+
+
+class Response(db.Model):
+    __tablename__ = "responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: One response per prompt; participant-initiated reports get a prompt row of their own.
+    prompt_id: Mapped[int] = mapped_column(sa.ForeignKey("planned_prompts.id"), unique=True)
+    channel: Mapped[Channel] = mapped_column(enum_type(Channel))
+    status: Mapped[ResponseStatus] = mapped_column(
+        enum_type(ResponseStatus), default=ResponseStatus.in_progress
+    )
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    prompt: Mapped[PlannedPrompt] = relationship()
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="response", order_by="Answer.position"
+    )
+
+
+class Answer(db.Model):
+    """One item of one response: the value, or why there is none."""
+
+    __tablename__ = "answers"
+    __table_args__ = (
+        sa.UniqueConstraint("response_id", "item_id"),
+        sa.CheckConstraint(
+            "(missing_code IS NULL) OR (value_numeric IS NULL AND value_text IS NULL)",
+            name="missing_has_no_value",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(sa.ForeignKey("responses.id"), index=True)
+    item_id: Mapped[str] = mapped_column(sa.String(64))
+    #: Order in which the item was presented, from 1.
+    position: Mapped[int]
+    #: Exactly what the participant sent (the SMS text, the form value).
+    raw_value: Mapped[str | None] = mapped_column(sa.Text)
+    value_numeric: Mapped[float | None]
+    #: Chosen option value(s) or free text.
+    value_text: Mapped[str | None] = mapped_column(sa.Text)
+    missing_code: Mapped[MissingCode | None] = mapped_column(enum_type(MissingCode))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    response: Mapped[Response] = relationship(back_populates="answers")

@@ -1,0 +1,1 @@
+"""Planning prompts in each participant's own day."""

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from eas.core.db import UTCDateTime, db, enum_type
+from eas.participants.models import Channel
+
+if TYPE_CHECKING:
+    from eas.participants.models import Participant
+    from eas.studies.models import ProtocolVersion
+
+
+class PromptStatus(enum.Enum):
+    scheduled = "scheduled"
+    sending = "sending"
+    sent = "sent"
+    expired = "expired"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+class PlannedPrompt(db.Model):
+    """One planned prompt: a row exists for every prompt, sent or not, so misses are data."""
+
+    __tablename__ = "planned_prompts"
+    __table_args__ = (
+        # Re-planning is idempotent: one row per participant, schedule and occurrence.
+        sa.UniqueConstraint("participant_id", "schedule_id", "occurrence"),
+        sa.Index("ix_planned_prompts_status_due_at", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(sa.ForeignKey("participants.id"), index=True)
+    protocol_version_id: Mapped[int] = mapped_column(sa.ForeignKey("protocol_versions.id"))
+    #: Schedule and questionnaire ids from the protocol.
+    schedule_id: Mapped[str] = mapped_column(sa.String(64))
+    questionnaire_id: Mapped[str] = mapped_column(sa.String(64))
+    #: Stable key of this occurrence within the schedule, e.g. "2026-03-08#2".
+    occurrence: Mapped[str] = mapped_column(sa.String(64))
+    channel: Mapped[Channel] = mapped_column(enum_type(Channel))
+    #: Calendar day of the study in the participant's zone, from 1.
+    study_day: Mapped[int]
+    local_date: Mapped[date]
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The window the time was drawn from (a random block, or the fixed time itself).
+    window_start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    window_end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: After this the prompt can no longer be sent or answered.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[PromptStatus] = mapped_column(
+        enum_type(PromptStatus), default=PromptStatus.scheduled
+    )
+    status_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    attempts: Mapped[int] = mapped_column(default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    participant: Mapped[Participant] = relationship()
+    protocol_version: Mapped[ProtocolVersion] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<PlannedPrompt {self.id} {self.schedule_id} {self.due_at:%Y-%m-%dT%H:%MZ}>"

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import click
+import sqlalchemy as sa
+from flask.cli import AppGroup
+
+from eas.core.db import db
+from eas.protocols.validation import ProtocolInvalid, validate_protocol_file
+from eas.studies.models import Study
+from eas.studies.operations import publish_protocol
+
+study_cli = AppGroup("study", help="Create studies and publish protocol versions.")
+
+
+@study_cli.command("create")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def create_command(path: str) -> None:
+    """Create the study of a protocol file, or publish it as the study's next version."""
+    try:
+        protocol = validate_protocol_file(path)
+    except ProtocolInvalid as exc:
+        for error in exc.errors:
+            click.echo(str(error))
+        raise SystemExit(1) from None
+    result = publish_protocol(protocol)
+    db.session.commit()
+    slug, number = result.study.slug, result.version.number
+    if result.study_created:
+        click.echo(f"created study {slug} with protocol version {number}")
+    elif result.created:
+        click.echo(f"published protocol version {number} of study {slug}")
+    else:
+        click.echo(f"study {slug} unchanged: {path} is already its current version ({number})")
+
+
+@study_cli.command("list")
+def list_command() -> None:
+    """List studies with their current protocol version and number of participants."""
+    studies = db.session.scalars(sa.select(Study).order_by(Study.slug)).all()
+    if not studies:
+        click.echo("no studies yet: `eas study create protocols/<file>.yaml`")
+    for study in studies:
+        version = study.current_version
+        click.echo(
+            f"{study.slug}\tv{version.number if version else '-'}\t"
+            f"{len(study.participants)} participants\t{study.title}"
+        )

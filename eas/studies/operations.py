@@ -1,0 +1,69 @@
+"""Creating studies and publishing protocol versions. Operations flush; callers commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from eas.audit.operations import record
+from eas.core.clock import now_utc
+from eas.core.db import db
+from eas.protocols.validation import LoadedProtocol
+from eas.studies.models import ProtocolVersion, Study
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    study: Study
+    version: ProtocolVersion
+    #: False when the text was identical to the current version (nothing was written).
+    created: bool
+    study_created: bool
+
+
+def get_study(slug: str) -> Study | None:
+    return db.session.scalar(sa.select(Study).where(Study.slug == slug))
+
+
+def publish_protocol(protocol: LoadedProtocol, *, actor: str = "cli") -> PublishResult:
+    """Create the study of `protocol`, or add a version to it if its text changed."""
+    now = now_utc()
+    settings = protocol.definition["study"]
+    study = get_study(protocol.study_id)
+    study_created = study is None
+    if study is None:
+        study = Study(
+            slug=protocol.study_id,
+            title=settings["title"],
+            timezone=settings["timezone"],
+            created_at=now,
+        )
+        db.session.add(study)
+        db.session.flush()
+    current = study.current_version
+    if current is not None and current.source_hash == protocol.source_hash:
+        return PublishResult(study, current, created=False, study_created=False)
+
+    version = ProtocolVersion(
+        study=study,
+        number=(current.number + 1) if current else 1,
+        source_name=protocol.source_name,
+        source_text=protocol.source_text,
+        source_hash=protocol.source_hash,
+        definition=protocol.definition,
+        created_at=now,
+    )
+    study.title = settings["title"]
+    study.timezone = settings["timezone"]
+    db.session.add(version)
+    db.session.flush()
+    record(
+        "study.created" if study_created else "study.version_published",
+        actor=actor,
+        study_id=study.id,
+        version=version.number,
+        source=protocol.source_name,
+        source_hash=protocol.source_hash,
+    )
+    return PublishResult(study, version, created=True, study_created=study_created)

@@ -1,0 +1,32 @@
+"""Server-rendered pages."""
+
+from __future__ import annotations
+
+from flask import Flask, Response
+
+from eas.core.db import db
+
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+def init_web(app: Flask) -> None:
+    from eas.web.views import bp
+
+    app.register_blueprint(bp)
+
+    @app.after_request
+    def finish_request(response: Response) -> Response:
+        # The one place a request's work is committed; failed requests leave no trace.
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        for header, value in _SECURITY_HEADERS.items():
+            response.headers.setdefault(header, value)
+        return response
