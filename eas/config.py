@@ -96,7 +96,9 @@ def build_config(instance_path: str | os.PathLike[str], overrides: dict | None =
     ]
     if missing:
         if config["EAS_ENV"] == "production":
-            names = ", ".join(key if key.startswith("EAS_") else "EAS_SECRET_KEY" for key in missing)
+            names = ", ".join(
+                key if key.startswith("EAS_") else "EAS_SECRET_KEY" for key in missing
+            )
             raise ConfigurationError(f"production needs these settings: {names}")
         generated = _load_or_create_dev_secrets(instance)
         for key, value in (

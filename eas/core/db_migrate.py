@@ -13,4 +13,6 @@ migrate = Migrate()
 
 def init_migrations(app, db) -> None:
     # Batch mode lets Alembic alter SQLite tables (it rebuilds them).
-    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True)
+    migrate.init_app(
+        app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True
+    )

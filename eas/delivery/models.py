@@ -41,9 +41,7 @@ class Message(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     direction: Mapped[Direction] = mapped_column(enum_type(Direction))
-    participant_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("participants.id"), index=True
-    )
+    participant_id: Mapped[int | None] = mapped_column(sa.ForeignKey("participants.id"), index=True)
     prompt_id: Mapped[int | None] = mapped_column(sa.ForeignKey("planned_prompts.id"), index=True)
     #: The participant's side of the conversation, encrypted, and its keyed hash.
     phone_encrypted: Mapped[bytes] = mapped_column(sa.LargeBinary)

@@ -95,7 +95,9 @@ class _RowParser:
                 self.first_line_of[key, value] = line
         zone = values.get("timezone", "")
         if zone not in iana_zones():
-            self.error(line, "timezone", f"'{zone}' is not an IANA time zone (e.g. America/Chicago)")
+            self.error(
+                line, "timezone", f"'{zone}' is not an IANA time zone (e.g. America/Chicago)"
+            )
         wake = self._time(line, "wake", values.get("wake") or self.defaults["wake"])
         sleep = self._time(line, "sleep", values.get("sleep") or self.defaults["sleep"])
         if wake is not None and sleep is not None:
@@ -109,7 +111,9 @@ class _RowParser:
             try:
                 start_date = date.fromisoformat(values["start_date"])
             except ValueError:
-                self.error(line, "start_date", f"'{values['start_date']}' is not a date (YYYY-MM-DD)")
+                self.error(
+                    line, "start_date", f"'{values['start_date']}' is not a date (YYYY-MM-DD)"
+                )
         if len(self.errors) > before:
             return None
         return ParticipantRow(line, label, phone, zone, wake, sleep, channel, start_date)
@@ -183,7 +187,11 @@ def parse_participants_csv(text: str, definition: dict[str, Any], phone_region: 
     for raw in reader:
         line = reader.line_num
         if None in raw:
-            parser.error(line, None, f"has {len(header) + len(raw[None])} fields; the header has {len(header)}")
+            parser.error(
+                line,
+                None,
+                f"has {len(header) + len(raw[None])} fields; the header has {len(header)}",
+            )
             continue
         if not any((value or "").strip() for value in raw.values()):
             continue  # blank line

@@ -99,7 +99,11 @@ def import_participants(study: Study, parsed: ParsedCsv, *, actor: str) -> Impor
                 result.unchanged.append(participant)
         elif phone_hash in label_by_phone:
             errors.append(
-                RowError(row.line, "phone", f"this number is already enrolled as {label_by_phone[phone_hash]}")
+                RowError(
+                    row.line,
+                    "phone",
+                    f"this number is already enrolled as {label_by_phone[phone_hash]}",
+                )
             )
         else:
             new_rows.append(row)

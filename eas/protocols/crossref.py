@@ -194,15 +194,24 @@ class _ProtocolChecker:
         if duration is not None:
             for day_index, day in enumerate(schedule.get("days", [])):
                 if day > duration:
-                    self.add((*path, "days", day_index), f"day {day} is after the study's last day ({duration})")
+                    self.add(
+                        (*path, "days", day_index),
+                        f"day {day} is after the study's last day ({duration})",
+                    )
             if schedule["type"] == "once" and schedule["day"] > duration:
-                self.add((*path, "day"), f"day {schedule['day']} is after the study's last day ({duration})")
+                self.add(
+                    (*path, "day"),
+                    f"day {schedule['day']} is after the study's last day ({duration})",
+                )
         if schedule["type"] == "event":
             keyword = schedule["keyword"].upper()
             if keyword in RESERVED_KEYWORDS:
                 self.add((*path, "keyword"), f"'{keyword}' is reserved for SMS commands")
             elif keyword in keywords:
-                self.add((*path, "keyword"), f"keyword '{keyword}' is also used by schedules[{keywords[keyword]}]")
+                self.add(
+                    (*path, "keyword"),
+                    f"keyword '{keyword}' is also used by schedules[{keywords[keyword]}]",
+                )
             keywords.setdefault(keyword, index)
         if schedule["type"] == "random":
             self.check_random_fit(path, schedule)

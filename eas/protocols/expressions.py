@@ -84,7 +84,9 @@ class Expression:
             operands = [node.left, *node.comparators]
             names = [o for o in operands if isinstance(o, ast.Name) and o.id not in LITERAL_NAMES]
             literals = tuple(
-                value for o in operands if not isinstance(o, ast.Name) or o.id in LITERAL_NAMES
+                value
+                for o in operands
+                if not isinstance(o, ast.Name) or o.id in LITERAL_NAMES
                 for value in _literal_values(o)
             )
             found.extend(Comparison(name.id, literals, name.col_offset) for name in names)

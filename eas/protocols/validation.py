@@ -101,9 +101,7 @@ def validate_protocol_text(text: str, source_name: str = "<protocol>") -> Loaded
     def add(path: Path, message: str, *, key: bool = False, offset: int | None = None) -> None:
         position = source_map.locate(path, key=key)
         column = position.column if key else _column_in_value(source_map, path, offset)
-        errors.append(
-            ProtocolError(position.line, column, format_path(path), message, source_name)
-        )
+        errors.append(ProtocolError(position.line, column, format_path(path), message, source_name))
 
     try:
         data, source_map, yaml_errors = load_yaml(text)

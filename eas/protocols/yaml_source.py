@@ -76,7 +76,9 @@ class _Builder:
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 self.errors.append(
-                    YamlSourceError("keys must be plain names", _position(key_node.start_mark), path)
+                    YamlSourceError(
+                        "keys must be plain names", _position(key_node.start_mark), path
+                    )
                 )
                 continue
             key = self._scalar(key_node)
