@@ -26,7 +26,10 @@ from eas.protocols.yaml_source import Path
 
 #: Words the SMS conversation reserves; an event keyword must not collide with them.
 RESERVED_KEYWORDS = frozenset(
-    "STOP STOPALL UNSUBSCRIBE CANCEL END QUIT START UNSTOP YES NO Y N HELP INFO SKIP".split()
+    {
+        *("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"),
+        *("START", "UNSTOP", "YES", "NO", "Y", "N", "HELP", "INFO", "SKIP"),
+    }
 )
 
 
