@@ -1,0 +1,58 @@
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from eas.audit.models import AuditEvent
+from eas.audit.operations import record
+from eas.core.db import NAMING_CONVENTION
+from eas.core.db import db as _db
+
+
+def test_timestamps_round_trip_as_aware_utc(db):
+    eastern = timezone(timedelta(hours=-4))
+    event = AuditEvent(
+        occurred_at=datetime(2026, 3, 8, 3, 30, tzinfo=eastern),
+        actor="test",
+        action="test.stamp",
+        details={},
+    )
+    db.session.add(event)
+    db.session.flush()
+    db.session.expire_all()
+    stored = db.session.get(AuditEvent, event.id)
+    assert stored.occurred_at == datetime(2026, 3, 8, 7, 30, tzinfo=UTC)
+    assert stored.occurred_at.utcoffset() == timedelta(0)
+
+
+def test_naive_timestamps_are_refused(db):
+    db.session.add(
+        AuditEvent(occurred_at=datetime(2026, 3, 8, 3, 30), actor="t", action="x", details={})
+    )
+    with pytest.raises(sa.exc.StatementError, match="naive datetime"):
+        db.session.flush()
+
+
+def test_enum_columns_reject_unknown_values(db, create_study, enroll_csv):
+    study = create_study()
+    enroll_csv(study, "label,phone,timezone\nP1,+12025550101,America/New_York\n")
+    with pytest.raises(sa.exc.DBAPIError), db.session.begin_nested():
+        db.session.execute(sa.text("UPDATE participants SET status = 'sleeping'"))
+
+
+def test_constraints_follow_the_naming_convention():
+    assert _db.metadata.naming_convention == NAMING_CONVENTION
+    names = {
+        constraint.name
+        for table in _db.metadata.tables.values()
+        for constraint in table.constraints
+    }
+    assert "uq_participants_study_id_label" in names
+    assert "fk_participants_study_id_studies" in names
+    assert "ck_answers_missing_has_no_value" in names
+
+
+def test_audit_record_uses_the_clock(db, clock):
+    event = record("test.happened", actor="cli", detail="x")
+    assert event.occurred_at == clock.now()
+    assert event.details == {"detail": "x"}
