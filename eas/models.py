@@ -2,7 +2,7 @@
 
 from eas.audit.models import AuditEvent
 from eas.delivery.models import Message
-from eas.participants.models import Participant, TimezoneChange
+from eas.participants.models import Participant, ParticipantGroup, Pause, TimezoneChange
 from eas.responses.models import Answer, Response
 from eas.scheduling.models import PlannedPrompt
 from eas.studies.models import ProtocolVersion, Study
@@ -13,6 +13,8 @@ __all__ = [
     "AuditEvent",
     "Message",
     "Participant",
+    "ParticipantGroup",
+    "Pause",
     "PlannedPrompt",
     "ProtocolVersion",
     "Response",

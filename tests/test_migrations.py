@@ -35,3 +35,37 @@ def test_migrations_match_models_and_round_trip(backend, tmp_path):
             assert set(sa.inspect(db.engine).get_table_names()) <= {"alembic_version"}
             flask_migrate.upgrade()
             db.engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_upgrade_keeps_existing_participants(backend, tmp_path):
+    """Migrations that rebuild tables (SQLite batch mode) must keep rows and references."""
+    with temporary_database(backend, tmp_path) as url:
+        app = create_app(make_test_config(url, tmp_path))
+        with app.app_context():
+            flask_migrate.upgrade(revision="0be9d75bd461")
+            with db.engine.begin() as connection:
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO studies (id, slug, title, timezone, created_at) "
+                        "VALUES (1, 's', 'S', 'UTC', '2026-01-01 00:00:00')"
+                    )
+                )
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO participants (id, study_id, label, phone_encrypted, "
+                        "phone_hash, timezone, wake_time, sleep_time, channel, status, "
+                        "enrolled_at, start_date) VALUES (1, 1, 'P1', :phone, 'h', 'UTC', "
+                        "'09:00:00', '22:00:00', 'sms', 'active', '2026-01-01 00:00:00', "
+                        "'2026-01-02')"
+                    ),
+                    {"phone": b"x"},
+                )
+            flask_migrate.upgrade()
+            with db.engine.connect() as connection:
+                row = connection.execute(
+                    sa.text("SELECT label, schedule_seed, study_id FROM participants")
+                ).one()
+            assert row.label == "P1" and row.study_id == 1
+            assert row.schedule_seed is not None and row.schedule_seed >= 0
+            db.engine.dispose()

@@ -11,11 +11,19 @@ from typing import Any
 import phonenumbers
 
 from eas.participants.models import Channel
-from eas.protocols.crossref import window_minutes
 from eas.protocols.schemas import iana_zones
+from eas.scheduling.fit import random_fit_problem
 
 REQUIRED_COLUMNS = ("label", "phone", "timezone")
-OPTIONAL_COLUMNS = ("wake", "sleep", "start_date", "channel")
+OPTIONAL_COLUMNS = (
+    "wake",
+    "sleep",
+    "weekend_wake",
+    "weekend_sleep",
+    "start_date",
+    "channel",
+    "group",
+)
 _LABEL_MAX = 64
 
 
@@ -38,9 +46,13 @@ class ParticipantRow:
     timezone: str
     wake: time
     sleep: time
+    weekend_wake: time | None
+    weekend_sleep: time | None
     channel: Channel
-    #: None when the file leaves it blank: the day after enrolment, in the participant's zone.
+    #: None when the file leaves it blank: set by the protocol's `study.start` rule.
     start_date: date | None
+    #: Label of the dyad or group the participant belongs to, if any.
+    group: str | None
 
 
 @dataclass(frozen=True)
@@ -100,8 +112,15 @@ class _RowParser:
             )
         wake = self._time(line, "wake", values.get("wake") or self.defaults["wake"])
         sleep = self._time(line, "sleep", values.get("sleep") or self.defaults["sleep"])
+        weekend = [
+            self._time(line, column, text) if text else None
+            for column in ("weekend_wake", "weekend_sleep")
+            for text in [values.get(column) or self.defaults.get(column)]
+        ]
+        if (weekend[0] is None) != (weekend[1] is None) and len(self.errors) == before:
+            self.error(line, "weekend_sleep", "give weekend_wake and weekend_sleep together")
         if wake is not None and sleep is not None:
-            self._check_window(line, wake, sleep)
+            self._check_window(line, wake, sleep, *weekend)
         channel_text = (values.get("channel") or self.defaults["channel"]).lower()
         channel = Channel.__members__.get(channel_text)
         if channel is None:
@@ -114,9 +133,14 @@ class _RowParser:
                 self.error(
                     line, "start_date", f"'{values['start_date']}' is not a date (YYYY-MM-DD)"
                 )
+        group = values.get("group") or None
+        if group is not None and len(group) > _LABEL_MAX:
+            self.error(line, "group", f"is longer than {_LABEL_MAX} characters")
         if len(self.errors) > before:
             return None
-        return ParticipantRow(line, label, phone, zone, wake, sleep, channel, start_date)
+        return ParticipantRow(
+            line, label, phone, zone, wake, sleep, *weekend, channel, start_date, group
+        )
 
     def _phone(self, line: int, text: str) -> str:
         if not text:
@@ -144,18 +168,18 @@ class _RowParser:
             self.error(line, column, f"'{text}' is not a time of day (HH:MM)")
             return None
 
-    def _check_window(self, line: int, wake: time, sleep: time) -> None:
-        available = window_minutes(f"{wake:%H:%M}", f"{sleep:%H:%M}")
+    def _check_window(
+        self,
+        line: int,
+        wake: time,
+        sleep: time,
+        weekend_wake: time | None,
+        weekend_sleep: time | None,
+    ) -> None:
         for schedule in self.random_schedules:
-            needed = schedule["per_day"] * schedule["min_gap_minutes"]
-            if needed > available:
-                self.error(
-                    line,
-                    "sleep",
-                    f"the waking window {wake:%H:%M}-{sleep:%H:%M} has {available} minutes; "
-                    f"schedule '{schedule['id']}' needs {needed} ({schedule['per_day']} prompts "
-                    f"{schedule['min_gap_minutes']} minutes apart)",
-                )
+            problem = random_fit_problem(schedule, wake, sleep, weekend_wake, weekend_sleep)
+            if problem:
+                self.error(line, "sleep", f"schedule '{schedule['id']}': {problem}")
 
 
 def parse_participants_csv(text: str, definition: dict[str, Any], phone_region: str) -> ParsedCsv:

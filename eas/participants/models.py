@@ -54,10 +54,21 @@ class Participant(db.Model):
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: First study day, a calendar date in the participant's zone.
     start_date: Mapped[date]
+    #: Optional Saturday/Sunday waking window (both or neither).
+    weekend_wake_time: Mapped[time | None]
+    weekend_sleep_time: Mapped[time | None]
+    #: Seed of this participant's random draws, stored so re-planning never re-randomises.
+    schedule_seed: Mapped[int] = mapped_column(sa.BigInteger)
+    #: A dyad or group whose members share random prompt times.
+    group_id: Mapped[int | None] = mapped_column(sa.ForeignKey("participant_groups.id"), index=True)
 
     study: Mapped[Study] = relationship(back_populates="participants")
+    group: Mapped[ParticipantGroup | None] = relationship(back_populates="members")
     timezone_changes: Mapped[list[TimezoneChange]] = relationship(
         back_populates="participant", order_by="TimezoneChange.effective_at"
+    )
+    pauses: Mapped[list[Pause]] = relationship(
+        back_populates="participant", order_by="Pause.starts_at"
     )
 
     @property
@@ -86,3 +97,36 @@ class TimezoneChange(db.Model):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     participant: Mapped[Participant] = relationship(back_populates="timezone_changes")
+
+
+class ParticipantGroup(db.Model):
+    """Participants linked as a dyad or group (couples, families): they share random times."""
+
+    __tablename__ = "participant_groups"
+    __table_args__ = (sa.UniqueConstraint("study_id", "label"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(sa.ForeignKey("studies.id"), index=True)
+    label: Mapped[str] = mapped_column(sa.String(64))
+    #: Seed of the group's shared random draws.
+    schedule_seed: Mapped[int] = mapped_column(sa.BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    members: Mapped[list[Participant]] = relationship(
+        back_populates="group", order_by="Participant.id"
+    )
+
+
+class Pause(db.Model):
+    """A period without prompts (illness, holiday); open-ended until resumed."""
+
+    __tablename__ = "pauses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(sa.ForeignKey("participants.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    participant: Mapped[Participant] = relationship(back_populates="pauses")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -38,6 +39,7 @@ def enroll(study: Study, row: ParticipantRow, *, now: datetime) -> Participant:
         channel=row.channel,
         enrolled_at=now,
         start_date=row.start_date or default_start_date(row.timezone, now),
+        schedule_seed=secrets.randbits(63),
     )
     participant.phone = row.phone
     participant.timezone_changes.append(

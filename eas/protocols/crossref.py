@@ -8,6 +8,7 @@ sees every mistake in one run.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import time
 from typing import Any
 
 from marshmallow import Schema, ValidationError
@@ -23,6 +24,7 @@ from eas.protocols.schemas import (
 )
 from eas.protocols.sms_format import render_item
 from eas.protocols.yaml_source import Path
+from eas.scheduling.fit import random_fit_problem
 
 #: Words the SMS conversation reserves; an event keyword must not collide with them.
 RESERVED_KEYWORDS = frozenset(
@@ -48,15 +50,11 @@ def _load(schema: Schema, raw: Any) -> dict[str, Any] | None:
         return None
 
 
-def _minutes(hhmm: str) -> int:
+def _clock(hhmm: str | None) -> time | None:
+    if hhmm is None:
+        return None
     hours, minutes = hhmm.split(":")
-    return int(hours) * 60 + int(minutes)
-
-
-def window_minutes(start: str, end: str) -> int:
-    """Length of a local window; an end before the start crosses midnight."""
-    length = (_minutes(end) - _minutes(start)) % (24 * 60)
-    return length or 24 * 60
+    return time(int(hours), int(minutes))
 
 
 def _duplicates(raw_list: list[Any], path: Path, what: str) -> list[Finding]:
@@ -176,7 +174,7 @@ class _ProtocolChecker:
         for comparison in expression.comparisons():
             item = items_by_id.get(comparison.item_id)
             if item is not None:
-                problem = _literal_problem(item, comparison.literals)
+                problem = _comparison_problem(item, comparison)
                 if problem:
                     self.add(path, problem, comparison.offset)
 
@@ -223,22 +221,23 @@ class _ProtocolChecker:
         if name in self.questionnaires and channel == "sms" and name not in self.sms_checked:
             self.sms_checked.add(name)
             self.check_sms_length(*self.questionnaires[name])
+            self.check_sms_messages(self.questionnaires[name][0])
+        for r_index, reminder in enumerate(schedule["reminders"]):
+            if "text" in reminder:
+                self.check_sms_text((*path, "reminders", r_index, "text"), reminder["text"])
 
     def check_random_fit(self, path: Path, schedule: dict[str, Any]) -> None:
-        window = schedule.get("window") or {
-            "start": self.defaults["wake"],
-            "end": self.defaults["sleep"],
-        }
-        available = window_minutes(window["start"], window["end"])
-        needed = schedule["per_day"] * schedule["min_gap_minutes"]
-        if needed > available:
-            where = "window" if "window" in schedule else "waking day (participant_defaults)"
-            self.add(
-                (*path, "per_day"),
-                f"{schedule['per_day']} prompts at least {schedule['min_gap_minutes']} minutes "
-                f"apart need {needed} minutes, but the {where} {window['start']}-{window['end']} "
-                f"has {available}",
-            )
+        defaults = self.defaults
+        problem = random_fit_problem(
+            schedule,
+            _clock(defaults["wake"]),
+            _clock(defaults["sleep"]),
+            _clock(defaults.get("weekend_wake")),
+            _clock(defaults.get("weekend_sleep")),
+        )
+        if problem:
+            where = "" if "window" in schedule else " (participant_defaults)"
+            self.add((*path, "per_day"), problem + where)
 
     def check_sms_length(self, q_index: int, items: list[dict[str, Any] | None]) -> None:
         limit = self.study["sms"]["max_segments"] if self.study else 2
@@ -256,6 +255,22 @@ class _ProtocolChecker:
                     f"study allows {limit}: shorten it or add a shorter sms_text",
                 )
 
+    def check_sms_messages(self, q_index: int) -> None:
+        raw_q = self.raw_questionnaires[q_index]
+        for field in ("intro", "thanks"):
+            if isinstance(raw_q.get(field), str):
+                self.check_sms_text(("questionnaires", q_index, field), raw_q[field])
+
+    def check_sms_text(self, path: Path, text: str) -> None:
+        limit = self.study["sms"]["max_segments"] if self.study else 2
+        count = count_segments(text)
+        if count.segments > limit:
+            self.add(
+                path,
+                f"as a text message this needs {count.segments} SMS segments ({count.units} "
+                f"{count.encoding} characters); the study allows {limit}",
+            )
+
     # alerts -------------------------------------------------------------------------------
 
     def check_alert(self, index: int, raw: Any) -> None:
@@ -267,6 +282,8 @@ class _ProtocolChecker:
             known = ", ".join(sorted(self.questionnaires)) or "none"
             self.add((*path, "questionnaire"), f"unknown questionnaire '{scope}' (known: {known})")
             return
+        if isinstance(raw.get("reply"), str):
+            self.check_sms_text((*path, "reply"), raw["reply"])
         if not isinstance(raw.get("when"), str) or _load(AlertSchema(), raw) is None:
             return
         in_scope = [scope] if isinstance(scope, str) else list(self.questionnaires)
@@ -283,9 +300,16 @@ class _ProtocolChecker:
         self.check_expression((*path, "when"), raw["when"], order, items_by_id)
 
 
-def _literal_problem(item: dict[str, Any], literals: tuple[Any, ...]) -> str | None:
-    kind = item["type"]
-    for literal in literals:
+def _comparison_problem(item: dict[str, Any], comparison: expressions.Comparison) -> str | None:
+    kind, name = item["type"], item["id"]
+    if kind == "multi_choice" and not comparison.item_is_container:
+        return (
+            f"'{name}' is a multi_choice item (a set of choices): test a choice with "
+            f"'value' in {name}"
+        )
+    if comparison.item_is_container and kind not in ("multi_choice", "text"):
+        return f"'{name}' holds one value: write {name} in [...] to test several"
+    for literal in comparison.literals:
         if kind == "yes_no" and not isinstance(literal, bool):
             return f"'{item['id']}' is a yes/no item: compare it with yes or no, not {literal!r}"
         if kind in ("scale", "slider", "number"):

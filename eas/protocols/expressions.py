@@ -10,8 +10,10 @@ types below are accepted, so a protocol file cannot run code. Supported:
     a and (b or not c)                 boolean logic
     ai_connected                       a bare item: answered with something truthy
 
-Unanswered items are unknown; any comparison with an unknown value is false, so a branch that
-depends on a skipped item is not shown.
+Unanswered items are unknown, and logic is three-valued: a comparison with an unknown value is
+unknown, `not` of unknown is unknown, `a or b` is true if either is true, `a and b` is false if
+either is false. An expression that ends unknown counts as false, so a branch that depends on a
+skipped item is not shown (whether it is written `x == 3`, `x != 3` or `not x`).
 """
 
 from __future__ import annotations
@@ -53,6 +55,13 @@ class Comparison:
     item_id: str
     literals: tuple[Any, ...]
     offset: int
+    #: True when the item is the container of a membership test (`'x' in item`).
+    item_is_container: bool = False
+
+
+def _char_offset(source: str, byte_offset: int) -> int:
+    """`ast` counts UTF-8 bytes; people count characters."""
+    return len(source.encode()[:byte_offset].decode(errors="ignore"))
 
 
 @dataclass(frozen=True)
@@ -69,7 +78,7 @@ class Expression:
         """(item id, 0-based offset) of every item named, in source order."""
         return sorted(
             (
-                (node.id, node.col_offset)
+                (node.id, _char_offset(self.source, node.col_offset))
                 for node in ast.walk(self.tree)
                 if isinstance(node, ast.Name) and node.id not in LITERAL_NAMES
             ),
@@ -89,12 +98,25 @@ class Expression:
                 if not isinstance(o, ast.Name) or o.id in LITERAL_NAMES
                 for value in _literal_values(o)
             )
-            found.extend(Comparison(name.id, literals, name.col_offset) for name in names)
+            containers = {
+                id(right)
+                for op, right in zip(node.ops, node.comparators, strict=True)
+                if isinstance(op, ast.In | ast.NotIn)
+            }
+            found.extend(
+                Comparison(
+                    name.id,
+                    literals,
+                    _char_offset(self.source, name.col_offset),
+                    item_is_container=id(name) in containers,
+                )
+                for name in names
+            )
         return found
 
     def evaluate(self, answers: Mapping[str, Any]) -> bool:
-        """Evaluate against answers by item id; a missing or None answer is unknown."""
-        return bool(_evaluate(self.tree.body, answers))
+        """Evaluate against answers by item id; a missing or None answer is unknown (false)."""
+        return _evaluate(self.tree.body, answers) is True
 
 
 def _literal_values(node: ast.AST) -> list[Any]:
@@ -112,21 +134,31 @@ def _literal_values(node: ast.AST) -> list[Any]:
 _UNKNOWN = object()
 
 
+def _truth(value: Any) -> Any:
+    """True, False or unknown."""
+    return value if value is _UNKNOWN else bool(value)
+
+
 def _evaluate(node: ast.AST, answers: Mapping[str, Any]) -> Any:
     if isinstance(node, ast.BoolOp):
-        values = [bool(_truthy(_evaluate(value, answers))) for value in node.values]
-        return all(values) if isinstance(node.op, ast.And) else any(values)
+        values = [_truth(_evaluate(value, answers)) for value in node.values]
+        decisive = isinstance(node.op, ast.Or)  # True decides `or`, False decides `and`
+        if decisive in values:
+            return decisive
+        return _UNKNOWN if _UNKNOWN in values else not decisive
     if isinstance(node, ast.UnaryOp):
         operand = _evaluate(node.operand, answers)
+        if operand is _UNKNOWN:
+            return _UNKNOWN
         if isinstance(node.op, ast.Not):
-            return not _truthy(operand)
-        return _UNKNOWN if operand is _UNKNOWN else -operand
+            return not operand
+        return -operand  # parse() allows minus on number literals only
     if isinstance(node, ast.Compare):
         left = _evaluate(node.left, answers)
         for op, comparator in zip(node.ops, node.comparators, strict=True):
             right = _evaluate(comparator, answers)
             if left is _UNKNOWN or right is _UNKNOWN:
-                return False
+                return _UNKNOWN
             try:
                 if not _COMPARISONS[type(op)](left, right):
                     return False
@@ -146,8 +178,24 @@ def _evaluate(node: ast.AST, answers: Mapping[str, Any]) -> Any:
     raise ExpressionError(f"cannot evaluate {type(node).__name__}")  # excluded by parse()
 
 
-def _truthy(value: Any) -> bool:
-    return value is not _UNKNOWN and bool(value)
+def _is_number_literal(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, int | float)
+        and not isinstance(node.value, bool)
+    )
+
+
+def _is_value(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.Name):
+        return node.id in LITERAL_NAMES
+    return (
+        isinstance(node, ast.UnaryOp)
+        and isinstance(node.op, ast.USub)
+        and _is_number_literal(node.operand)
+    )
 
 
 def _check_node(node: ast.AST, depth: int = 0) -> None:
@@ -156,13 +204,19 @@ def _check_node(node: ast.AST, depth: int = 0) -> None:
     offset = getattr(node, "col_offset", 0)
     if isinstance(node, ast.BoolOp | ast.Compare):
         children = node.values if isinstance(node, ast.BoolOp) else [node.left, *node.comparators]
-    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not | ast.USub):
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        children = [node.operand]
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        if not _is_number_literal(node.operand):
+            raise ExpressionError("minus applies to numbers only", offset)
         children = [node.operand]
     elif isinstance(node, ast.List | ast.Tuple):
         children = node.elts
         for element in node.elts:
-            if not isinstance(element, ast.Constant | ast.Name | ast.UnaryOp):
-                raise ExpressionError("a list may only hold values", element.col_offset)
+            if not _is_value(element):
+                raise ExpressionError(
+                    "a list may only hold values (numbers, 'text', yes, no)", element.col_offset
+                )
     elif isinstance(node, ast.Name):
         children = []
     elif isinstance(node, ast.Constant):
@@ -192,5 +246,10 @@ def parse(source: str) -> Expression:
     except SyntaxError as exc:
         offset = max((exc.offset or 1) - 1, 0)
         raise ExpressionError(f"invalid syntax ({exc.msg})", offset) from None
-    _check_node(tree.body)
+    except (RecursionError, MemoryError):
+        raise ExpressionError("expression is nested too deeply") from None
+    try:
+        _check_node(tree.body)
+    except ExpressionError as exc:
+        raise ExpressionError(exc.message, _char_offset(source.strip(), exc.offset)) from None
     return Expression(source=source.strip(), tree=tree)

@@ -7,6 +7,7 @@ questionnaires, schedules and items; SMS length; whether a schedule fits the wak
 
 from __future__ import annotations
 
+import keyword
 import re
 import zoneinfo
 from functools import cache
@@ -36,12 +37,24 @@ def iana_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
+#: Words an id cannot be: expressions read them as values or operators.
+RESERVED_IDS = frozenset({"yes", "no", "true", "false", "none", *keyword.kwlist})
+
+
+def _not_reserved(value: str) -> None:
+    if value in RESERVED_IDS:
+        raise ValidationError(f"'{value}' is a reserved word; choose another id")
+
+
 def _identifier(description: str, **kwargs) -> fields.String:
     return fields.String(
-        validate=validate.Regexp(
-            ID_PATTERN,
-            error="must be snake_case: a lower-case letter, then letters, digits or _",
-        ),
+        validate=[
+            validate.Regexp(
+                ID_PATTERN,
+                error="must be snake_case: a lower-case letter, then letters, digits or _",
+            ),
+            _not_reserved,
+        ],
         metadata={"description": description},
         **kwargs,
     )
@@ -135,12 +148,36 @@ class StudySchema(StrictSchema):
     timezone = TimeZone(required=True, metadata={"description": "Default IANA zone."})
     duration_days = fields.Integer(required=True, validate=validate.Range(1, 366))
     sms = fields.Nested(SmsSettingsSchema, load_default=lambda: {"max_segments": 2})
+    start = fields.String(
+        load_default="next_day",
+        validate=validate.OneOf(["next_day", "same_day"]),
+        metadata={
+            "description": "Default first study day of a participant enrolled without one: the "
+            "next local day, or the enrolment day itself (only the rest of its window is used)."
+        },
+    )
+    overlap = fields.String(
+        load_default="close_previous",
+        validate=validate.OneOf(["close_previous", "skip_new"]),
+        metadata={
+            "description": "An SMS prompt still open when the next SMS prompt is due closes "
+            "then (close_previous), or the new one is not sent (skip_new)."
+        },
+    )
 
 
 class ParticipantDefaultsSchema(StrictSchema):
     wake = LocalTime(load_default="09:00")
     sleep = LocalTime(load_default="22:00")
+    weekend_wake = LocalTime(metadata={"description": "Saturday and Sunday wake time."})
+    weekend_sleep = LocalTime(metadata={"description": "Saturday and Sunday sleep time."})
     channel = fields.String(load_default="sms", validate=validate.OneOf(CHANNELS))
+
+    @validates_schema
+    def weekend_needs_both(self, data: dict[str, Any], **kwargs) -> None:
+        if ("weekend_wake" in data) != ("weekend_sleep" in data):
+            missing = "weekend_sleep" if "weekend_wake" in data else "weekend_wake"
+            raise ValidationError("give weekend_wake and weekend_sleep together", missing)
 
 
 _ITEM_FIELDS_BY_TYPE: dict[str, set[str]] = {
@@ -269,10 +306,20 @@ class WindowSchema(StrictSchema):
     end = LocalTime(required=True)
 
 
+class BlackoutSchema(StrictSchema):
+    start = LocalTime(required=True)
+    end = LocalTime(required=True)
+    weekdays = fields.List(
+        fields.String(validate=validate.OneOf(WEEKDAYS)),
+        validate=validate.Length(min=1),
+        metadata={"description": "Days of the week it applies to (default: every day)."},
+    )
+
+
 _SCHEDULE_FIELDS_BY_TYPE: dict[str, set[str]] = {
-    "fixed": {"times", "weekdays"},
-    "random": {"per_day", "min_gap_minutes", "window"},
-    "interval": {"every_minutes", "window"},
+    "fixed": {"times", "days_per_week"},
+    "random": {"per_day", "min_gap_minutes", "window", "blackouts", "days_per_week"},
+    "interval": {"every_minutes", "window", "blackouts", "days_per_week"},
     "once": {"day", "time"},
     "event": {"keyword", "max_per_day"},
 }
@@ -301,9 +348,21 @@ class ScheduleSchema(StrictSchema):
         validate=validate.Length(min=1),
         metadata={"description": "Study days on which the schedule runs (default: all)."},
     )
+    weekdays = fields.List(
+        fields.String(validate=validate.OneOf(WEEKDAYS)),
+        validate=validate.Length(min=1),
+        metadata={"description": "Days of the week on which the schedule runs (default: all)."},
+    )
     note = fields.String()
     times = fields.List(LocalTime(), validate=validate.Length(min=1))
-    weekdays = fields.List(fields.String(validate=validate.OneOf(WEEKDAYS)))
+    blackouts = fields.List(
+        fields.Nested(BlackoutSchema),
+        metadata={"description": "Local periods without prompts, e.g. school hours."},
+    )
+    days_per_week = fields.Integer(
+        validate=validate.Range(1, 7),
+        metadata={"description": "Run on this many random days of each study week."},
+    )
     per_day = fields.Integer(validate=validate.Range(1, 48))
     min_gap_minutes = fields.Integer(validate=validate.Range(0, 720))
     window = fields.Nested(WindowSchema)

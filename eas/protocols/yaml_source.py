@@ -61,15 +61,26 @@ class _Builder:
         self.loader = loader
         self.source_map = SourceMap()
         self.errors: list[YamlSourceError] = []
+        #: Collections being built, to refuse an alias that contains itself.
+        self.building: set[int] = set()
 
     def build(self, node: yaml.Node, path: Path) -> Any:
         self.source_map.values[path] = _position(node.start_mark)
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
+        if isinstance(node, yaml.ScalarNode):
+            self.source_map.styles[path] = node.style
+            return self._scalar(node)
+        if id(node) in self.building:
+            self.errors.append(
+                YamlSourceError("an alias refers to itself", _position(node.start_mark), path)
+            )
+            return None
+        self.building.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, path)
             return [self.build(child, (*path, index)) for index, child in enumerate(node.value)]
-        self.source_map.styles[path] = node.style
-        return self._scalar(node)
+        finally:
+            self.building.discard(id(node))
 
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict:
         result: dict = {}
@@ -128,16 +139,27 @@ def load_yaml(text: str) -> tuple[Any, SourceMap, list[YamlSourceError]]:
 
     A syntax error is raised as `YamlSourceError` (nothing else can be checked then).
     """
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)  # checks for unprintable characters at once
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         position = _position(mark) if mark else Position(1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
         raise YamlSourceError(f"YAML syntax error: {problem}", position) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise YamlSourceError(
+            f"control character U+{code:04X} is not allowed in YAML", Position(line, column)
+        ) from None
+    except yaml.YAMLError as exc:
+        raise YamlSourceError(f"YAML error: {exc}", Position(1, 1)) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if node is None:
         return None, SourceMap(), []
     builder = _Builder(loader)

@@ -24,13 +24,34 @@ class PromptStatus(enum.Enum):
     cancelled = "cancelled"
 
 
+class CancelReason(enum.Enum):
+    """Why a prompt was cancelled (stored in `PlannedPrompt.status_reason`)."""
+
+    paused = "paused"
+    withdrawn = "withdrawn"
+    opted_out = "opted_out"
+    #: Re-planned: a time-zone change or a new protocol version replaced it.
+    superseded = "superseded"
+    #: The slot no longer exists in the study (e.g. a shorter new protocol version).
+    study_ended = "study_ended"
+    #: An earlier SMS prompt was still open (protocol `overlap: skip_new`).
+    overlap = "overlap"
+
+
 class PlannedPrompt(db.Model):
     """One planned prompt: a row exists for every prompt, sent or not, so misses are data."""
 
     __tablename__ = "planned_prompts"
     __table_args__ = (
-        # Re-planning is idempotent: one row per participant, schedule and occurrence.
-        sa.UniqueConstraint("participant_id", "schedule_id", "occurrence"),
+        # Re-planning is idempotent: one row per slot and revision. A slot gets a new revision
+        # only when its previous row was cancelled (a time-zone change, a new version...).
+        sa.UniqueConstraint(
+            "participant_id",
+            "schedule_id",
+            "occurrence",
+            "revision",
+            name="uq_planned_prompts_slot_revision",
+        ),
         sa.Index("ix_planned_prompts_status_due_at", "status", "due_at"),
     )
 
@@ -42,6 +63,7 @@ class PlannedPrompt(db.Model):
     questionnaire_id: Mapped[str] = mapped_column(sa.String(64))
     #: Stable key of this occurrence within the schedule, e.g. "2026-03-08#2".
     occurrence: Mapped[str] = mapped_column(sa.String(64))
+    revision: Mapped[int] = mapped_column(default=0)
     channel: Mapped[Channel] = mapped_column(enum_type(Channel))
     #: Calendar day of the study in the participant's zone, from 1.
     study_day: Mapped[int]

@@ -95,8 +95,8 @@ def test_bad_file_names_every_bad_row_and_imports_nothing(db, create_study, enro
         "people.csv:4: label: is empty",
         "people.csv:5: label: same label as line 2",
         "people.csv:6: phone: same phone as line 2",
-        "people.csv:6: sleep: the waking window 10:00-12:00 has 120 minutes; schedule 'beeps' "
-        "needs 450 (5 prompts 90 minutes apart)",
+        "people.csv:6: sleep: schedule 'beeps': 5 prompts at least 90 minutes apart need 450 "
+        "minutes, but on mon the waking day 10:00-12:00 has 120",
     ]
     assert _participants(db) == []
 

@@ -1,0 +1,122 @@
+"""Pause, resume, withdraw, move time zone: each changes only the future and says why."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from eas.audit.operations import record
+from eas.core.db import db
+from eas.participants.models import Participant, ParticipantStatus, Pause, TimezoneChange
+from eas.protocols.schemas import iana_zones
+from eas.scheduling.models import CancelReason
+from eas.scheduling.operations import ReplanResult, replan_group_of
+
+
+class LifecycleError(ValueError):
+    """The change does not apply to the participant as they are now."""
+
+
+def _require(participant: Participant, *allowed: ParticipantStatus) -> None:
+    if participant.status not in allowed:
+        raise LifecycleError(f"{participant.label} is {participant.status.value}")
+
+
+def pause(
+    participant: Participant,
+    now: datetime,
+    *,
+    until: datetime | None = None,
+    reason: str | None = None,
+    actor: str,
+) -> ReplanResult:
+    """Stop prompts from now until `until` (or until resumed, when open-ended)."""
+    _require(participant, ParticipantStatus.active, ParticipantStatus.paused)
+    if until is not None and until <= now:
+        raise LifecycleError("a pause must end in the future")
+    participant.pauses.append(Pause(starts_at=now, ends_at=until, reason=reason, created_at=now))
+    if until is None:
+        participant.status = ParticipantStatus.paused
+    db.session.flush()
+    result = replan_group_of(participant, now, reason=CancelReason.paused)
+    record(
+        "participant.paused",
+        actor=actor,
+        study_id=participant.study_id,
+        participant_id=participant.id,
+        until=until.isoformat() if until else None,
+        cancelled=result.cancelled,
+    )
+    return result
+
+
+def resume(participant: Participant, now: datetime, *, actor: str) -> ReplanResult:
+    open_pauses = [p for p in participant.pauses if p.ends_at is None or p.ends_at > now]
+    if not open_pauses:
+        raise LifecycleError(f"{participant.label} is not paused")
+    for open_pause in open_pauses:
+        open_pause.ends_at = max(now, open_pause.starts_at)
+    participant.status = ParticipantStatus.active
+    db.session.flush()
+    result = replan_group_of(participant, now)
+    record(
+        "participant.resumed",
+        actor=actor,
+        study_id=participant.study_id,
+        participant_id=participant.id,
+        planned=result.created,
+    )
+    return result
+
+
+def withdraw(
+    participant: Participant, now: datetime, *, reason: str | None = None, actor: str
+) -> ReplanResult:
+    """Stop every future prompt at once. What happens to collected data is a separate step."""
+    _require(participant, ParticipantStatus.active, ParticipantStatus.paused)
+    participant.status = ParticipantStatus.withdrawn
+    db.session.flush()
+    result = replan_group_of(participant, now, reason=CancelReason.withdrawn)
+    record(
+        "participant.withdrawn",
+        actor=actor,
+        study_id=participant.study_id,
+        participant_id=participant.id,
+        reason=reason,
+        cancelled=result.cancelled,
+    )
+    return result
+
+
+def change_timezone(
+    participant: Participant, zone: str, now: datetime, *, actor: str
+) -> ReplanResult:
+    """Travel or a move: future prompts follow the new zone; history keeps the old one."""
+    if zone not in iana_zones():
+        raise LifecycleError(f"'{zone}' is not an IANA time zone")
+    if zone == participant.timezone:
+        raise LifecycleError(f"{participant.label} is already in {zone}")
+    previous = participant.timezone
+    participant.timezone = zone
+    participant.timezone_changes.append(
+        TimezoneChange(timezone=zone, effective_at=now, recorded_at=now)
+    )
+    db.session.flush()
+    result = replan_group_of(participant, now)
+    record(
+        "participant.timezone_changed",
+        actor=actor,
+        study_id=participant.study_id,
+        participant_id=participant.id,
+        previous=previous,
+        timezone=zone,
+        replanned=result.created,
+    )
+    return result
+
+
+def find_participant(study_id: int, label: str) -> Participant | None:
+    return db.session.scalar(
+        sa.select(Participant).where(Participant.study_id == study_id, Participant.label == label)
+    )

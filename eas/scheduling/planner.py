@@ -1,0 +1,308 @@
+"""The planner: protocol + participant (+ group) + seed -> every prompt, as pure data.
+
+No database and no wall clock: the same inputs always give the same prompts. The rules:
+
+* Study day N is the calendar date `start_date + N - 1` in the participant's zone.
+* Times are local wall-clock times on that date, converted by `eas.scheduling.localtime`
+  (a time in the spring-forward gap shifts forward; a repeated time means its first occurrence).
+* `random`: the day's available time (waking window, or the schedule's window, minus
+  blackouts, measured in real minutes) is cut into `per_day` equal blocks; one uniform draw per
+  block, never earlier than `min_gap_minutes` after the previous draw. Protocol validation
+  guarantees `per_day * min_gap_minutes` fits; a day where it still cannot (a participant's
+  own window) raises `PlanningError` instead of dropping prompts.
+* `fixed` and `once` times are explicit: the waking window and blackouts do not move them.
+* `interval`: every N minutes from the window's opening, skipping blackouts.
+* `days` limits a schedule to study days (bursts); `weekdays` to days of the week;
+  `days_per_week` picks that many of each study week's days at random (seeded).
+* Groups: members share the draws of `random` schedules and `days_per_week` days. Draws use
+  the group's seed, and the available time is the intersection of every member's available
+  time on that calendar date (each in their own zone), so partners are prompted at the same
+  instants, each inside their own waking day.
+* Overlap (study `overlap`): an SMS prompt still open when the next SMS prompt is due closes
+  then (`close_previous`, default), or the newer one is not sent (`skip_new`). Web prompts
+  have their own links and never overlap.
+* Pauses: a prompt due inside a pause is planned as cancelled with reason `paused`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from eas.scheduling import segments as seg
+from eas.scheduling.localtime import to_utc, window_bounds
+
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class PlanningError(ValueError):
+    """The inputs cannot be planned as the protocol asks (never a silent drop)."""
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What the planner needs to know about one participant."""
+
+    timezone: str
+    start_date: date
+    wake: time
+    sleep: time
+    channel: str
+    seed: int
+    weekend_wake: time | None = None
+    weekend_sleep: time | None = None
+    #: Nothing is planned before this instant (enrolment time, or "now" when re-planning).
+    not_before: datetime | None = None
+    #: (start, end) UTC; an open-ended pause has end None.
+    pauses: tuple[tuple[datetime, datetime | None], ...] = ()
+
+    def waking_window(self, day: date) -> tuple[time, time]:
+        if day.weekday() >= 5 and self.weekend_wake and self.weekend_sleep:
+            return self.weekend_wake, self.weekend_sleep
+        return self.wake, self.sleep
+
+
+@dataclass(frozen=True)
+class Group:
+    """Members planned together: shared random draws under the group's seed."""
+
+    seed: int
+    members: tuple[Subject, ...]
+
+
+@dataclass(frozen=True)
+class PlannedSlot:
+    schedule_id: str
+    questionnaire_id: str
+    #: Stable key of the slot within the schedule ("2026-03-08#2", "2026-03-08@21:30", "once").
+    occurrence: str
+    channel: str
+    study_day: int
+    local_date: date
+    due_at: datetime
+    window_start_at: datetime
+    window_end_at: datetime
+    expires_at: datetime
+    reminders_at: tuple[datetime, ...] = field(default=())
+    #: Set when the slot is planned but must not be sent ("paused", "overlap").
+    cancel_reason: str | None = None
+
+
+def derive_seed(*parts: object) -> int:
+    """A stable 63-bit seed from parts (Python's hash() is salted per process)."""
+    digest = hashlib.sha256(":".join(str(part) for part in parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+def _parse_time(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def _blackout_holes(schedule: dict[str, Any], day: date, zone: str) -> list[seg.Segment]:
+    holes = []
+    # A window across midnight reaches into the next date, so look at both.
+    for date_ in (day, day + timedelta(days=1)):
+        weekday = WEEKDAY_NAMES[date_.weekday()]
+        for blackout in schedule.get("blackouts", []):
+            if weekday in blackout.get("weekdays", WEEKDAY_NAMES):
+                holes.append(
+                    window_bounds(
+                        date_,
+                        _parse_time(blackout["start"]),
+                        _parse_time(blackout["end"]),
+                        zone,
+                    )
+                )
+    return holes
+
+
+def available_segments(schedule: dict[str, Any], subject: Subject, day: date) -> list[seg.Segment]:
+    """The subject's time for this schedule on local date `day`, in UTC segments."""
+    if "window" in schedule:
+        start, end = (
+            _parse_time(schedule["window"]["start"]),
+            _parse_time(schedule["window"]["end"]),
+        )
+    else:
+        start, end = subject.waking_window(day)
+    window = window_bounds(day, start, end, subject.timezone)
+    return seg.subtract([window], _blackout_holes(schedule, day, subject.timezone))
+
+
+class _Planner:
+    def __init__(self, definition: dict[str, Any], subject: Subject, group: Group | None) -> None:
+        self.definition = definition
+        self.study = definition["study"]
+        self.subject = subject
+        self.group = group
+        self.draw_seed = group.seed if group else subject.seed
+
+    def study_date(self, study_day: int) -> date:
+        return self.subject.start_date + timedelta(days=study_day - 1)
+
+    def active_days(self, schedule: dict[str, Any]) -> list[int]:
+        duration = self.study["duration_days"]
+        days = [d for d in schedule.get("days", range(1, duration + 1)) if d <= duration]
+        if "weekdays" in schedule:
+            days = [
+                d
+                for d in days
+                if WEEKDAY_NAMES[self.study_date(d).weekday()] in schedule["weekdays"]
+            ]
+        if "days_per_week" not in schedule:
+            return days
+        chosen = []
+        for week in range((duration + 6) // 7):
+            candidates = [d for d in days if week * 7 < d <= week * 7 + 7]
+            rng = random.Random(derive_seed(self.draw_seed, schedule["id"], "week", week))
+            count = min(schedule["days_per_week"], len(candidates))
+            chosen.extend(sorted(rng.sample(candidates, count)))
+        return chosen
+
+    def plan(self) -> list[PlannedSlot]:
+        slots: list[PlannedSlot] = []
+        for schedule in self.definition["schedules"]:
+            if schedule["type"] == "event":
+                continue
+            for study_day in self.active_days(schedule):
+                slots.extend(self.slots_for_day(schedule, study_day))
+        if self.subject.not_before is not None:
+            slots = [s for s in slots if s.due_at >= self.subject.not_before]
+        slots.sort(key=lambda s: (s.due_at, s.schedule_id))
+        slots = [self.apply_pauses(slot) for slot in slots]
+        slots = self.apply_overlap(slots)
+        return [self.with_reminders(slot) for slot in slots]
+
+    def slots_for_day(self, schedule: dict[str, Any], study_day: int) -> list[PlannedSlot]:
+        day = self.study_date(study_day)
+        kind = schedule["type"]
+        if kind == "fixed":
+            return [
+                self.slot(schedule, study_day, f"{day.isoformat()}@{text}", due)
+                for text in schedule["times"]
+                for due in [to_utc(day, _parse_time(text), self.subject.timezone)]
+            ]
+        if kind == "once":
+            if study_day != schedule["day"]:
+                return []
+            due = to_utc(day, _parse_time(schedule["time"]), self.subject.timezone)
+            return [self.slot(schedule, study_day, "once", due)]
+        if kind == "interval":
+            return self.interval_slots(schedule, study_day, day)
+        if kind == "random":
+            return self.random_slots(schedule, study_day, day)
+        raise PlanningError(f"unknown schedule type {kind!r}")
+
+    def slot(
+        self,
+        schedule: dict[str, Any],
+        study_day: int,
+        occurrence: str,
+        due: datetime,
+        window: seg.Segment | None = None,
+    ) -> PlannedSlot:
+        return PlannedSlot(
+            schedule_id=schedule["id"],
+            questionnaire_id=schedule["questionnaire"],
+            occurrence=occurrence,
+            channel=schedule.get("channel") or self.subject.channel,
+            study_day=study_day,
+            local_date=self.study_date(study_day),
+            due_at=due,
+            window_start_at=window[0] if window else due,
+            window_end_at=window[1] if window else due,
+            expires_at=due + timedelta(minutes=schedule["expires_after_minutes"]),
+        )
+
+    def interval_slots(self, schedule, study_day, day) -> list[PlannedSlot]:
+        segments = available_segments(schedule, self.subject, day)
+        if not segments:
+            return []
+        step = timedelta(minutes=schedule["every_minutes"])
+        moment, end, number, slots = segments[0][0], segments[-1][1], 0, []
+        while moment < end:
+            if seg.contains(segments, moment):
+                number += 1
+                slots.append(self.slot(schedule, study_day, f"{day.isoformat()}#{number}", moment))
+            moment += step
+        return slots
+
+    def random_segments(self, schedule, day) -> list[seg.Segment]:
+        if self.group is None:
+            return available_segments(schedule, self.subject, day)
+        shared = available_segments(schedule, self.group.members[0], day)
+        for member in self.group.members[1:]:
+            shared = seg.intersect(shared, available_segments(schedule, member, day))
+        return shared
+
+    def random_slots(self, schedule, study_day, day) -> list[PlannedSlot]:
+        segments = self.random_segments(schedule, day)
+        total = seg.available_minutes(segments)
+        count, gap = schedule["per_day"], schedule["min_gap_minutes"]
+        if count * gap > total or total < count:
+            whose = "the group's shared waking time" if self.group else "the waking window"
+            raise PlanningError(
+                f"schedule '{schedule['id']}' on {day.isoformat()}: {count} prompts "
+                f"{gap} minutes apart do not fit {whose} ({total} minutes available)"
+            )
+        rng = random.Random(derive_seed(self.draw_seed, schedule["id"], day.isoformat()))
+        bounds = [index * total // count for index in range(count + 1)]
+        slots, previous = [], None
+        for index in range(count):
+            low = bounds[index] if previous is None else max(bounds[index], previous + gap)
+            high = bounds[index + 1] - 1
+            offset = rng.randint(low, high)
+            previous = offset
+            block = (
+                seg.instant_at(segments, bounds[index]),
+                seg.instant_at(segments, high) + seg.MINUTE,
+            )
+            due = seg.instant_at(segments, offset)
+            slots.append(
+                self.slot(schedule, study_day, f"{day.isoformat()}#{index + 1}", due, block)
+            )
+        return slots
+
+    def apply_pauses(self, slot: PlannedSlot) -> PlannedSlot:
+        for start, end in self.subject.pauses:
+            if start <= slot.due_at and (end is None or slot.due_at < end):
+                return replace(slot, cancel_reason="paused")
+        return slot
+
+    def apply_overlap(self, slots: list[PlannedSlot]) -> list[PlannedSlot]:
+        rule = self.study.get("overlap", "close_previous")
+        result: list[PlannedSlot] = []
+        open_index: int | None = None
+        for slot in slots:
+            if slot.channel != "sms" or slot.cancel_reason:
+                result.append(slot)
+                continue
+            if open_index is not None and result[open_index].expires_at > slot.due_at:
+                if rule == "skip_new":
+                    result.append(replace(slot, cancel_reason="overlap"))
+                    continue
+                result[open_index] = replace(result[open_index], expires_at=slot.due_at)
+            open_index = len(result)
+            result.append(slot)
+        return result
+
+    def with_reminders(self, slot: PlannedSlot) -> PlannedSlot:
+        schedule = next(s for s in self.definition["schedules"] if s["id"] == slot.schedule_id)
+        reminders = tuple(
+            moment
+            for reminder in schedule.get("reminders", [])
+            for moment in [slot.due_at + timedelta(minutes=reminder["after_minutes"])]
+            if moment < slot.expires_at
+        )
+        return replace(slot, reminders_at=reminders)
+
+
+def plan_prompts(
+    definition: dict[str, Any], subject: Subject, group: Group | None = None
+) -> list[PlannedSlot]:
+    """Every prompt of the study for `subject`, sorted by due time."""
+    return _Planner(definition, subject, group).plan()
