@@ -31,10 +31,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from eas.participants.cli import participants_cli
     from eas.protocols.cli import protocol_cli
+    from eas.scheduling.cli import schedule_cli
     from eas.studies.cli import study_cli
     from eas.web import init_web
 
-    for group in (protocol_cli, study_cli, participants_cli):
+    for group in (protocol_cli, study_cli, participants_cli, schedule_cli):
         app.cli.add_command(group)
     init_web(app)
     return app

@@ -1,14 +1,25 @@
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from eas.core.clock import now_utc
 from eas.core.db import db
 from eas.participants.csv_import import CsvInvalid, parse_participants_csv
+from eas.participants.lifecycle import (
+    LifecycleError,
+    change_timezone,
+    find_participant,
+    pause,
+    resume,
+    withdraw,
+)
 from eas.participants.operations import import_participants
+from eas.scheduling.planner import PlanningError
 from eas.studies.operations import get_study
 
 participants_cli = AppGroup("participants", help="Enroll and manage participants.")
@@ -42,6 +53,84 @@ def import_command(study_id: str, csv_path: str) -> None:
         raise SystemExit(1) from None
     db.session.commit()
     click.echo(
-        f"{study.slug}: enrolled {len(result.created)} participant(s); "
+        f"{study.slug}: enrolled {len(result.created)} participant(s) with "
+        f"{result.prompts_planned} prompts planned; "
         f"{len(result.unchanged)} already enrolled and unchanged"
     )
+
+
+def _participant(study_id: str, label: str):
+    study = get_study(study_id)
+    participant = find_participant(study.id, label) if study else None
+    if participant is None:
+        raise click.ClickException(f"no participant '{label}' in study '{study_id}'")
+    return participant
+
+
+def _run_lifecycle(action, participant, **kwargs) -> None:
+    try:
+        result = action(participant, now_utc(), actor="cli", **kwargs)
+    except (LifecycleError, PlanningError) as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(
+        f"{participant.label}: {participant.status.value}; {result.cancelled} future prompt(s) "
+        f"cancelled, {result.created} planned"
+    )
+
+
+@participants_cli.command("list")
+@click.argument("study_id")
+def list_command(study_id: str) -> None:
+    """List participants (pseudonymous: no phone numbers)."""
+    study = get_study(study_id)
+    if study is None:
+        raise click.ClickException(f"no study '{study_id}'")
+    for p in sorted(study.participants, key=lambda p: p.label):
+        group = p.group.label if p.group else "-"
+        click.echo(
+            f"{p.label}\t{p.status.value}\t{p.timezone}\t{p.wake_time:%H:%M}-{p.sleep_time:%H:%M}"
+            f"\t{p.channel.value}\tstarts {p.start_date}\tgroup {group}"
+        )
+
+
+@participants_cli.command("pause")
+@click.argument("study_id")
+@click.argument("label")
+@click.option("--until", type=click.DateTime(), help="UTC end of the pause (default: open).")
+@click.option("--reason")
+def pause_command(study_id: str, label: str, until, reason: str | None) -> None:
+    """Pause a participant's prompts from now (until --until, or until resumed)."""
+    _run_lifecycle(
+        pause,
+        _participant(study_id, label),
+        until=until.replace(tzinfo=UTC) if until else None,
+        reason=reason,
+    )
+
+
+@participants_cli.command("resume")
+@click.argument("study_id")
+@click.argument("label")
+def resume_command(study_id: str, label: str) -> None:
+    """End a participant's pause: prompts from now on are planned again."""
+    _run_lifecycle(resume, _participant(study_id, label))
+
+
+@participants_cli.command("withdraw")
+@click.argument("study_id")
+@click.argument("label")
+@click.option("--reason")
+def withdraw_command(study_id: str, label: str, reason: str | None) -> None:
+    """Withdraw a participant: every future prompt is cancelled at once."""
+    _run_lifecycle(withdraw, _participant(study_id, label), reason=reason)
+
+
+@participants_cli.command("set-timezone")
+@click.argument("study_id")
+@click.argument("label")
+@click.argument("zone")
+def set_timezone_command(study_id: str, label: str, zone: str) -> None:
+    """Move a participant to another IANA zone (travel): future prompts follow it."""
+    _run_lifecycle(change_timezone, _participant(study_id, label), zone=zone)

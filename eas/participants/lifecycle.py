@@ -35,6 +35,8 @@ def pause(
     _require(participant, ParticipantStatus.active, ParticipantStatus.paused)
     if until is not None and until <= now:
         raise LifecycleError("a pause must end in the future")
+    if any(p.ends_at is None for p in participant.pauses):
+        raise LifecycleError(f"{participant.label} is already paused until resumed")
     participant.pauses.append(Pause(starts_at=now, ends_at=until, reason=reason, created_at=now))
     if until is None:
         participant.status = ParticipantStatus.paused
@@ -90,7 +92,7 @@ def withdraw(
 
 
 def change_timezone(
-    participant: Participant, zone: str, now: datetime, *, actor: str
+    participant: Participant, now: datetime, *, zone: str, actor: str
 ) -> ReplanResult:
     """Travel or a move: future prompts follow the new zone; history keeps the old one."""
     if zone not in iana_zones():

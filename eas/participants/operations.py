@@ -14,7 +14,9 @@ from eas.core.clock import now_utc
 from eas.core.crypto import get_cipher
 from eas.core.db import db
 from eas.participants.csv_import import CsvInvalid, ParsedCsv, ParticipantRow, RowError
-from eas.participants.models import Participant, TimezoneChange
+from eas.participants.models import Participant, ParticipantGroup, TimezoneChange
+from eas.scheduling.operations import replan_participant
+from eas.scheduling.planner import PlanningError
 from eas.studies.models import Study
 
 
@@ -22,24 +24,46 @@ from eas.studies.models import Study
 class ImportResult:
     created: list[Participant] = field(default_factory=list)
     unchanged: list[Participant] = field(default_factory=list)
+    prompts_planned: int = 0
 
 
-def default_start_date(zone: str, now: datetime) -> date:
-    """Study day 1 is the participant's next local calendar day: enrolment mid-day starts fresh."""
-    return now.astimezone(ZoneInfo(zone)).date() + timedelta(days=1)
+def default_start_date(zone: str, now: datetime, rule: str = "next_day") -> date:
+    """Study day 1 when the coordinator gives none: by the protocol's `study.start` rule, the
+    participant's next local calendar day, or today (only the rest of today's window is used:
+    nothing is planned before enrolment)."""
+    today = now.astimezone(ZoneInfo(zone)).date()
+    return today if rule == "same_day" else today + timedelta(days=1)
+
+
+def _group(study: Study, label: str, now: datetime) -> ParticipantGroup:
+    group = db.session.scalar(
+        sa.select(ParticipantGroup).where(
+            ParticipantGroup.study_id == study.id, ParticipantGroup.label == label
+        )
+    )
+    if group is None:
+        group = ParticipantGroup(
+            study_id=study.id, label=label, schedule_seed=secrets.randbits(63), created_at=now
+        )
+        db.session.add(group)
+    return group
 
 
 def enroll(study: Study, row: ParticipantRow, *, now: datetime) -> Participant:
+    rule = study.current_version.definition["study"].get("start", "next_day")
     participant = Participant(
         study=study,
         label=row.label,
         timezone=row.timezone,
         wake_time=row.wake,
         sleep_time=row.sleep,
+        weekend_wake_time=row.weekend_wake,
+        weekend_sleep_time=row.weekend_sleep,
         channel=row.channel,
         enrolled_at=now,
-        start_date=row.start_date or default_start_date(row.timezone, now),
+        start_date=row.start_date or default_start_date(row.timezone, now, rule),
         schedule_seed=secrets.randbits(63),
+        group=_group(study, row.group, now) if row.group else None,
     )
     participant.phone = row.phone
     participant.timezone_changes.append(
@@ -57,10 +81,18 @@ def _differences(participant: Participant, row: ParticipantRow, phone_hash: str)
         ("timezone", row.timezone),
         ("wake", row.wake),
         ("sleep", row.sleep),
+        ("weekend_wake", row.weekend_wake),
+        ("weekend_sleep", row.weekend_sleep),
         ("channel", row.channel),
+        ("group", row.group),
     ):
-        attribute = {"wake": "wake_time", "sleep": "sleep_time"}.get(name, name)
-        if getattr(participant, attribute) != value:
+        if name == "group":
+            current = participant.group.label if participant.group else None
+        else:
+            current = getattr(
+                participant, name if name in ("timezone", "channel") else name + "_time"
+            )
+        if current != value:
             differences.append(name)
     if row.start_date is not None and participant.start_date != row.start_date:
         differences.append("start_date")
@@ -115,6 +147,7 @@ def import_participants(study: Study, parsed: ParsedCsv, *, actor: str) -> Impor
     now = now_utc()
     result.created = [enroll(study, row, now=now) for row in new_rows]
     db.session.flush()
+    result.prompts_planned = _plan_new_participants(result.created, new_rows, now)
     if result.created:
         record(
             "participants.imported",
@@ -124,3 +157,27 @@ def import_participants(study: Study, parsed: ParsedCsv, *, actor: str) -> Impor
             unchanged=len(result.unchanged),
         )
     return result
+
+
+def _plan_new_participants(
+    participants: list[Participant], rows: list[ParticipantRow], now: datetime
+) -> int:
+    """Plan the newcomers and re-plan the groups they joined (members share random times)."""
+    planned = 0
+    replanned_groups: set[int] = set()
+    errors = []
+    for participant, row in zip(participants, rows, strict=True):
+        people = [participant]
+        if participant.group is not None and participant.group_id not in replanned_groups:
+            replanned_groups.add(participant.group_id)
+            people = list(participant.group.members)
+        elif participant.group is not None:
+            continue  # the whole group was planned with an earlier member
+        try:
+            planned += sum(replan_participant(person, now).created for person in people)
+        except PlanningError as exc:
+            column = "group" if participant.group else "sleep"
+            errors.append(RowError(row.line, column, str(exc)))
+    if errors:
+        raise CsvInvalid(errors)
+    return planned

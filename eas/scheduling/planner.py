@@ -33,7 +33,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from eas.scheduling import segments as seg
-from eas.scheduling.localtime import to_utc, window_bounds
+from eas.scheduling.localtime import local, to_utc, window_bounds
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -131,6 +131,11 @@ def available_segments(schedule: dict[str, Any], subject: Subject, day: date) ->
         start, end = subject.waking_window(day)
     window = window_bounds(day, start, end, subject.timezone)
     return seg.subtract([window], _blackout_holes(schedule, day, subject.timezone))
+
+
+def _spans_clock_change(segments: list[seg.Segment], zone_name: str) -> bool:
+    start, end = segments[0][0], segments[-1][1]
+    return local(start, zone_name).utcoffset() != local(end, zone_name).utcoffset()
 
 
 class _Planner:
@@ -245,9 +250,13 @@ class _Planner:
         count, gap = schedule["per_day"], schedule["min_gap_minutes"]
         if count * gap > total or total < count:
             whose = "the group's shared waking time" if self.group else "the waking window"
+            clock_change = ""
+            if segments and _spans_clock_change(segments, self.subject.timezone):
+                clock_change = "; the clocks change during it"
             raise PlanningError(
                 f"schedule '{schedule['id']}' on {day.isoformat()}: {count} prompts "
-                f"{gap} minutes apart do not fit {whose} ({total} minutes available)"
+                f"{gap} minutes apart do not fit {whose} ({total} minutes available"
+                f"{clock_change})"
             )
         rng = random.Random(derive_seed(self.draw_seed, schedule["id"], day.isoformat()))
         bounds = [index * total // count for index in range(count + 1)]

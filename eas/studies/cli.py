@@ -6,6 +6,7 @@ from flask.cli import AppGroup
 
 from eas.core.db import db
 from eas.protocols.validation import ProtocolInvalid, validate_protocol_file
+from eas.scheduling.planner import PlanningError
 from eas.studies.models import Study
 from eas.studies.operations import publish_protocol
 
@@ -22,13 +23,20 @@ def create_command(path: str) -> None:
         for error in exc.errors:
             click.echo(str(error))
         raise SystemExit(1) from None
-    result = publish_protocol(protocol)
+    try:
+        result = publish_protocol(protocol)
+    except PlanningError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"not published: {exc}") from None
     db.session.commit()
     slug, number = result.study.slug, result.version.number
     if result.study_created:
         click.echo(f"created study {slug} with protocol version {number}")
     elif result.created:
-        click.echo(f"published protocol version {number} of study {slug}")
+        click.echo(
+            f"published protocol version {number} of study {slug}: "
+            f"{result.prompts_cancelled} future prompts replaced by {result.prompts_planned}"
+        )
     else:
         click.echo(f"study {slug} unchanged: {path} is already its current version ({number})")
 

@@ -10,6 +10,7 @@ from eas.audit.operations import record
 from eas.core.clock import now_utc
 from eas.core.db import db
 from eas.protocols.validation import LoadedProtocol
+from eas.scheduling.operations import replan_participant
 from eas.studies.models import ProtocolVersion, Study
 
 
@@ -20,6 +21,8 @@ class PublishResult:
     #: False when the text was identical to the current version (nothing was written).
     created: bool
     study_created: bool
+    prompts_planned: int = 0
+    prompts_cancelled: int = 0
 
 
 def get_study(slug: str) -> Study | None:
@@ -58,6 +61,11 @@ def publish_protocol(protocol: LoadedProtocol, *, actor: str = "cli") -> Publish
     study.timezone = settings["timezone"]
     db.session.add(version)
     db.session.flush()
+    # Future prompts follow the new version; what was sent or missed stays as it was.
+    planned = cancelled = 0
+    for participant in study.participants:
+        result = replan_participant(participant, now)
+        planned, cancelled = planned + result.created, cancelled + result.cancelled
     record(
         "study.created" if study_created else "study.version_published",
         actor=actor,
@@ -65,5 +73,7 @@ def publish_protocol(protocol: LoadedProtocol, *, actor: str = "cli") -> Publish
         version=version.number,
         source=protocol.source_name,
         source_hash=protocol.source_hash,
+        prompts_planned=planned,
+        prompts_cancelled=cancelled,
     )
-    return PublishResult(study, version, created=True, study_created=study_created)
+    return PublishResult(study, version, True, study_created, planned, cancelled)

@@ -13,7 +13,7 @@ GOOD_CSV = dedent(
     label,phone,timezone,wake,sleep,start_date,channel
     P01,+1 202 555 0101,America/New_York,08:30,22:30,2026-03-20,sms
     P02,(312) 555-0102,America/Chicago,,,,web
-    P03,+49 151 23456789,Europe/Berlin,23:00,07:00,,
+    P03,+49 151 23456789,Europe/Berlin,22:00,07:00,,
     """
 )
 
@@ -166,9 +166,10 @@ def test_cli_import_reports_errors_and_exit_code(runner, db, tmp_path):
     good.write_text(GOOD_CSV)
     result = runner.invoke(args=["participants", "import", "ai-connection", str(good)])
     assert result.exit_code == 0, result.output
-    assert "enrolled 3 participant(s); 0 already enrolled and unchanged" in result.output
+    assert "enrolled 3 participant(s) with " in result.output
+    assert "; 0 already enrolled and unchanged" in result.output
     result = runner.invoke(args=["participants", "import", "ai-connection", str(good)])
-    assert "enrolled 0 participant(s); 3 already enrolled and unchanged" in result.output
+    assert "enrolled 0 participant(s) with 0 prompts planned; 3 already enrolled" in result.output
     missing = runner.invoke(args=["participants", "import", "no-such-study", str(good)])
     assert missing.exit_code == 1
     assert "no study 'no-such-study'" in missing.output
