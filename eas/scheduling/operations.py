@@ -14,7 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from eas.core.db import db
-from eas.participants.models import Participant, ParticipantStatus
+from eas.participants.models import Channel, Participant, ParticipantStatus
 from eas.scheduling.models import CancelReason, PlannedPrompt, PromptStatus
 from eas.scheduling.planner import Group, PlannedSlot, Subject, plan_prompts
 
@@ -28,7 +28,7 @@ class ReplanResult:
     kept: int
 
 
-def subject_for(participant: Participant, not_before: datetime | None) -> Subject:
+def subject_for(participant: Participant) -> Subject:
     return Subject(
         timezone=participant.timezone,
         start_date=participant.start_date,
@@ -38,7 +38,6 @@ def subject_for(participant: Participant, not_before: datetime | None) -> Subjec
         weekend_sleep=participant.weekend_sleep_time,
         channel=participant.channel.value,
         seed=participant.schedule_seed,
-        not_before=not_before,
         pauses=tuple((pause.starts_at, pause.ends_at) for pause in participant.pauses),
     )
 
@@ -48,7 +47,7 @@ def group_for(participant: Participant) -> Group | None:
     if group is None:
         return None
     members = [m for m in group.members if m.status in _PLANNABLE] or [participant]
-    return Group(seed=group.schedule_seed, members=tuple(subject_for(m, None) for m in members))
+    return Group(seed=group.schedule_seed, members=tuple(subject_for(m) for m in members))
 
 
 def _same_plan(row: PlannedPrompt, slot: PlannedSlot, version_id: int) -> bool:
@@ -63,26 +62,27 @@ def _same_plan(row: PlannedPrompt, slot: PlannedSlot, version_id: int) -> bool:
 
 def _new_row(
     participant: Participant, slot: PlannedSlot, version_id: int, revision: int, now: datetime
-) -> PlannedPrompt:
+) -> dict:
     cancelled = slot.cancel_reason is not None
-    return PlannedPrompt(
-        participant_id=participant.id,
-        protocol_version_id=version_id,
-        schedule_id=slot.schedule_id,
-        questionnaire_id=slot.questionnaire_id,
-        occurrence=slot.occurrence,
-        revision=revision,
-        channel=slot.channel,
-        study_day=slot.study_day,
-        local_date=slot.local_date,
-        due_at=slot.due_at,
-        window_start_at=slot.window_start_at,
-        window_end_at=slot.window_end_at,
-        expires_at=slot.expires_at,
-        status=PromptStatus.cancelled if cancelled else PromptStatus.scheduled,
-        status_reason=slot.cancel_reason,
-        created_at=now,
-    )
+    return {
+        "participant_id": participant.id,
+        "protocol_version_id": version_id,
+        "schedule_id": slot.schedule_id,
+        "questionnaire_id": slot.questionnaire_id,
+        "occurrence": slot.occurrence,
+        "revision": revision,
+        "channel": Channel(slot.channel),
+        "study_day": slot.study_day,
+        "local_date": slot.local_date,
+        "due_at": slot.due_at,
+        "window_start_at": slot.window_start_at,
+        "window_end_at": slot.window_end_at,
+        "expires_at": slot.expires_at,
+        "status": PromptStatus.cancelled if cancelled else PromptStatus.scheduled,
+        "status_reason": slot.cancel_reason,
+        "attempts": 0,
+        "created_at": now,
+    }
 
 
 def cancel_future(participant: Participant, now: datetime, reason: CancelReason) -> int:
@@ -120,8 +120,11 @@ def replan_participant(
         return ReplanResult(created=0, cancelled=cancelled, kept=0)
 
     version = participant.study.current_version
-    slots = plan_prompts(version.definition, subject_for(participant, now), group_for(participant))
-    wanted = {(slot.schedule_id, slot.occurrence): slot for slot in slots}
+    # Plan the whole study (so a slot that moved into the past is told from one that no longer
+    # exists), then keep the future.
+    slots = plan_prompts(version.definition, subject_for(participant), group_for(participant))
+    in_plan = {(slot.schedule_id, slot.occurrence) for slot in slots}
+    wanted = {(slot.schedule_id, slot.occurrence): slot for slot in slots if slot.due_at >= now}
 
     rows = db.session.scalars(
         sa.select(PlannedPrompt)
@@ -141,8 +144,10 @@ def replan_participant(
             kept += 1
             continue
         row.status = PromptStatus.cancelled
-        if slot is None:
+        if key not in in_plan:
             row.status_reason = CancelReason.study_ended.value
+        elif slot is None:  # the new plan puts this slot in the past
+            row.status_reason = reason.value
         elif slot.cancel_reason is not None:
             row.status_reason = slot.cancel_reason
         else:
@@ -157,8 +162,11 @@ def replan_participant(
         elif row.status is PromptStatus.cancelled and slot.cancel_reason is None:
             # Cancelled earlier (paused, superseded...) and wanted again: a new revision.
             new_rows.append(_new_row(participant, slot, version.id, row.revision + 1, now))
-    db.session.add_all(new_rows)
-    db.session.flush()
+    db.session.flush()  # the cancellations above, before their slots' new revisions
+    if new_rows:
+        # A plain Core executemany (no ORM bookkeeping, no RETURNING): a study plans hundreds
+        # of rows per participant at once.
+        db.session.connection().execute(PlannedPrompt.__table__.insert(), new_rows)
     return ReplanResult(created=len(new_rows), cancelled=cancelled, kept=kept)
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -73,7 +73,7 @@ class Group:
     members: tuple[Subject, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PlannedSlot:
     schedule_id: str
     questionnaire_id: str
@@ -178,9 +178,13 @@ class _Planner:
         if self.subject.not_before is not None:
             slots = [s for s in slots if s.due_at >= self.subject.not_before]
         slots.sort(key=lambda s: (s.due_at, s.schedule_id))
-        slots = [self.apply_pauses(slot) for slot in slots]
-        slots = self.apply_overlap(slots)
-        return [self.with_reminders(slot) for slot in slots]
+        # The slots are this planner's own objects until returned, so they are adjusted in place.
+        if self.subject.pauses:
+            for slot in slots:
+                self.apply_pauses(slot)
+        self.apply_overlap(slots)
+        self.add_reminders(slots)
+        return slots
 
     def slots_for_day(self, schedule: dict[str, Any], study_day: int) -> list[PlannedSlot]:
         day = self.study_date(study_day)
@@ -276,38 +280,41 @@ class _Planner:
             )
         return slots
 
-    def apply_pauses(self, slot: PlannedSlot) -> PlannedSlot:
+    def apply_pauses(self, slot: PlannedSlot) -> None:
         for start, end in self.subject.pauses:
             if start <= slot.due_at and (end is None or slot.due_at < end):
-                return replace(slot, cancel_reason="paused")
-        return slot
+                slot.cancel_reason = "paused"
+                return
 
-    def apply_overlap(self, slots: list[PlannedSlot]) -> list[PlannedSlot]:
-        rule = self.study.get("overlap", "close_previous")
-        result: list[PlannedSlot] = []
-        open_index: int | None = None
+    def apply_overlap(self, slots: list[PlannedSlot]) -> None:
+        skip_new = self.study.get("overlap", "close_previous") == "skip_new"
+        open_slot: PlannedSlot | None = None
         for slot in slots:
             if slot.channel != "sms" or slot.cancel_reason:
-                result.append(slot)
                 continue
-            if open_index is not None and result[open_index].expires_at > slot.due_at:
-                if rule == "skip_new":
-                    result.append(replace(slot, cancel_reason="overlap"))
+            if open_slot is not None and open_slot.expires_at > slot.due_at:
+                if skip_new:
+                    slot.cancel_reason = "overlap"
                     continue
-                result[open_index] = replace(result[open_index], expires_at=slot.due_at)
-            open_index = len(result)
-            result.append(slot)
-        return result
+                open_slot.expires_at = slot.due_at
+            open_slot = slot
 
-    def with_reminders(self, slot: PlannedSlot) -> PlannedSlot:
-        schedule = next(s for s in self.definition["schedules"] if s["id"] == slot.schedule_id)
-        reminders = tuple(
-            moment
-            for reminder in schedule.get("reminders", [])
-            for moment in [slot.due_at + timedelta(minutes=reminder["after_minutes"])]
-            if moment < slot.expires_at
-        )
-        return replace(slot, reminders_at=reminders)
+    def add_reminders(self, slots: list[PlannedSlot]) -> None:
+        delays = {
+            schedule["id"]: [
+                timedelta(minutes=reminder["after_minutes"])
+                for reminder in schedule.get("reminders", [])
+            ]
+            for schedule in self.definition["schedules"]
+        }
+        for slot in slots:
+            if delays[slot.schedule_id]:
+                slot.reminders_at = tuple(
+                    moment
+                    for delay in delays[slot.schedule_id]
+                    for moment in [slot.due_at + delay]
+                    if moment < slot.expires_at
+                )
 
 
 def plan_prompts(
