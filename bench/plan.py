@@ -33,7 +33,7 @@ from eas.participants.lifecycle import change_timezone
 from eas.participants.models import Channel, Participant, ParticipantStatus
 from eas.protocols.validation import validate_protocol_text
 from eas.scheduling.models import PlannedPrompt
-from eas.scheduling.operations import replan_participant, subject_for
+from eas.scheduling.operations import replan_participants, subject_for
 from eas.scheduling.planner import plan_prompts
 from eas.studies.operations import publish_protocol
 
@@ -75,17 +75,21 @@ def _enroll_many(study, count: int) -> list[int]:
 
 
 def _raw_insert_seconds(database: Path, rows: list[tuple]) -> float:
-    """Insert the same rows with plain sqlite3 into an identical empty table."""
-    connection = sqlite3.connect(database)
-    schema = connection.execute(
-        "SELECT sql FROM sqlite_master WHERE name = 'planned_prompts'"
-    ).fetchone()[0]
-    connection.execute(schema.replace("planned_prompts", "raw_prompts", 1))
+    """Insert the same rows with plain sqlite3 into an identical empty table (same columns,
+    constraints and indexes, same connection settings as eas)."""
+    connection = sqlite3.connect(database, isolation_level=None)
+    connection.execute("PRAGMA synchronous=NORMAL")
+    definitions = connection.execute(
+        "SELECT sql FROM sqlite_master WHERE tbl_name = 'planned_prompts' AND sql IS NOT NULL"
+    ).fetchall()
+    for (sql,) in definitions:
+        sql = sql.replace("planned_prompts", "raw_prompts")
+        connection.execute(sql.replace("INDEX ix_", "INDEX raw_ix_"))
     placeholders = ", ".join("?" * len(rows[0]))
     started = time.perf_counter()
     connection.execute("BEGIN")
     connection.executemany(f"INSERT INTO raw_prompts VALUES ({placeholders})", rows)
-    connection.commit()
+    connection.execute("COMMIT")
     seconds = time.perf_counter() - started
     connection.close()
     return seconds
@@ -129,8 +133,7 @@ def main() -> None:
             plan_seconds = time.perf_counter() - started
 
             started = time.perf_counter()
-            for participant in participants:
-                replan_participant(participant, NOW)
+            replan_participants(participants, NOW)
             db.session.commit()
             eas_seconds = time.perf_counter() - started
             stored = db.session.scalar(sa.select(sa.func.count()).select_from(PlannedPrompt))

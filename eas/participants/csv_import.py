@@ -12,7 +12,7 @@ import phonenumbers
 
 from eas.participants.models import Channel
 from eas.protocols.schemas import iana_zones
-from eas.scheduling.fit import random_fit_problem
+from eas.scheduling.fit import random_fit_problem, window_overlap_problem
 
 REQUIRED_COLUMNS = ("label", "phone", "timezone")
 OPTIONAL_COLUMNS = (
@@ -176,6 +176,9 @@ class _RowParser:
         weekend_wake: time | None,
         weekend_sleep: time | None,
     ) -> None:
+        overlap = window_overlap_problem(wake, sleep, weekend_wake, weekend_sleep)
+        if overlap:
+            self.error(line, "sleep", overlap)
         for schedule in self.random_schedules:
             problem = random_fit_problem(schedule, wake, sleep, weekend_wake, weekend_sleep)
             if problem:

@@ -24,7 +24,7 @@ from eas.protocols.schemas import (
 )
 from eas.protocols.sms_format import render_item
 from eas.protocols.yaml_source import Path
-from eas.scheduling.fit import random_fit_problem
+from eas.scheduling.fit import random_fit_problem, window_overlap_problem
 
 #: Words the SMS conversation reserves; an event keyword must not collide with them.
 RESERVED_KEYWORDS = frozenset(
@@ -104,6 +104,14 @@ class _ProtocolChecker:
         self.findings.append(Finding(path, message, offset))
 
     def run(self) -> list[Finding]:
+        overlap = window_overlap_problem(
+            _clock(self.defaults["wake"]),
+            _clock(self.defaults["sleep"]),
+            _clock(self.defaults.get("weekend_wake")),
+            _clock(self.defaults.get("weekend_sleep")),
+        )
+        if overlap:
+            self.add(("participant_defaults", "sleep"), overlap)
         self.findings += _duplicates(self.raw_questionnaires, ("questionnaires",), "questionnaire")
         for index, raw_q in enumerate(self.raw_questionnaires):
             if isinstance(raw_q, dict):

@@ -17,7 +17,7 @@ from eas.protocols.schemas import iana_zones
 from eas.protocols.validation import ProtocolInvalid, validate_protocol_file
 from eas.scheduling.localtime import local
 from eas.scheduling.models import PlannedPrompt
-from eas.scheduling.operations import replan_participant
+from eas.scheduling.operations import replan_participants
 from eas.scheduling.planner import PlanningError
 from eas.scheduling.preview import DEFAULT_PRICE_PER_SEGMENT, Preview, build_preview
 from eas.studies.operations import get_study
@@ -147,21 +147,16 @@ def plan_command(study_id: str) -> None:
     study = get_study(study_id)
     if study is None:
         raise click.ClickException(f"no study '{study_id}'")
-    now = now_utc()
-    created = cancelled = kept = 0
     try:
-        for participant in study.participants:
-            result = replan_participant(participant, now)
-            created, cancelled, kept = (
-                created + result.created,
-                cancelled + result.cancelled,
-                kept + result.kept,
-            )
+        result = replan_participants(study.participants, now_utc())
     except PlanningError as exc:
         db.session.rollback()
-        raise click.ClickException(f"{participant.label}: {exc}") from None
+        raise click.ClickException(str(exc)) from None
     db.session.commit()
-    click.echo(f"{study.slug}: {created} prompts planned, {cancelled} cancelled, {kept} unchanged")
+    click.echo(
+        f"{study.slug}: {result.created} prompts planned, {result.cancelled} cancelled, "
+        f"{result.kept} unchanged"
+    )
 
 
 @schedule_cli.command("show")

@@ -54,3 +54,26 @@ def random_fit_problem(
                 f"has {available}"
             )
     return None
+
+
+def window_overlap_problem(
+    wake: time, sleep: time, weekend_wake: time | None = None, weekend_sleep: time | None = None
+) -> str | None:
+    """A waking day that crosses midnight must end before the next day's begins."""
+    for offset in range(7):
+        day = _REFERENCE_MONDAY + timedelta(days=offset)
+        following = day + timedelta(days=1)
+        start, end = _window_on(day, wake, sleep, weekend_wake, weekend_sleep)
+        next_start, _ = _window_on(following, wake, sleep, weekend_wake, weekend_sleep)
+        if end <= start and end > next_start:
+            return (
+                f"the {WEEKDAY_NAMES[day.weekday()]} waking day {start:%H:%M}-{end:%H:%M} runs "
+                f"past the {WEEKDAY_NAMES[following.weekday()]} wake time {next_start:%H:%M}"
+            )
+    return None
+
+
+def _window_on(day, wake, sleep, weekend_wake, weekend_sleep) -> tuple[time, time]:
+    if day.weekday() >= 5 and weekend_wake and weekend_sleep:
+        return weekend_wake, weekend_sleep
+    return wake, sleep

@@ -8,17 +8,20 @@ nothing, and draws already made are never redrawn (they come from stored seeds).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 
-from eas.core.db import db
-from eas.participants.models import Channel, Participant, ParticipantStatus
+from eas.core.db import bulk_insert, db
+from eas.participants.models import Channel, Participant, ParticipantStatus, Pause
 from eas.scheduling.models import CancelReason, PlannedPrompt, PromptStatus
 from eas.scheduling.planner import Group, PlannedSlot, Subject, plan_prompts
 
 _PLANNABLE = (ParticipantStatus.active, ParticipantStatus.paused)
+#: Participants per query when loading rows for many of them (well under SQLite's 32,766).
+_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,8 @@ class ReplanResult:
     kept: int
 
 
-def subject_for(participant: Participant) -> Subject:
+def subject_for(participant: Participant, pauses: list[Pause] | None = None) -> Subject:
+    pauses = participant.pauses if pauses is None else pauses
     return Subject(
         timezone=participant.timezone,
         start_date=participant.start_date,
@@ -38,7 +42,7 @@ def subject_for(participant: Participant) -> Subject:
         weekend_sleep=participant.weekend_sleep_time,
         channel=participant.channel.value,
         seed=participant.schedule_seed,
-        pauses=tuple((pause.starts_at, pause.ends_at) for pause in participant.pauses),
+        pauses=tuple((pause.starts_at, pause.ends_at) for pause in pauses),
     )
 
 
@@ -60,29 +64,51 @@ def _same_plan(row: PlannedPrompt, slot: PlannedSlot, version_id: int) -> bool:
     )
 
 
+_NEW_ROW_COLUMNS = [
+    "participant_id",
+    "protocol_version_id",
+    "schedule_id",
+    "questionnaire_id",
+    "occurrence",
+    "revision",
+    "channel",
+    "study_day",
+    "local_date",
+    "due_at",
+    "window_start_at",
+    "window_end_at",
+    "expires_at",
+    "status",
+    "status_reason",
+    "attempts",
+    "created_at",
+]
+_CHANNELS = {channel.value: channel for channel in Channel}
+
+
 def _new_row(
     participant: Participant, slot: PlannedSlot, version_id: int, revision: int, now: datetime
-) -> dict:
-    cancelled = slot.cancel_reason is not None
-    return {
-        "participant_id": participant.id,
-        "protocol_version_id": version_id,
-        "schedule_id": slot.schedule_id,
-        "questionnaire_id": slot.questionnaire_id,
-        "occurrence": slot.occurrence,
-        "revision": revision,
-        "channel": Channel(slot.channel),
-        "study_day": slot.study_day,
-        "local_date": slot.local_date,
-        "due_at": slot.due_at,
-        "window_start_at": slot.window_start_at,
-        "window_end_at": slot.window_end_at,
-        "expires_at": slot.expires_at,
-        "status": PromptStatus.cancelled if cancelled else PromptStatus.scheduled,
-        "status_reason": slot.cancel_reason,
-        "attempts": 0,
-        "created_at": now,
-    }
+) -> tuple:
+    """Values of a new prompt row, in `_NEW_ROW_COLUMNS` order."""
+    return (
+        participant.id,
+        version_id,
+        slot.schedule_id,
+        slot.questionnaire_id,
+        slot.occurrence,
+        revision,
+        _CHANNELS[slot.channel],
+        slot.study_day,
+        slot.local_date,
+        slot.due_at,
+        slot.window_start_at,
+        slot.window_end_at,
+        slot.expires_at,
+        PromptStatus.scheduled if slot.cancel_reason is None else PromptStatus.cancelled,
+        slot.cancel_reason,
+        0,
+        now,
+    )
 
 
 def cancel_future(participant: Participant, now: datetime, reason: CancelReason) -> int:
@@ -100,74 +126,98 @@ def cancel_future(participant: Participant, now: datetime, reason: CancelReason)
     return result.rowcount
 
 
+def _by_participant(model, participant_ids: list[int], order_by) -> dict[int, list]:
+    """Rows of `model` for many participants, a few queries in all instead of one each."""
+    grouped: dict[int, list] = defaultdict(list)
+    for start in range(0, len(participant_ids), _CHUNK):
+        chunk = participant_ids[start : start + _CHUNK]
+        query = sa.select(model).where(model.participant_id.in_(chunk)).order_by(order_by)
+        for row in db.session.scalars(query):
+            grouped[row.participant_id].append(row)
+    return grouped
+
+
+def _inactive_reason(participant: Participant) -> CancelReason:
+    return {
+        ParticipantStatus.opted_out: CancelReason.opted_out,
+        ParticipantStatus.withdrawn: CancelReason.withdrawn,
+    }.get(participant.status, CancelReason.study_ended)
+
+
+def replan_participants(
+    participants: list[Participant],
+    now: datetime,
+    *,
+    reason: CancelReason = CancelReason.superseded,
+) -> ReplanResult:
+    """Bring the participants' future prompts in line with their current plans."""
+    total = ReplanResult(0, 0, 0)
+    active = [p for p in participants if p.status in _PLANNABLE]
+    for participant in participants:
+        if participant.status not in _PLANNABLE:
+            cancelled = cancel_future(participant, now, _inactive_reason(participant))
+            total = ReplanResult(total.created, total.cancelled + cancelled, total.kept)
+    ids = [p.id for p in active]
+    existing = _by_participant(PlannedPrompt, ids, PlannedPrompt.revision)
+    pauses = _by_participant(Pause, ids, Pause.starts_at)
+    new_rows: list[tuple] = []
+    cancelled = kept = 0
+    for participant in active:
+        version = participant.study.current_version
+        subject = subject_for(participant, pauses.get(participant.id, []))
+        # Plan the whole study (so a slot that moved into the past is told from one that no
+        # longer exists), then keep the future.
+        slots = plan_prompts(
+            version.definition, subject, group_for(participant), with_reminders=False
+        )
+        in_plan = {(slot.schedule_id, slot.occurrence) for slot in slots}
+        wanted = {(slot.schedule_id, slot.occurrence): slot for slot in slots if slot.due_at >= now}
+        latest: dict[tuple[str, str], PlannedPrompt] = {}
+        for row in existing.get(participant.id, []):
+            latest[row.schedule_id, row.occurrence] = row
+
+        for key, row in latest.items():
+            if row.status is not PromptStatus.scheduled or row.due_at < now:
+                continue
+            slot = wanted.get(key)
+            if (
+                slot is not None
+                and slot.cancel_reason is None
+                and _same_plan(row, slot, version.id)
+            ):
+                kept += 1
+                continue
+            row.status = PromptStatus.cancelled
+            if key not in in_plan:
+                row.status_reason = CancelReason.study_ended.value
+            elif slot is not None and slot.cancel_reason is not None:
+                row.status_reason = slot.cancel_reason
+            else:  # moved (perhaps into the past, where it is not sent late)
+                row.status_reason = reason.value
+            cancelled += 1
+
+        for key, slot in wanted.items():
+            row = latest.get(key)
+            if row is None:
+                new_rows.append(_new_row(participant, slot, version.id, 0, now))
+            elif row.status is PromptStatus.cancelled and slot.cancel_reason is None:
+                # Cancelled earlier (paused, superseded...) and wanted again: a new revision.
+                new_rows.append(_new_row(participant, slot, version.id, row.revision + 1, now))
+    db.session.flush()  # the cancellations above, before their slots' new revisions
+    # A study plans hundreds of rows per participant at once: no ORM objects for them.
+    bulk_insert(db.session.connection(), PlannedPrompt.__table__, _NEW_ROW_COLUMNS, new_rows)
+    return ReplanResult(
+        total.created + len(new_rows), total.cancelled + cancelled, total.kept + kept
+    )
+
+
 def replan_participant(
     participant: Participant,
     now: datetime,
     *,
     reason: CancelReason = CancelReason.superseded,
 ) -> ReplanResult:
-    """Bring the participant's future prompts in line with their current plan."""
-    if participant.status not in _PLANNABLE:
-        cancelled = cancel_future(
-            participant,
-            now,
-            CancelReason.opted_out
-            if participant.status is ParticipantStatus.opted_out
-            else CancelReason.withdrawn
-            if participant.status is ParticipantStatus.withdrawn
-            else CancelReason.study_ended,
-        )
-        return ReplanResult(created=0, cancelled=cancelled, kept=0)
-
-    version = participant.study.current_version
-    # Plan the whole study (so a slot that moved into the past is told from one that no longer
-    # exists), then keep the future.
-    slots = plan_prompts(version.definition, subject_for(participant), group_for(participant))
-    in_plan = {(slot.schedule_id, slot.occurrence) for slot in slots}
-    wanted = {(slot.schedule_id, slot.occurrence): slot for slot in slots if slot.due_at >= now}
-
-    rows = db.session.scalars(
-        sa.select(PlannedPrompt)
-        .where(PlannedPrompt.participant_id == participant.id)
-        .order_by(PlannedPrompt.revision)
-    ).all()
-    latest: dict[tuple[str, str], PlannedPrompt] = {}
-    for row in rows:
-        latest[row.schedule_id, row.occurrence] = row
-
-    cancelled = kept = 0
-    for key, row in latest.items():
-        if row.status is not PromptStatus.scheduled or row.due_at < now:
-            continue
-        slot = wanted.get(key)
-        if slot is not None and slot.cancel_reason is None and _same_plan(row, slot, version.id):
-            kept += 1
-            continue
-        row.status = PromptStatus.cancelled
-        if key not in in_plan:
-            row.status_reason = CancelReason.study_ended.value
-        elif slot is None:  # the new plan puts this slot in the past
-            row.status_reason = reason.value
-        elif slot.cancel_reason is not None:
-            row.status_reason = slot.cancel_reason
-        else:
-            row.status_reason = reason.value
-        cancelled += 1
-
-    new_rows = []
-    for key, slot in wanted.items():
-        row = latest.get(key)
-        if row is None:
-            new_rows.append(_new_row(participant, slot, version.id, 0, now))
-        elif row.status is PromptStatus.cancelled and slot.cancel_reason is None:
-            # Cancelled earlier (paused, superseded...) and wanted again: a new revision.
-            new_rows.append(_new_row(participant, slot, version.id, row.revision + 1, now))
-    db.session.flush()  # the cancellations above, before their slots' new revisions
-    if new_rows:
-        # A plain Core executemany (no ORM bookkeeping, no RETURNING): a study plans hundreds
-        # of rows per participant at once.
-        db.session.connection().execute(PlannedPrompt.__table__.insert(), new_rows)
-    return ReplanResult(created=len(new_rows), cancelled=cancelled, kept=kept)
+    return replan_participants([participant], now, reason=reason)
 
 
 def replan_group_of(
@@ -180,9 +230,4 @@ def replan_group_of(
     people = participant.group.members if participant.group else [participant]
     if participant not in people:
         people = [*people, participant]
-    results = [replan_participant(person, now, reason=reason) for person in people]
-    return ReplanResult(
-        created=sum(r.created for r in results),
-        cancelled=sum(r.cancelled for r in results),
-        kept=sum(r.kept for r in results),
-    )
+    return replan_participants(list(people), now, reason=reason)

@@ -120,16 +120,28 @@ def _blackout_holes(schedule: dict[str, Any], day: date, zone: str) -> list[seg.
     return holes
 
 
+def _window_times(schedule: dict[str, Any], subject: Subject, day: date) -> tuple[time, time]:
+    if "window" in schedule:
+        window = schedule["window"]
+        return _parse_time(window["start"]), _parse_time(window["end"])
+    return subject.waking_window(day)
+
+
+def _window_bounds(schedule: dict[str, Any], subject: Subject, day: date) -> seg.Segment:
+    """UTC bounds of the day's window; one that crosses midnight ends no later than the next
+    day's window opens (validation refuses such windows; this keeps days apart regardless)."""
+    start, end = _window_times(schedule, subject, day)
+    opens, closes = window_bounds(day, start, end, subject.timezone)
+    if end <= start:
+        following = day + timedelta(days=1)
+        next_start, _ = _window_times(schedule, subject, following)
+        closes = min(closes, to_utc(following, next_start, subject.timezone))
+    return opens, closes
+
+
 def available_segments(schedule: dict[str, Any], subject: Subject, day: date) -> list[seg.Segment]:
     """The subject's time for this schedule on local date `day`, in UTC segments."""
-    if "window" in schedule:
-        start, end = (
-            _parse_time(schedule["window"]["start"]),
-            _parse_time(schedule["window"]["end"]),
-        )
-    else:
-        start, end = subject.waking_window(day)
-    window = window_bounds(day, start, end, subject.timezone)
+    window = _window_bounds(schedule, subject, day)
     return seg.subtract([window], _blackout_holes(schedule, day, subject.timezone))
 
 
@@ -145,6 +157,14 @@ class _Planner:
         self.subject = subject
         self.group = group
         self.draw_seed = group.seed if group else subject.seed
+        #: Per schedule: its channel for this subject and its expiry delay.
+        self.constants = {
+            schedule["id"]: (
+                schedule.get("channel") or subject.channel,
+                timedelta(minutes=schedule["expires_after_minutes"]),
+            )
+            for schedule in definition["schedules"]
+        }
 
     def study_date(self, study_day: int) -> date:
         return self.subject.start_date + timedelta(days=study_day - 1)
@@ -168,7 +188,7 @@ class _Planner:
             chosen.extend(sorted(rng.sample(candidates, count)))
         return chosen
 
-    def plan(self) -> list[PlannedSlot]:
+    def plan(self, with_reminders: bool) -> list[PlannedSlot]:
         slots: list[PlannedSlot] = []
         for schedule in self.definition["schedules"]:
             if schedule["type"] == "event":
@@ -183,23 +203,28 @@ class _Planner:
             for slot in slots:
                 self.apply_pauses(slot)
         self.apply_overlap(slots)
-        self.add_reminders(slots)
+        if with_reminders:
+            self.add_reminders(slots)
         return slots
 
     def slots_for_day(self, schedule: dict[str, Any], study_day: int) -> list[PlannedSlot]:
         day = self.study_date(study_day)
         kind = schedule["type"]
         if kind == "fixed":
-            return [
-                self.slot(schedule, study_day, f"{day.isoformat()}@{text}", due)
-                for text in schedule["times"]
-                for due in [to_utc(day, _parse_time(text), self.subject.timezone)]
-            ]
+            slots, seen = [], set()
+            for text in schedule["times"]:
+                due = to_utc(day, _parse_time(text), self.subject.timezone)
+                slot = self.slot(schedule, study_day, day, f"{day.isoformat()}@{text}", due)
+                if due in seen:  # 02:30 shifted onto 03:30 on the spring-forward day
+                    slot.cancel_reason = "clock_change"
+                seen.add(due)
+                slots.append(slot)
+            return slots
         if kind == "once":
             if study_day != schedule["day"]:
                 return []
             due = to_utc(day, _parse_time(schedule["time"]), self.subject.timezone)
-            return [self.slot(schedule, study_day, "once", due)]
+            return [self.slot(schedule, study_day, day, "once", due)]
         if kind == "interval":
             return self.interval_slots(schedule, study_day, day)
         if kind == "random":
@@ -210,21 +235,23 @@ class _Planner:
         self,
         schedule: dict[str, Any],
         study_day: int,
+        day: date,
         occurrence: str,
         due: datetime,
         window: seg.Segment | None = None,
     ) -> PlannedSlot:
+        channel, expires_after = self.constants[schedule["id"]]
         return PlannedSlot(
-            schedule_id=schedule["id"],
-            questionnaire_id=schedule["questionnaire"],
-            occurrence=occurrence,
-            channel=schedule.get("channel") or self.subject.channel,
-            study_day=study_day,
-            local_date=self.study_date(study_day),
-            due_at=due,
-            window_start_at=window[0] if window else due,
-            window_end_at=window[1] if window else due,
-            expires_at=due + timedelta(minutes=schedule["expires_after_minutes"]),
+            schedule["id"],
+            schedule["questionnaire"],
+            occurrence,
+            channel,
+            study_day,
+            day,
+            due,
+            window[0] if window else due,
+            window[1] if window else due,
+            due + expires_after,
         )
 
     def interval_slots(self, schedule, study_day, day) -> list[PlannedSlot]:
@@ -232,11 +259,15 @@ class _Planner:
         if not segments:
             return []
         step = timedelta(minutes=schedule["every_minutes"])
-        moment, end, number, slots = segments[0][0], segments[-1][1], 0, []
+        # The grid starts at the window's opening, even when a blackout covers it.
+        opening = _window_bounds(schedule, self.subject, day)[0]
+        moment, end, number, slots = opening, segments[-1][1], 0, []
         while moment < end:
             if seg.contains(segments, moment):
                 number += 1
-                slots.append(self.slot(schedule, study_day, f"{day.isoformat()}#{number}", moment))
+                slots.append(
+                    self.slot(schedule, study_day, day, f"{day.isoformat()}#{number}", moment)
+                )
             moment += step
         return slots
 
@@ -250,7 +281,8 @@ class _Planner:
 
     def random_slots(self, schedule, study_day, day) -> list[PlannedSlot]:
         segments = self.random_segments(schedule, day)
-        total = seg.available_minutes(segments)
+        timeline = seg.Timeline(segments)
+        total = timeline.total
         count, gap = schedule["per_day"], schedule["min_gap_minutes"]
         if count * gap > total or total < count:
             whose = "the group's shared waking time" if self.group else "the waking window"
@@ -262,7 +294,8 @@ class _Planner:
                 f"{gap} minutes apart do not fit {whose} ({total} minutes available"
                 f"{clock_change})"
             )
-        rng = random.Random(derive_seed(self.draw_seed, schedule["id"], day.isoformat()))
+        prefix = day.isoformat()
+        rng = random.Random(derive_seed(self.draw_seed, schedule["id"], prefix))
         bounds = [index * total // count for index in range(count + 1)]
         slots, previous = [], None
         for index in range(count):
@@ -270,13 +303,11 @@ class _Planner:
             high = bounds[index + 1] - 1
             offset = rng.randint(low, high)
             previous = offset
-            block = (
-                seg.instant_at(segments, bounds[index]),
-                seg.instant_at(segments, high) + seg.MINUTE,
-            )
-            due = seg.instant_at(segments, offset)
+            block = (timeline.at(bounds[index]), timeline.at(high) + seg.MINUTE)
             slots.append(
-                self.slot(schedule, study_day, f"{day.isoformat()}#{index + 1}", due, block)
+                self.slot(
+                    schedule, study_day, day, f"{prefix}#{index + 1}", timeline.at(offset), block
+                )
             )
         return slots
 
@@ -293,7 +324,7 @@ class _Planner:
             if slot.channel != "sms" or slot.cancel_reason:
                 continue
             if open_slot is not None and open_slot.expires_at > slot.due_at:
-                if skip_new:
+                if skip_new or open_slot.due_at == slot.due_at:
                     slot.cancel_reason = "overlap"
                     continue
                 open_slot.expires_at = slot.due_at
@@ -318,7 +349,15 @@ class _Planner:
 
 
 def plan_prompts(
-    definition: dict[str, Any], subject: Subject, group: Group | None = None
+    definition: dict[str, Any],
+    subject: Subject,
+    group: Group | None = None,
+    *,
+    with_reminders: bool = True,
 ) -> list[PlannedSlot]:
-    """Every prompt of the study for `subject`, sorted by due time."""
-    return _Planner(definition, subject, group).plan()
+    """Every prompt of the study for `subject`, sorted by due time.
+
+    Reminder times follow from each prompt and its schedule; callers that store prompts (the
+    dispatcher derives reminders itself) skip computing them.
+    """
+    return _Planner(definition, subject, group).plan(with_reminders)

@@ -55,16 +55,30 @@ def available_minutes(segments: list[Segment]) -> int:
     return sum(int((end - start) / MINUTE) for start, end in segments)
 
 
-def instant_at(segments: list[Segment], offset_minutes: int) -> datetime:
-    """The instant `offset_minutes` of available time after the first segment opens."""
-    remaining = offset_minutes
-    for start, end in segments:
-        length = int((end - start) / MINUTE)
-        if remaining < length:
-            return start + remaining * MINUTE
-        remaining -= length
-    raise ValueError(f"offset {offset_minutes} is beyond the available time")
-
-
 def contains(segments: list[Segment], moment: datetime) -> bool:
     return any(start <= moment < end for start, end in segments)
+
+
+class Timeline:
+    """Segments laid end to end, to find the instant at a minute offset of available time."""
+
+    __slots__ = ("_ends", "_starts", "total")
+
+    def __init__(self, segments: list[Segment]) -> None:
+        self._starts = [start for start, _ in segments]
+        ends, total = [], 0
+        for start, end in segments:
+            total += int((end - start) / MINUTE)
+            ends.append(total)
+        self._ends = ends  # cumulative minutes at the end of each segment
+        self.total = total
+
+    def at(self, offset_minutes: int) -> datetime:
+        if len(self._starts) == 1 and offset_minutes < self.total:  # the usual waking day
+            return self._starts[0] + offset_minutes * MINUTE
+        before = 0
+        for start, end in zip(self._starts, self._ends, strict=True):
+            if offset_minutes < end:
+                return start + (offset_minutes - before) * MINUTE
+            before = end
+        raise ValueError(f"offset {offset_minutes} is beyond the available time")

@@ -10,7 +10,7 @@ from eas.audit.operations import record
 from eas.core.clock import now_utc
 from eas.core.db import db
 from eas.protocols.validation import LoadedProtocol
-from eas.scheduling.operations import replan_participant
+from eas.scheduling.operations import replan_participants
 from eas.studies.models import ProtocolVersion, Study
 
 
@@ -62,10 +62,8 @@ def publish_protocol(protocol: LoadedProtocol, *, actor: str = "cli") -> Publish
     db.session.add(version)
     db.session.flush()
     # Future prompts follow the new version; what was sent or missed stays as it was.
-    planned = cancelled = 0
-    for participant in study.participants:
-        result = replan_participant(participant, now)
-        planned, cancelled = planned + result.created, cancelled + result.cancelled
+    replanned = replan_participants(study.participants, now)
+    planned, cancelled = replanned.created, replanned.cancelled
     record(
         "study.created" if study_created else "study.version_published",
         actor=actor,
