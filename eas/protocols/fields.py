@@ -1,0 +1,115 @@
+"""Building blocks of the protocol schemas: names, times, zones, options, strict schemas."""
+
+from __future__ import annotations
+
+import keyword
+import re
+import zoneinfo
+from functools import cache
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+ID_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+STUDY_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+ITEM_TYPES = ("yes_no", "scale", "slider", "choice", "multi_choice", "number", "text")
+SCHEDULE_TYPES = ("fixed", "random", "interval", "once", "event")
+CHANNELS = ("sms", "web")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+@cache
+def iana_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+#: Words an id cannot be: expressions read them as values or operators.
+RESERVED_IDS = frozenset({"yes", "no", "true", "false", "none", *keyword.kwlist})
+
+
+def _not_reserved(value: str) -> None:
+    if value in RESERVED_IDS:
+        raise ValidationError(f"'{value}' is a reserved word; choose another id")
+
+
+def identifier(description: str, **kwargs) -> fields.String:
+    return fields.String(
+        validate=[
+            validate.Regexp(
+                ID_PATTERN,
+                error="must be snake_case: a lower-case letter, then letters, digits or _",
+            ),
+            _not_reserved,
+        ],
+        metadata={"description": description},
+        **kwargs,
+    )
+
+
+class LocalTime(fields.String):
+    """A local wall-clock time "HH:MM", normalised to two-digit hours."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("metadata", {}).setdefault("pattern", _TIME_RE.pattern)
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr, data, **kwargs) -> str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            raise ValidationError('must be a time written "HH:MM", in quotes')
+        text = super()._deserialize(value, attr, data, **kwargs)
+        match = _TIME_RE.match(text.strip())
+        if not match:
+            raise ValidationError(f'"{text}" is not a time of day; write "HH:MM" (00:00-23:59)')
+        return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+
+class TimeZone(fields.String):
+    def _deserialize(self, value: Any, attr, data, **kwargs) -> str:
+        zone = super()._deserialize(value, attr, data, **kwargs)
+        if zone not in iana_zones():
+            raise ValidationError(
+                f'"{zone}" is not an IANA time zone (e.g. "America/New_York", "Europe/Berlin")'
+            )
+        return zone
+
+
+class OptionField(fields.Field):
+    """A choice option: "Label" (its value is the label) or {value: ..., label: ...}."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault(
+            "metadata",
+            {
+                "oneOf": [
+                    {"type": "string", "minLength": 1},
+                    {
+                        "type": "object",
+                        "properties": {
+                            "value": {"type": ["string", "integer"]},
+                            "label": {"type": "string", "minLength": 1},
+                        },
+                        "required": ["value", "label"],
+                        "additionalProperties": False,
+                    },
+                ]
+            },
+        )
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr, data, **kwargs) -> dict[str, Any]:
+        if isinstance(value, str) and value.strip():
+            return {"value": value.strip(), "label": value.strip()}
+        if isinstance(value, dict) and set(value) == {"value", "label"}:
+            code, label = value["value"], value["label"]
+            if isinstance(code, bool) or not isinstance(code, str | int):
+                raise ValidationError("value must be a word or a whole number")
+            if not isinstance(label, str) or not label.strip():
+                raise ValidationError("label must be non-empty text")
+            return {"value": code, "label": label.strip()}
+        raise ValidationError('must be a label, or {value: ..., label: "..."}')
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE

@@ -1,0 +1,128 @@
+"""Schedules: when a questionnaire is sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
+
+from eas.protocols.fields import (
+    CHANNELS,
+    SCHEDULE_TYPES,
+    WEEKDAYS,
+    LocalTime,
+    StrictSchema,
+    identifier,
+)
+
+
+class ReminderSchema(StrictSchema):
+    after_minutes = fields.Integer(required=True, validate=validate.Range(min=1))
+    text = fields.String(validate=validate.Length(1, 300))
+
+
+class WindowSchema(StrictSchema):
+    start = LocalTime(required=True)
+    end = LocalTime(required=True)
+
+
+class BlackoutSchema(StrictSchema):
+    start = LocalTime(required=True)
+    end = LocalTime(required=True)
+    weekdays = fields.List(
+        fields.String(validate=validate.OneOf(WEEKDAYS)),
+        validate=validate.Length(min=1),
+        metadata={"description": "Days of the week it applies to (default: every day)."},
+    )
+
+
+_SCHEDULE_FIELDS_BY_TYPE: dict[str, set[str]] = {
+    "fixed": {"times", "days_per_week"},
+    "random": {"per_day", "min_gap_minutes", "window", "blackouts", "days_per_week"},
+    "interval": {"every_minutes", "window", "blackouts", "days_per_week"},
+    "once": {"day", "time"},
+    "event": {"keyword", "max_per_day"},
+}
+_REQUIRED_BY_TYPE: dict[str, tuple[str, ...]] = {
+    "fixed": ("times",),
+    "random": ("per_day",),
+    "interval": ("every_minutes",),
+    "once": ("day", "time"),
+    "event": ("keyword",),
+}
+_TYPED_SCHEDULE_FIELDS = set().union(*_SCHEDULE_FIELDS_BY_TYPE.values())
+
+
+class ScheduleSchema(StrictSchema):
+    id = identifier("Schedule id.", required=True)
+    questionnaire = fields.String(required=True)
+    type = fields.String(required=True, validate=validate.OneOf(SCHEDULE_TYPES))
+    channel = fields.String(
+        validate=validate.OneOf(CHANNELS),
+        metadata={"description": "Overrides the participant's channel for this schedule."},
+    )
+    expires_after_minutes = fields.Integer(load_default=60, validate=validate.Range(1, 1440))
+    reminders = fields.List(fields.Nested(ReminderSchema), load_default=list)
+    days = fields.List(
+        fields.Integer(validate=validate.Range(min=1)),
+        validate=validate.Length(min=1),
+        metadata={"description": "Study days on which the schedule runs (default: all)."},
+    )
+    weekdays = fields.List(
+        fields.String(validate=validate.OneOf(WEEKDAYS)),
+        validate=validate.Length(min=1),
+        metadata={"description": "Days of the week on which the schedule runs (default: all)."},
+    )
+    note = fields.String()
+    times = fields.List(LocalTime(), validate=validate.Length(min=1))
+    blackouts = fields.List(
+        fields.Nested(BlackoutSchema),
+        metadata={"description": "Local periods without prompts, e.g. school hours."},
+    )
+    days_per_week = fields.Integer(
+        validate=validate.Range(1, 7),
+        metadata={"description": "Run on this many random days of each study week."},
+    )
+    per_day = fields.Integer(validate=validate.Range(1, 48))
+    min_gap_minutes = fields.Integer(validate=validate.Range(0, 720))
+    window = fields.Nested(WindowSchema)
+    every_minutes = fields.Integer(validate=validate.Range(15, 1440))
+    day = fields.Integer(validate=validate.Range(min=1))
+    time = LocalTime()
+    keyword = fields.String(
+        validate=validate.Regexp(r"^[A-Za-z][A-Za-z0-9]{0,19}$", error="must be one word")
+    )
+    max_per_day = fields.Integer(validate=validate.Range(min=1))
+
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def check_type_fields(self, data: dict[str, Any], original: Any, **kwargs) -> None:
+        kind = data.get("type")
+        if kind not in _SCHEDULE_FIELDS_BY_TYPE:
+            return
+        errors: dict[str, list[str]] = {}
+        for name in sorted(_TYPED_SCHEDULE_FIELDS - _SCHEDULE_FIELDS_BY_TYPE[kind]):
+            if name in original:
+                errors[name] = [f"does not apply to a {kind} schedule"]
+        for name in _REQUIRED_BY_TYPE[kind]:
+            if name not in original:
+                errors[name] = [f"is required for a {kind} schedule"]
+        times = data.get("times", [])
+        repeated = sorted({t for t in times if times.count(t) > 1})
+        if repeated:
+            errors.setdefault("times", []).append(f"repeated: {', '.join(repeated)}")
+        expires = data.get("expires_after_minutes", 60)
+        for index, reminder in enumerate(data.get("reminders", [])):
+            if reminder["after_minutes"] >= expires:
+                errors.setdefault("reminders", {}).setdefault(index, {})["after_minutes"] = [
+                    f"must come before the prompt expires ({expires} minutes)"
+                ]
+        if errors:
+            raise ValidationError(errors)
+
+    @post_load
+    def fill_type_defaults(self, data: dict[str, Any], **kwargs) -> dict[str, Any]:
+        if data["type"] == "random":
+            data.setdefault("min_gap_minutes", 0)
+        if data["type"] == "fixed":
+            data["times"] = sorted(data["times"])
+        return data
