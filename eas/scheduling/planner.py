@@ -104,8 +104,9 @@ def _parse_time(text: str) -> time:
 
 def _blackout_holes(schedule: dict[str, Any], day: date, zone: str) -> list[seg.Segment]:
     holes = []
-    # A window across midnight reaches into the next date, so look at both.
-    for date_ in (day, day + timedelta(days=1)):
+    # Windows and blackouts may both cross midnight: one that began the evening before can
+    # cover this morning, one that begins tonight can cover the window's end.
+    for date_ in (day - timedelta(days=1), day, day + timedelta(days=1)):
         weekday = WEEKDAY_NAMES[date_.weekday()]
         for blackout in schedule.get("blackouts", []):
             if weekday in blackout.get("weekdays", WEEKDAY_NAMES):
@@ -180,6 +181,8 @@ class _Planner:
             ]
         if "days_per_week" not in schedule:
             return days
+        if self.group is not None:
+            return self.group_days(schedule, days)
         chosen = []
         for week in range((duration + 6) // 7):
             candidates = [d for d in days if week * 7 < d <= week * 7 + 7]
@@ -188,6 +191,20 @@ class _Planner:
             chosen.extend(sorted(rng.sample(candidates, count)))
         return chosen
 
+    def group_days(self, schedule: dict[str, Any], days: list[int]) -> list[int]:
+        """Members share calendar dates: weeks count from the earliest member's start date and
+        each week's dates are drawn from all seven, whoever has a study day on them."""
+        if not days:
+            return []
+        anchor = min(member.start_date for member in self.group.members)
+        chosen: set[date] = set()
+        first, last = self.study_date(days[0]), self.study_date(days[-1])
+        for week in range((first - anchor).days // 7, (last - anchor).days // 7 + 1):
+            rng = random.Random(derive_seed(self.draw_seed, schedule["id"], "week", week))
+            week_dates = [anchor + timedelta(days=week * 7 + offset) for offset in range(7)]
+            chosen.update(rng.sample(week_dates, schedule["days_per_week"]))
+        return [d for d in days if self.study_date(d) in chosen]
+
     def plan(self, with_reminders: bool) -> list[PlannedSlot]:
         slots: list[PlannedSlot] = []
         for schedule in self.definition["schedules"]:
@@ -195,14 +212,15 @@ class _Planner:
                 continue
             for study_day in self.active_days(schedule):
                 slots.extend(self.slots_for_day(schedule, study_day))
-        if self.subject.not_before is not None:
-            slots = [s for s in slots if s.due_at >= self.subject.not_before]
         slots.sort(key=lambda s: (s.due_at, s.schedule_id))
         # The slots are this planner's own objects until returned, so they are adjusted in place.
         if self.subject.pauses:
             for slot in slots:
                 self.apply_pauses(slot)
         self.apply_overlap(slots)
+        # Overlaps are decided on the whole plan, so where planning starts changes nothing.
+        if self.subject.not_before is not None:
+            slots = [s for s in slots if s.due_at >= self.subject.not_before]
         if with_reminders:
             self.add_reminders(slots)
         return slots
