@@ -120,7 +120,7 @@ class _RowParser:
         if (weekend[0] is None) != (weekend[1] is None) and len(self.errors) == before:
             self.error(line, "weekend_sleep", "give weekend_wake and weekend_sleep together")
         if wake is not None and sleep is not None:
-            self._check_window(line, wake, sleep, *weekend)
+            self._check_window(line, zone if zone in iana_zones() else "UTC", wake, sleep, *weekend)
         channel_text = (values.get("channel") or self.defaults["channel"]).lower()
         channel = Channel.__members__.get(channel_text)
         if channel is None:
@@ -171,6 +171,7 @@ class _RowParser:
     def _check_window(
         self,
         line: int,
+        zone: str,
         wake: time,
         sleep: time,
         weekend_wake: time | None,
@@ -180,7 +181,9 @@ class _RowParser:
         if overlap:
             self.error(line, "sleep", overlap)
         for schedule in self.random_schedules:
-            problem = random_fit_problem(schedule, wake, sleep, weekend_wake, weekend_sleep)
+            problem = random_fit_problem(
+                schedule, wake, sleep, weekend_wake, weekend_sleep, zone=zone
+            )
             if problem:
                 self.error(line, "sleep", f"schedule '{schedule['id']}': {problem}")
 

@@ -242,6 +242,7 @@ class _ProtocolChecker:
             _clock(defaults["sleep"]),
             _clock(defaults.get("weekend_wake")),
             _clock(defaults.get("weekend_sleep")),
+            zone=self.study["timezone"] if self.study else "UTC",
         )
         if problem:
             where = "" if "window" in schedule else " (participant_defaults)"

@@ -1,19 +1,41 @@
 """Does a random schedule fit a waking day? Checked before planning, never discovered mid-study.
 
-The check runs the planner's own window arithmetic on a reference week in UTC (so no clock
-change interferes), for each weekday the schedule runs on, with the weekend window and the
-blackouts of that weekday.
+The check runs the planner's own window arithmetic on a reference week in UTC, for each weekday
+the schedule runs on, with the weekend window and the blackouts of that weekday; given a zone, it
+also runs it on the days around that zone's clock changes, where a night can be an hour shorter.
 """
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 
 from eas.scheduling import segments as seg
+from eas.scheduling.localtime import zone as zone_info
 from eas.scheduling.planner import WEEKDAY_NAMES, Subject, available_segments
 
 _REFERENCE_MONDAY = date(2026, 1, 5)
+#: Years whose clock changes are checked: the rules of a zone rarely differ between years.
+_TRANSITION_YEARS = (2026, 2027)
+
+
+@cache
+def clock_change_days(zone_name: str) -> tuple[date, ...]:
+    """Local dates on which the zone's offset changes, and the days before (windows across
+    midnight), in the reference years."""
+    tz = zone_info(zone_name)
+    days: list[date] = []
+    for year in _TRANSITION_YEARS:
+        day = date(year, 1, 1)
+        previous = datetime(year, 1, 1, tzinfo=tz).utcoffset()
+        while day.year == year:
+            day += timedelta(days=1)
+            offset = datetime.combine(day, time(12), tzinfo=tz).utcoffset()
+            if offset != previous:
+                days += [day - timedelta(days=2), day - timedelta(days=1), day]
+            previous = offset
+    return tuple(days)
 
 
 def random_fit_problem(
@@ -22,10 +44,15 @@ def random_fit_problem(
     sleep: time,
     weekend_wake: time | None = None,
     weekend_sleep: time | None = None,
+    *,
+    zone: str = "UTC",
 ) -> str | None:
     """A sentence saying why `schedule` cannot fit this waking day, or None if it fits."""
+    days = [_REFERENCE_MONDAY + timedelta(days=offset) for offset in range(7)]
+    if zone != "UTC":
+        days += clock_change_days(zone)
     subject = Subject(
-        timezone="UTC",
+        timezone=zone,
         start_date=_REFERENCE_MONDAY,
         wake=wake,
         sleep=sleep,
@@ -35,8 +62,7 @@ def random_fit_problem(
         seed=0,
     )
     needed = schedule["per_day"] * schedule.get("min_gap_minutes", 0)
-    for offset in range(7):
-        day = _REFERENCE_MONDAY + timedelta(days=offset)
+    for day in days:
         weekday = WEEKDAY_NAMES[day.weekday()]
         if weekday not in schedule.get("weekdays", WEEKDAY_NAMES):
             continue
@@ -48,9 +74,14 @@ def random_fit_problem(
                 start, end = subject.waking_window(day)
                 window = f"waking day {start:%H:%M}-{end:%H:%M}"
             blackouts = " minus blackouts" if schedule.get("blackouts") else ""
+            when = (
+                weekday
+                if day < _REFERENCE_MONDAY + timedelta(days=7)
+                else (f"{day.isoformat()} ({weekday}, the clocks change in {zone})")
+            )
             return (
                 f"{schedule['per_day']} prompts at least {schedule.get('min_gap_minutes', 0)} "
-                f"minutes apart need {needed} minutes, but on {weekday} the {window}{blackouts} "
+                f"minutes apart need {needed} minutes, but on {when} the {window}{blackouts} "
                 f"has {available}"
             )
     return None

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from eas.protocols.validation import ProtocolInvalid
 from eas.scheduling.localtime import local, local_date_of, to_utc, window_bounds
 from eas.scheduling.planner import PlanningError, plan_prompts
 from tests.scheduling.test_planner import MONDAY, NY, by_day, definition, subject, wall
@@ -223,12 +224,13 @@ def test_fixed_times_never_collide_on_spring_forward_day():
 
 def test_a_night_too_short_after_spring_forward_raises():
     """Failure 6 on a transition night: 4 prompts 120 minutes apart fit a 20:00-04:00 window on
-    ordinary nights but not the 7-hour spring-forward night; the planner says so, it does not
-    drop a prompt."""
-    protocol = definition(
-        {"type": "random", "per_day": 4, "min_gap_minutes": 120},
-        defaults={"wake": "20:00", "sleep": "04:00"},
-    )
+    ordinary nights but not the 7-hour spring-forward night. Validation says so for the study's
+    own zone; for a participant in another zone the planner says so; nothing is dropped."""
+    schedule = {"type": "random", "per_day": 4, "min_gap_minutes": 120}
+    night = {"wake": "20:00", "sleep": "04:00"}
+    with pytest.raises(ProtocolInvalid, match=r"on 2026-03-07 \(sat, the clocks change in "):
+        definition(schedule, defaults=night)
+    protocol = definition(schedule, defaults=night, timezone="UTC")
     with pytest.raises(PlanningError, match=r"2026-03-07.*420 minutes available; the clocks"):
         plan_prompts(protocol, subject(start=date(2026, 3, 2), wake="20:00", sleep="04:00"))
     assert (
