@@ -29,13 +29,21 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_cipher(app)
     install_clock(app, SystemClock())
 
+    from eas.delivery.cli import run_command, scheduler_command
     from eas.participants.cli import participants_cli
     from eas.protocols.cli import protocol_cli
     from eas.scheduling.cli import schedule_cli
     from eas.studies.cli import study_cli
     from eas.web import init_web
 
-    for group in (protocol_cli, study_cli, participants_cli, schedule_cli):
-        app.cli.add_command(group)
+    for command in (
+        protocol_cli,
+        study_cli,
+        participants_cli,
+        schedule_cli,
+        scheduler_command,
+        run_command,
+    ):
+        app.cli.add_command(command)
     init_web(app)
     return app

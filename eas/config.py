@@ -31,7 +31,25 @@ _ENVIRONMENT_SETTINGS: tuple[tuple[str, str, str | None], ...] = (
     ("EAS_TWILIO_AUTH_TOKEN", "EAS_TWILIO_AUTH_TOKEN", None),
     ("EAS_TWILIO_MESSAGING_SERVICE_SID", "EAS_TWILIO_MESSAGING_SERVICE_SID", None),
     ("EAS_TWILIO_FROM", "EAS_TWILIO_FROM", None),
+    # Delivery: "simulator" (the embedded default: messages land in the database) or "twilio".
+    ("EAS_SMS_PROVIDER", "EAS_SMS_PROVIDER", "simulator"),
+    ("EAS_SEND_RATE_PER_SECOND", "EAS_SEND_RATE_PER_SECOND", "0"),
+    ("EAS_DISPATCH_INTERVAL_SECONDS", "EAS_DISPATCH_INTERVAL_SECONDS", "1"),
+    ("EAS_DISPATCH_BATCH", "EAS_DISPATCH_BATCH", "200"),
+    ("EAS_DISPATCH_WORKERS", "EAS_DISPATCH_WORKERS", "32"),
+    ("EAS_DISPATCH_LEASE_SECONDS", "EAS_DISPATCH_LEASE_SECONDS", "60"),
+    ("EAS_SIMULATOR_LATENCY_MS", "EAS_SIMULATOR_LATENCY_MS", "0"),
 )
+
+#: Settings converted from text to numbers (name: type).
+_NUMERIC_SETTINGS = {
+    "EAS_SEND_RATE_PER_SECOND": float,
+    "EAS_DISPATCH_INTERVAL_SECONDS": float,
+    "EAS_DISPATCH_BATCH": int,
+    "EAS_DISPATCH_WORKERS": int,
+    "EAS_DISPATCH_LEASE_SECONDS": int,
+    "EAS_SIMULATOR_LATENCY_MS": int,
+}
 
 _GENERATED_SECRETS_FILE = "secrets.json"
 
@@ -88,6 +106,11 @@ def build_config(instance_path: str | os.PathLike[str], overrides: dict | None =
         if value is not None:
             config[key] = value
     config.update(overrides or {})
+    for key, kind in _NUMERIC_SETTINGS.items():
+        try:
+            config[key] = kind(config[key])
+        except (TypeError, ValueError):
+            raise ConfigurationError(f"{key} must be a number, not {config[key]!r}") from None
 
     missing = [
         key
@@ -109,3 +132,14 @@ def build_config(instance_path: str | os.PathLike[str], overrides: dict | None =
             if not config.get(key):
                 config[key] = value
     return config
+
+
+def running_under_gunicorn() -> bool:
+    """Gunicorn sets SERVER_SOFTWARE in its workers: a dispatcher there runs once per worker."""
+    return "gunicorn" in os.environ.get("SERVER_SOFTWARE", "")
+
+
+def is_reloader_parent(use_reloader: bool) -> bool:
+    """Werkzeug's reloader runs the app in a child process (WERKZEUG_RUN_MAIN=true); the parent
+    only watches files and must not start a dispatcher of its own."""
+    return use_reloader and os.environ.get("WERKZEUG_RUN_MAIN") != "true"

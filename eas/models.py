@@ -1,7 +1,7 @@
 """Every model, imported once so the metadata (and Alembic) sees all tables."""
 
 from eas.audit.models import AuditEvent
-from eas.delivery.models import Message
+from eas.delivery.models import DispatcherHeartbeat, Message, SimulatedMessage
 from eas.participants.models import Participant, ParticipantGroup, Pause, TimezoneChange
 from eas.responses.models import Answer, Response
 from eas.scheduling.models import PlannedPrompt
@@ -11,6 +11,7 @@ from eas.users.models import User
 __all__ = [
     "Answer",
     "AuditEvent",
+    "DispatcherHeartbeat",
     "Message",
     "Participant",
     "ParticipantGroup",
@@ -18,6 +19,7 @@ __all__ = [
     "PlannedPrompt",
     "ProtocolVersion",
     "Response",
+    "SimulatedMessage",
     "Study",
     "TimezoneChange",
     "User",

@@ -49,6 +49,10 @@ class Message(db.Model):
     body: Mapped[str] = mapped_column(sa.Text)
     #: The provider's id (Twilio MessageSid): unique, so a retried webhook is stored once.
     provider_sid: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    #: Outbound only: one key per send attempt, so a crash can be reconciled with the provider.
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    #: "prompt", "reminder", "reply", ...: why eas sent it.
+    purpose: Mapped[str | None] = mapped_column(sa.String(20))
     status: Mapped[MessageStatus] = mapped_column(enum_type(MessageStatus))
     error_code: Mapped[int | None]
     #: Every field of the provider's request as received (inbound) or returned (outbound).
@@ -57,3 +61,32 @@ class Message(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     participant: Mapped[Participant | None] = relationship()
+
+
+class SimulatedMessage(db.Model):
+    """A text message as the phone simulator received it: the demo's stand-in for Twilio.
+
+    Written by the simulator in its own transaction, like a real provider's records, so a
+    dispatcher that crashed mid-send can ask it what really went out.
+    """
+
+    __tablename__ = "simulator_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    provider_sid: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    participant_id: Mapped[int | None] = mapped_column(sa.ForeignKey("participants.id"), index=True)
+    body: Mapped[str] = mapped_column(sa.Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DispatcherHeartbeat(db.Model):
+    """Each dispatcher process says when it last ran, for /healthz and for people."""
+
+    __tablename__ = "dispatcher_heartbeats"
+
+    name: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_tick_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ticks: Mapped[int] = mapped_column(default=0)
+    sent: Mapped[int] = mapped_column(default=0)

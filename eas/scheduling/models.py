@@ -80,6 +80,14 @@ class PlannedPrompt(db.Model):
     status_reason: Mapped[str | None] = mapped_column(sa.String(200))
     attempts: Mapped[int] = mapped_column(default=0)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The dispatcher holding the prompt while it is `sending`, and until when (its lease).
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(100))
+    claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: After a retryable failure: not before this time.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminders_sent: Mapped[int] = mapped_column(default=0)
+    #: When the next reminder is due while the prompt is open and unanswered (None: no more).
+    next_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     participant: Mapped[Participant] = relationship()

@@ -112,13 +112,18 @@ def _new_row(
 
 
 def cancel_future(participant: Participant, now: datetime, reason: CancelReason) -> int:
-    """Cancel every prompt of the participant still scheduled after `now`."""
+    """Cancel every prompt of the participant not sent yet: due after `now`, or claimed by a
+    dispatcher that has not sent it (it checks again just before sending)."""
     result = db.session.execute(
         sa.update(PlannedPrompt)
         .where(
             PlannedPrompt.participant_id == participant.id,
-            PlannedPrompt.status == PromptStatus.scheduled,
-            PlannedPrompt.due_at >= now,
+            sa.or_(
+                sa.and_(
+                    PlannedPrompt.status == PromptStatus.scheduled, PlannedPrompt.due_at >= now
+                ),
+                PlannedPrompt.status == PromptStatus.sending,
+            ),
         )
         .values(status=PromptStatus.cancelled, status_reason=reason.value)
         .execution_options(synchronize_session="fetch")

@@ -16,9 +16,12 @@ _SECURITY_HEADERS = {
 
 
 def init_web(app: Flask) -> None:
-    from eas.web.views import bp
+    from eas.web import health, simulator, views
 
-    app.register_blueprint(bp)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(health.bp)
+    if app.config["EAS_SMS_PROVIDER"] == "simulator":
+        app.register_blueprint(simulator.bp)
 
     @app.after_request
     def finish_request(response: Response) -> Response:

@@ -1,0 +1,61 @@
+"""One interface for every way a text reaches a participant: the simulator, Twilio, test fakes.
+
+A transport sends one message and, after a crash, says whether a message with a given
+idempotency key really went out. Errors say whether trying again could help.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    participant_id: int
+    to: str  # E.164, decrypted only for the call
+    body: str
+    idempotency_key: str
+    #: How long the provider may keep trying (Twilio's ValidityPeriod): the prompt's window.
+    validity_seconds: int
+
+
+@dataclass(frozen=True)
+class SendReceipt:
+    provider_sid: str
+    sent_at: datetime
+
+
+class SendError(Exception):
+    """A send that did not happen. `retryable`: HTTP 5xx, timeouts, rate limits (Twilio 20429)."""
+
+    def __init__(self, reason: str, *, code: int | None = None, retryable: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+        self.retryable = retryable
+
+
+#: Provider error codes that stop a prompt at once.
+OPTED_OUT_CODES = frozenset({21610})  # the recipient replied STOP
+BAD_NUMBER_CODES = frozenset({21211, 21214, 21408, 21612, 21614})
+
+
+class Lookup(enum.Enum):
+    """What a provider knows of an idempotency key after a crash."""
+
+    sent = "sent"
+    not_sent = "not_sent"
+    unknown = "unknown"
+
+
+class Transport(Protocol):
+    name: str
+
+    def send(self, message: OutboundMessage) -> SendReceipt:
+        """Send one message or raise `SendError`. Must be safe to call from several threads."""
+
+    def lookup(self, idempotency_key: str) -> tuple[Lookup, SendReceipt | None]:
+        """After a crash: did the message with this key go out?"""

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import logging
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from eas.config import is_reloader_parent, running_under_gunicorn
+from eas.delivery.runner import DispatchTimer, build_dispatcher
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+@click.command("scheduler")
+@click.option("--once", is_flag=True, help="Run one tick and exit (for cron or a check).")
+@with_appcontext
+def scheduler_command(once: bool) -> None:
+    """Run the dispatcher alone: send due prompts until stopped (production: one or more of
+    these beside the web app, sharing the database)."""
+    _configure_logging()
+    app = current_app._get_current_object()
+    dispatcher = build_dispatcher(app)
+    if once:
+        report = dispatcher.tick()
+        dispatcher.close()
+        click.echo(f"sent {report.sent}, retried {report.retried}, failed {report.failed}, "
+                   f"expired {report.expired}, reconciled {report.reconciled}, "
+                   f"reminders {report.reminders}")  # fmt: skip
+        return
+    click.echo(f"dispatcher {dispatcher.name} running; Ctrl+C stops it")
+    timer = DispatchTimer(app, dispatcher, blocking=True)
+    try:
+        timer.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        timer.stop()
+
+
+@click.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--reload", is_flag=True, help="Restart on code changes (development).")
+@click.option("--no-dispatcher", is_flag=True, help="Serve the web app only.")
+@with_appcontext
+def run_command(host: str, port: int, reload: bool, no_dispatcher: bool) -> None:
+    """Run the web app and the dispatcher in one process (the embedded default)."""
+    if running_under_gunicorn():
+        raise click.ClickException(
+            "refusing to start a dispatcher inside a gunicorn worker: run `eas scheduler`"
+        )
+    _configure_logging()
+    app = current_app._get_current_object()
+    timer = None
+    if not no_dispatcher and not is_reloader_parent(reload):
+        timer = DispatchTimer(app, build_dispatcher(app), blocking=False)
+        timer.start()
+    try:
+        app.run(host=host, port=port, use_reloader=reload, threaded=True)
+    finally:
+        if timer is not None:
+            timer.stop()

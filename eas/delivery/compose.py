@@ -1,0 +1,33 @@
+"""The text of a prompt's first message, and of its reminders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eas.protocols.sms_format import render_item
+from eas.scheduling.models import PlannedPrompt
+
+
+def _questionnaire(definition: dict[str, Any], questionnaire_id: str) -> dict[str, Any]:
+    return next(q for q in definition["questionnaires"] if q["id"] == questionnaire_id)
+
+
+def prompt_text(prompt: PlannedPrompt, link: str | None) -> str:
+    """SMS prompts open with the questionnaire's intro and its first question (the conversation
+    continues as the participant replies); web prompts carry their link."""
+    questionnaire = _questionnaire(prompt.protocol_version.definition, prompt.questionnaire_id)
+    title = questionnaire.get("title") or questionnaire["id"].replace("_", " ").capitalize()
+    if prompt.channel.value == "web" and link:
+        return f"{title}: {link}"
+    items = questionnaire["items"]
+    first = render_item(items[0], 1, len(items))
+    intro = questionnaire.get("intro")
+    return f"{intro}\n{first}" if intro else first
+
+
+def reminder_text(prompt: PlannedPrompt, number: int, link: str | None) -> str:
+    definition = prompt.protocol_version.definition
+    schedule = next(s for s in definition["schedules"] if s["id"] == prompt.schedule_id)
+    reminders = schedule.get("reminders", [])
+    custom = reminders[number - 1].get("text") if number <= len(reminders) else None
+    return custom or f"Reminder: {prompt_text(prompt, link)}"

@@ -1,0 +1,94 @@
+"""Running the dispatcher: APScheduler is only the wake-up timer; the database holds the work.
+
+One job, ticking every `EAS_DISPATCH_INTERVAL_SECONDS`, never overlapping itself (max_instances
+1, coalesced), run inside an app context with its session removed afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from flask import Flask
+
+from eas.config import ConfigurationError
+from eas.core.clock import get_clock
+from eas.core.db import db
+from eas.delivery.channels import Transport
+from eas.delivery.dispatcher import Dispatcher
+from eas.delivery.simulator import SimulatorTransport
+
+log = logging.getLogger("eas.delivery")
+
+
+def build_transport(app: Flask) -> Transport:
+    provider = app.config["EAS_SMS_PROVIDER"]
+    if provider == "simulator":
+        return SimulatorTransport(db.engine, get_clock(), app.config["EAS_SIMULATOR_LATENCY_MS"])
+    raise ConfigurationError(
+        f"EAS_SMS_PROVIDER={provider!r}: eas can send through 'simulator' "
+        "(the Twilio transport is not built yet)"
+    )
+
+
+def build_dispatcher(app: Flask, transport: Transport | None = None) -> Dispatcher:
+    config = app.config
+    return Dispatcher(
+        transport or build_transport(app),
+        name=f"{socket.gethostname()}:{os.getpid()}",
+        clock=get_clock(),
+        batch=config["EAS_DISPATCH_BATCH"],
+        workers=config["EAS_DISPATCH_WORKERS"],
+        lease_seconds=config["EAS_DISPATCH_LEASE_SECONDS"],
+        rate_per_second=config["EAS_SEND_RATE_PER_SECOND"],
+    )
+
+
+class DispatchTimer:
+    def __init__(self, app: Flask, dispatcher: Dispatcher, *, blocking: bool) -> None:
+        self.app = app
+        self.dispatcher = dispatcher
+        scheduler_class = BlockingScheduler if blocking else BackgroundScheduler
+        self.scheduler = scheduler_class(timezone="UTC")
+        self.scheduler.add_job(
+            self.run_tick,
+            IntervalTrigger(seconds=app.config["EAS_DISPATCH_INTERVAL_SECONDS"]),
+            id="eas-dispatch",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            next_run_time=get_clock_now(app),
+        )
+
+    def run_tick(self) -> None:
+        with self.app.app_context():
+            try:
+                report = self.dispatcher.tick()
+                if report.sent or report.failed or report.expired or report.reconciled:
+                    log.info(
+                        "tick sent=%s retried=%s failed=%s expired=%s reconciled=%s reminders=%s",
+                        report.sent, report.retried, report.failed, report.expired,
+                        report.reconciled, report.reminders,
+                    )  # fmt: skip
+            except Exception:
+                db.session.rollback()
+                log.exception("dispatcher tick failed; the next tick starts afresh")
+            finally:
+                db.session.remove()
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+        self.dispatcher.close()
+
+
+def get_clock_now(app: Flask):
+    with app.app_context():
+        return get_clock().now()

@@ -1,0 +1,61 @@
+"""The phone simulator: a transport whose "phones" are rows in the database.
+
+It behaves like an outside provider: it records each message in its own transaction (so it
+knows what was sent even when the dispatcher crashes), refuses a second message with the same
+idempotency key, takes a configurable time per call, and answers reconciliation lookups.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from eas.core.clock import Clock
+from eas.delivery.channels import Lookup, OutboundMessage, SendError, SendReceipt
+from eas.delivery.models import SimulatedMessage
+
+_TABLE = SimulatedMessage.__table__
+
+
+class SimulatorTransport:
+    name = "simulator"
+
+    def __init__(self, engine: Engine, clock: Clock, latency_ms: int = 0) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.latency = latency_ms / 1000
+
+    def send(self, message: OutboundMessage) -> SendReceipt:
+        if self.latency:
+            time.sleep(self.latency)  # the provider's own response time
+        receipt = SendReceipt(provider_sid=f"SM{uuid.uuid4().hex}", sent_at=self.clock.now())
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    _TABLE.insert().values(
+                        idempotency_key=message.idempotency_key,
+                        provider_sid=receipt.provider_sid,
+                        participant_id=message.participant_id,
+                        body=message.body,
+                        received_at=receipt.sent_at,
+                    )
+                )
+        except sa.exc.IntegrityError:
+            raise SendError(
+                f"duplicate idempotency key {message.idempotency_key}", retryable=False
+            ) from None
+        return receipt
+
+    def lookup(self, idempotency_key: str) -> tuple[Lookup, SendReceipt | None]:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(_TABLE.c.provider_sid, _TABLE.c.received_at).where(
+                    _TABLE.c.idempotency_key == idempotency_key
+                )
+            ).first()
+        if row is None:
+            return Lookup.not_sent, None
+        return Lookup.sent, SendReceipt(provider_sid=row.provider_sid, sent_at=row.received_at)

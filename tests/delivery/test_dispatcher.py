@@ -1,0 +1,278 @@
+"""The dispatcher in virtual time, against a stateful fake provider."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from eas.delivery.channels import Lookup, SendError
+from eas.delivery.dispatcher import Dispatcher, TickReport
+from eas.delivery.models import Direction, Message, MessageStatus
+from eas.participants.lifecycle import pause
+from eas.participants.models import ParticipantStatus
+from eas.responses.models import Response, ResponseStatus
+from eas.scheduling.models import PlannedPrompt, PromptStatus
+from eas.web.links import prompt_id_from_token
+from tests.delivery.fakes import FakeProvider
+
+PROTOCOL = """
+study: {id: dispatch-test, title: Dispatch test, timezone: America/New_York, duration_days: 2}
+questionnaires:
+  - id: check_in
+    intro: "Hi!"
+    items:
+      - {id: mood, type: scale, min: 0, max: 10, text: "How is your mood? 0=bad, 10=good"}
+      - {id: note, type: text, text: "Anything else?"}
+  - id: diary
+    title: Evening diary
+    items: [{id: day, type: text, text: "How was your day?"}]
+schedules:
+  - {id: morning, questionnaire: check_in, type: fixed, times: ["10:00"], channel: sms,
+     expires_after_minutes: 30, reminders: [{after_minutes: 10}]}
+  - {id: evening, questionnaire: diary, type: fixed, times: ["21:00"], channel: web,
+     expires_after_minutes: 60}
+"""
+START = "2026-03-19"
+FIRST_DUE = datetime(2026, 3, 19, 14, 0, tzinfo=UTC)  # 10:00 in New York (EDT)
+
+
+@pytest.fixture
+def participant(db, create_study, enroll_csv):
+    study = create_study(PROTOCOL)
+    csv = f"label,phone,timezone,start_date\nP1,+12025550101,America/New_York,{START}\n"
+    return enroll_csv(study, csv).created[0]
+
+
+@pytest.fixture
+def provider(clock):
+    return FakeProvider(clock)
+
+
+@pytest.fixture
+def dispatcher(clock, provider):
+    dispatcher = Dispatcher(provider, name="test", clock=clock, workers=4, lease_seconds=60)
+    yield dispatcher
+    dispatcher.close()
+
+
+def _prompt(db, schedule="morning", day=1) -> PlannedPrompt:
+    return db.session.scalar(
+        sa.select(PlannedPrompt)
+        .where(PlannedPrompt.schedule_id == schedule, PlannedPrompt.study_day == day)
+        .order_by(PlannedPrompt.revision.desc())
+    )
+
+
+def _messages(db, **filters) -> list[Message]:
+    query = sa.select(Message).order_by(Message.id)
+    for name, value in filters.items():
+        query = query.where(getattr(Message, name) == value)
+    return db.session.scalars(query).all()
+
+
+def test_a_due_prompt_is_sent_once_with_its_first_question(
+    db, clock, participant, provider, dispatcher
+):
+    clock.set(FIRST_DUE - timedelta(minutes=1))
+    assert dispatcher.tick().sent == 0
+    clock.set(FIRST_DUE + timedelta(seconds=3))
+    report = dispatcher.tick()
+    assert report.sent == 1 and report.lateness == [3.0]
+    assert dispatcher.tick().sent == 0  # never twice
+    prompt = _prompt(db)
+    assert prompt.status is PromptStatus.sent and prompt.sent_at == clock.now()
+    assert prompt.attempts == 1 and prompt.claimed_by is None
+    (accepted,) = provider.accepted
+    assert accepted.message.to == "+12025550101"
+    assert accepted.message.body == "Hi!\n1/2 How is your mood? 0=bad, 10=good Reply 0-10"
+    assert accepted.message.validity_seconds == 30 * 60 - 3
+    (message,) = _messages(db, direction=Direction.outbound)
+    assert message.status is MessageStatus.sent and message.prompt_id == prompt.id
+    assert message.provider_sid == accepted.receipt.provider_sid
+
+
+def test_an_overdue_prompt_expires_instead_of_being_sent_late(
+    db, clock, participant, provider, dispatcher
+):
+    clock.set(FIRST_DUE + timedelta(minutes=31))  # the dispatcher was down all that time
+    report = dispatcher.tick()
+    assert report.sent == 0 and report.expired == 1
+    prompt = _prompt(db)
+    assert prompt.status is PromptStatus.expired
+    assert prompt.status_reason == "not sent before it expired"
+    assert provider.calls == 0
+
+
+def test_retryable_failures_back_off_inside_the_window(db, clock, participant, dispatcher):
+    failures = iter(
+        [SendError("HTTP 503", retryable=True), SendError("busy", code=20429, retryable=True)]
+    )
+    dispatcher.transport.fail = lambda message: next(failures, None)
+    clock.set(FIRST_DUE)
+    assert dispatcher.tick().retried == 1
+    prompt = _prompt(db)
+    assert prompt.status is PromptStatus.scheduled
+    assert prompt.next_attempt_at == FIRST_DUE + timedelta(seconds=5)
+    clock.advance(timedelta(seconds=4))
+    assert dispatcher.tick().sent == 0  # still backing off
+    clock.advance(timedelta(seconds=1))
+    assert dispatcher.tick().retried == 1
+    assert _prompt(db).next_attempt_at == clock.now() + timedelta(seconds=10)
+    clock.advance(timedelta(seconds=10))
+    assert dispatcher.tick().sent == 1
+    prompt = _prompt(db)
+    assert prompt.status is PromptStatus.sent and prompt.attempts == 3
+    statuses = [(m.status, m.error_code) for m in _messages(db, prompt_id=prompt.id)]
+    assert statuses == [
+        (MessageStatus.failed, None),
+        (MessageStatus.failed, 20429),
+        (MessageStatus.sent, None),
+    ]
+
+
+def test_retries_stop_when_the_window_closes(db, clock, participant, dispatcher):
+    dispatcher.transport.fail = lambda message: SendError("HTTP 500", retryable=True)
+    clock.set(FIRST_DUE)
+    for _ in range(40):
+        dispatcher.tick()
+        clock.advance(timedelta(minutes=1))
+    prompt = _prompt(db)
+    assert prompt.status is PromptStatus.failed
+    assert prompt.status_reason == "no attempt left in its window: HTTP 500"
+    assert all(m.created_at < prompt.expires_at for m in _messages(db, prompt_id=prompt.id))
+
+
+def test_unsubscribed_number_opts_the_participant_out(db, clock, participant, dispatcher):
+    dispatcher.transport.fail = lambda m: SendError("unsubscribed", code=21610, retryable=False)
+    clock.set(FIRST_DUE)
+    assert dispatcher.tick().failed == 1
+    prompt = _prompt(db)
+    assert (prompt.status, prompt.status_reason) == (PromptStatus.failed, "unsubscribed (21610)")
+    assert participant.status is ParticipantStatus.opted_out
+    later = db.session.scalars(
+        sa.select(PlannedPrompt).where(PlannedPrompt.due_at > clock.now())
+    ).all()
+    assert later and {(p.status, p.status_reason) for p in later} == {
+        (PromptStatus.cancelled, "opted_out")
+    }
+
+
+def test_bad_number_stops_at_once(db, clock, participant, dispatcher):
+    dispatcher.transport.fail = lambda m: SendError("invalid To", code=21211, retryable=False)
+    clock.set(FIRST_DUE)
+    dispatcher.tick()
+    clock.advance(timedelta(minutes=5))
+    dispatcher.tick()
+    assert dispatcher.transport.calls == 1
+    assert _prompt(db).status_reason == "invalid To (21211)"
+
+
+def test_a_pause_between_claim_and_send_stops_the_send(db, clock, participant, dispatcher):
+    clock.set(FIRST_DUE)
+    claimed = dispatcher._claim(clock.now())
+    assert len(claimed) == 1
+    pause(participant, clock.now(), actor="test")
+    db.session.commit()
+    report = TickReport()
+    dispatcher._deliver(claimed, report)  # the same dispatcher goes on with its batch
+    assert report.sent == 0 and dispatcher.transport.calls == 0
+    prompt = _prompt(db)
+    assert (prompt.status, prompt.status_reason) == (PromptStatus.cancelled, "paused")
+
+
+def test_reminder_goes_out_once_while_open_and_unanswered(db, clock, participant, dispatcher):
+    clock.set(FIRST_DUE)
+    dispatcher.tick()
+    clock.advance(timedelta(minutes=9))
+    assert dispatcher.tick().reminders == 0
+    clock.advance(timedelta(minutes=1))
+    assert dispatcher.tick().reminders == 1
+    clock.advance(timedelta(minutes=5))
+    assert dispatcher.tick().reminders == 0
+    bodies = dispatcher.transport.bodies_for(participant.id)
+    assert bodies[1].startswith("Reminder: Hi!\n1/2 How is your mood?")
+    assert [m.purpose for m in _messages(db, direction=Direction.outbound)] == [
+        "prompt",
+        "reminder",
+    ]
+
+
+def test_no_reminder_once_answered(db, clock, participant, dispatcher):
+    clock.set(FIRST_DUE)
+    dispatcher.tick()
+    prompt = _prompt(db)
+    db.session.add(
+        Response(
+            prompt_id=prompt.id,
+            channel=prompt.channel,
+            status=ResponseStatus.completed,
+            started_at=clock.now(),
+            last_activity_at=clock.now(),
+            completed_at=clock.now(),
+        )
+    )
+    db.session.commit()
+    clock.advance(timedelta(minutes=10))
+    assert dispatcher.tick().reminders == 0
+
+
+def test_web_prompts_carry_their_own_signed_link(db, clock, participant, dispatcher):
+    clock.set(datetime(2026, 3, 20, 1, 0, tzinfo=UTC))  # 21:00 in New York
+    assert dispatcher.tick().sent == 1
+    body = dispatcher.transport.accepted[0].message.body
+    assert body.startswith("Evening diary: http://127.0.0.1:5000/p/")
+    token = body.rsplit("/", 1)[1]
+    assert prompt_id_from_token(token) == _prompt(db, "evening").id
+    assert prompt_id_from_token(token[:-2] + "xx") is None
+
+
+@pytest.mark.parametrize(
+    ("provider_says", "status", "resent"),
+    [
+        (Lookup.sent, PromptStatus.sent, False),
+        (Lookup.not_sent, PromptStatus.sent, True),
+        (Lookup.unknown, PromptStatus.failed, False),
+    ],
+)
+def test_a_crashed_dispatchers_prompt_is_reconciled(
+    db, clock, participant, provider, provider_says, status, resent
+):
+    crashed = Dispatcher(provider, name="crashed", clock=clock, lease_seconds=30)
+    clock.set(FIRST_DUE)
+    claimed = crashed._claim(clock.now())
+    # It recorded the message and (maybe) handed it over, then died before recording the result.
+    prompt = crashed._load(claimed)[0]
+    job = crashed._job(prompt, "Hi", f"prompt-{prompt.id}-attempt-1", "prompt", clock.now())
+    db.session.commit()
+    if provider_says is Lookup.sent:
+        provider.send(job.outbound)
+    if provider_says is Lookup.unknown:
+        provider.lookup = lambda key: (Lookup.unknown, None)
+    crashed.close()
+
+    survivor = Dispatcher(provider, name="survivor", clock=clock, lease_seconds=30)
+    clock.advance(timedelta(seconds=10))
+    assert survivor.tick().reconciled == 0  # the lease still holds
+    clock.advance(timedelta(seconds=21))
+    report = survivor.tick()
+    survivor.close()
+    assert report.reconciled == 1
+    prompt = _prompt(db)
+    assert prompt.status is status
+    sends = [a for a in provider.accepted if a.message.participant_id == participant.id]
+    assert len(sends) == 1 if provider_says is not Lookup.unknown else len(sends) == 0
+    assert (report.sent == 1) is resent
+    if provider_says is Lookup.unknown:
+        assert prompt.status_reason == "unconfirmed after a dispatcher crash; not re-sent"
+
+
+def test_healthz_and_metrics(client, db, clock, participant, dispatcher):
+    assert client.get("/healthz").status_code == 503
+    clock.set(FIRST_DUE)
+    dispatcher.tick()
+    health = client.get("/healthz")
+    assert health.status_code == 200
+    assert health.json["dispatchers"][0]["name"] == "test"
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'eas_prompts_sent_total{channel="sms"}' in metrics
+    assert "eas_due_to_sent_seconds_bucket" in metrics
