@@ -25,8 +25,8 @@ setup: $(VENV)/.installed-run
 run: $(VENV)/.installed-run
 	$(BIN)/eas db upgrade
 	$(BIN)/eas study create protocols/ai-connection.yaml
-	$(BIN)/eas participants import ai-connection protocols/demo-participants.csv
-	@echo "eas is serving the demo study on http://$(HOST):$(PORT)/"
+	$(BIN)/eas participants import ai-connection protocols/demo-participants.csv --start today
+	@echo "eas is serving the demo study on http://$(HOST):$(PORT)/ (prompts arrive in the phone simulator: http://$(HOST):$(PORT)/simulator)"
 	$(BIN)/eas run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-test lint

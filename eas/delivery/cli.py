@@ -5,6 +5,7 @@ import logging
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from werkzeug.serving import run_simple
 
 from eas.config import is_reloader_parent, running_under_gunicorn
 from eas.delivery.runner import DispatchTimer, build_dispatcher
@@ -12,6 +13,8 @@ from eas.delivery.runner import DispatchTimer, build_dispatcher
 
 def _configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # APScheduler reports every run of the timer at INFO: that is noise, not news.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 @click.command("scheduler")
@@ -59,7 +62,8 @@ def run_command(host: str, port: int, reload: bool, no_dispatcher: bool) -> None
         timer = DispatchTimer(app, build_dispatcher(app), blocking=False)
         timer.start()
     try:
-        app.run(host=host, port=port, use_reloader=reload, threaded=True)
+        # Werkzeug's server directly: Flask's app.run() declines to run inside its own CLI.
+        run_simple(host, port, app, use_reloader=reload, use_debugger=False, threaded=True)
     finally:
         if timer is not None:
             timer.stop()

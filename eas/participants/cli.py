@@ -28,10 +28,17 @@ participants_cli = AppGroup("participants", help="Enroll and manage participants
 @participants_cli.command("import")
 @click.argument("study_id")
 @click.argument("csv_path", type=click.Path(exists=True, dir_okay=False))
-def import_command(study_id: str, csv_path: str) -> None:
-    """Enroll participants from a CSV (label, phone, timezone[, wake, sleep, start_date, channel]).
+@click.option(
+    "--start",
+    type=click.Choice(["today", "tomorrow"]),
+    help="First study day of rows without start_date (default: the protocol's study.start).",
+)
+def import_command(study_id: str, csv_path: str, start: str | None) -> None:
+    """Enroll participants from a CSV and plan their prompts.
 
-    Nothing is imported unless every row is good; rows already enrolled are left as they are.
+    Columns: label, phone, timezone, and optionally wake, sleep, weekend_wake, weekend_sleep,
+    start_date, channel, group. Nothing is imported unless every row is good; rows already
+    enrolled are left as they are.
     """
     study = get_study(study_id)
     if study is None or study.current_version is None:
@@ -44,7 +51,8 @@ def import_command(study_id: str, csv_path: str) -> None:
         parsed = parse_participants_csv(
             text, study.current_version.definition, current_app.config["EAS_DEFAULT_PHONE_REGION"]
         )
-        result = import_participants(study, parsed, actor="cli")
+        rule = {"today": "same_day", "tomorrow": "next_day"}.get(start)
+        result = import_participants(study, parsed, actor="cli", start_rule=rule)
     except CsvInvalid as exc:
         db.session.rollback()
         for error in exc.errors:

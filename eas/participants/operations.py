@@ -49,8 +49,10 @@ def _group(study: Study, label: str, now: datetime) -> ParticipantGroup:
     return group
 
 
-def enroll(study: Study, row: ParticipantRow, *, now: datetime) -> Participant:
-    rule = study.current_version.definition["study"].get("start", "next_day")
+def enroll(
+    study: Study, row: ParticipantRow, *, now: datetime, start_rule: str | None = None
+) -> Participant:
+    rule = start_rule or study.current_version.definition["study"].get("start", "next_day")
     participant = Participant(
         study=study,
         label=row.label,
@@ -99,12 +101,16 @@ def _differences(participant: Participant, row: ParticipantRow, phone_hash: str)
     return differences
 
 
-def import_participants(study: Study, parsed: ParsedCsv, *, actor: str) -> ImportResult:
+def import_participants(
+    study: Study, parsed: ParsedCsv, *, actor: str, start_rule: str | None = None
+) -> ImportResult:
     """Enroll every new row if every row is good; rows already enrolled identically change nothing.
 
     A row whose label or phone is enrolled with other details is an error, not an update:
     re-importing a file must never silently move someone's time zone or number. Raises
     `CsvInvalid` with the file's problems and these together, and then enrolls nobody.
+    `start_rule` ("same_day" or "next_day") overrides the protocol's `study.start` for rows
+    without a start date.
     """
     cipher = get_cipher()
     existing = {
@@ -145,7 +151,7 @@ def import_participants(study: Study, parsed: ParsedCsv, *, actor: str) -> Impor
         raise CsvInvalid(sorted(errors, key=lambda error: error.line))
 
     now = now_utc()
-    result.created = [enroll(study, row, now=now) for row in new_rows]
+    result.created = [enroll(study, row, now=now, start_rule=start_rule) for row in new_rows]
     db.session.flush()
     result.prompts_planned = _plan_new_participants(result.created, new_rows, now)
     if result.created:
