@@ -113,6 +113,9 @@ def _configure_sqlite(dbapi_connection, connection_record) -> None:
 
 @event.listens_for(Engine, "begin")
 def _begin_sqlite(connection) -> None:
+    # Deferred, as SQLite's default: readers never wait. A transaction that reads and then writes
+    # fails at once ("database is locked") if another connection wrote in between, so writers
+    # that run beside others (the dispatcher) start their write transactions with the write.
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql("BEGIN")
 

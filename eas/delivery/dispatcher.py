@@ -113,18 +113,25 @@ class Dispatcher:
 
     def tick(self) -> TickReport:
         report = TickReport()
+        session = db.session()
         db.session.commit()  # start from a clean transaction: claims must be first statements
-        report.expired = self._expire(self.clock.now())
-        report.reconciled = self._reconcile(self.clock.now())
-        while True:
-            claimed = self._claim(self.clock.now())
-            if not claimed:
-                break
-            self._deliver(claimed, report)
-            if len(claimed) < self.batch:
-                break
-        self._remind(self.clock.now(), report)
-        self._heartbeat(report)
+        # The tick commits between its steps and keeps using what it loaded: reloading every
+        # prompt after each commit would cost a query per prompt.
+        expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
+        try:
+            report.expired = self._expire(self.clock.now())
+            report.reconciled = self._reconcile(self.clock.now())
+            while True:
+                claimed = self._claim(self.clock.now())
+                if not claimed:
+                    break
+                self._deliver(claimed, report)
+                if len(claimed) < self.batch:
+                    break
+            self._remind(self.clock.now(), report)
+            self._heartbeat(report)
+        finally:
+            session.expire_on_commit = expire_on_commit
         return report
 
     def _expire(self, now: datetime) -> int:
@@ -170,6 +177,12 @@ class Dispatcher:
         db.session.commit()  # durable before any message leaves
         return claimed
 
+    @staticmethod
+    def _end_read() -> None:
+        """End a read-only transaction, so the next one starts with its writes: on SQLite a
+        transaction that reads, then writes after another connection wrote, fails."""
+        db.session.commit()
+
     def _load(self, ids: list[int]) -> list[PlannedPrompt]:
         return db.session.scalars(
             sa.select(PlannedPrompt)
@@ -184,7 +197,9 @@ class Dispatcher:
     def _deliver(self, ids: list[int], report: TickReport) -> None:
         now = self.clock.now()
         jobs = []
-        for prompt in self._load(ids):
+        prompts = self._load(ids)
+        self._end_read()
+        for prompt in prompts:
             if prompt.status is not PromptStatus.sending or prompt.claimed_by != self.name:
                 continue  # cancelled (paused, withdrawn) between the claim and now
             if prompt.participant.status is not ParticipantStatus.active:
@@ -195,7 +210,10 @@ class Dispatcher:
             key = f"prompt-{prompt.id}-attempt-{prompt.attempts}"
             jobs.append(self._job(prompt, prompt_text(prompt, link), key, "prompt", now))
         db.session.commit()  # every message is on record before it is sent
-        for job, outcome in zip(jobs, self.pool.map(self._send, jobs), strict=True):
+        # All sends finish before the session writes again: on SQLite the transport may need
+        # the write lock too.
+        outcomes = list(self.pool.map(self._send, jobs))
+        for job, outcome in zip(jobs, outcomes, strict=True):
             self._record(job, outcome, report)
         db.session.commit()
 
@@ -282,13 +300,20 @@ class Dispatcher:
             .execution_options(synchronize_session=False)
         ).all()
         db.session.commit()
-        for prompt in self._load(stale) if stale else []:
+        if not stale:
+            return 0
+        # Ask the transport about each, outside any write transaction, then record the answers.
+        findings = []
+        for prompt in self._load(stale):
             message = db.session.scalar(
                 sa.select(Message)
                 .where(Message.prompt_id == prompt.id, Message.purpose == "prompt")
                 .order_by(Message.id.desc())
                 .limit(1)
             )
+            findings.append((prompt, message))
+        self._end_read()
+        for prompt, message in findings:
             state, receipt = (
                 self.transport.lookup(message.idempotency_key)
                 if message is not None
@@ -344,13 +369,16 @@ class Dispatcher:
         if not ids:
             return
         jobs = []
-        for prompt in self._load(ids):
+        prompts = self._load(ids)
+        self._end_read()
+        for prompt in prompts:
             link = prompt_link(prompt.id) if prompt.channel.value == "web" else None
             body = reminder_text(prompt, prompt.reminders_sent, link)
             key = f"prompt-{prompt.id}-reminder-{prompt.reminders_sent}"
             jobs.append(self._job(prompt, body, key, "reminder", now))
         db.session.commit()
-        for job, outcome in zip(jobs, self.pool.map(self._send, jobs), strict=True):
+        outcomes = list(self.pool.map(self._send, jobs))
+        for job, outcome in zip(jobs, outcomes, strict=True):
             job.message.updated_at = self.clock.now()
             if isinstance(outcome, SendReceipt):
                 job.message.status = MessageStatus.sent
@@ -363,11 +391,18 @@ class Dispatcher:
         db.session.commit()
 
     def _heartbeat(self, report: TickReport) -> None:
-        beat = db.session.get(DispatcherHeartbeat, self.name)
-        if beat is None:
-            beat = DispatcherHeartbeat(name=self.name, started_at=self.started_at, ticks=0, sent=0)
-            db.session.add(beat)
-        beat.last_tick_at = self.clock.now()
-        beat.ticks += 1
-        beat.sent += report.sent
+        now = self.clock.now()
+        table = DispatcherHeartbeat.__table__
+        updated = db.session.execute(
+            table.update()
+            .where(table.c.name == self.name)
+            .values(last_tick_at=now, ticks=table.c.ticks + 1, sent=table.c.sent + report.sent)
+        )
+        if updated.rowcount == 0:
+            db.session.execute(
+                table.insert().values(
+                    name=self.name, started_at=self.started_at, last_tick_at=now, ticks=1,
+                    sent=report.sent,
+                )
+            )  # fmt: skip
         db.session.commit()
