@@ -10,6 +10,7 @@ from typing import Any
 
 import phonenumbers
 
+from eas.core.timeofday import parse_hhmm
 from eas.participants.models import Channel
 from eas.protocols.schemas import iana_zones
 from eas.scheduling.fit import random_fit_problem, window_overlap_problem
@@ -65,13 +66,6 @@ class CsvInvalid(ValueError):
     def __init__(self, errors: list[RowError]) -> None:
         super().__init__(f"{len(errors)} error(s)")
         self.errors = errors
-
-
-def _parse_time(text: str) -> time:
-    hours, _, minutes = text.partition(":")
-    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
-        raise ValueError
-    return time(int(hours), int(minutes))
 
 
 def _random_schedules(definition: dict[str, Any]) -> list[dict[str, Any]]:
@@ -163,7 +157,7 @@ class _RowParser:
 
     def _time(self, line: int, column: str, text: str) -> time | None:
         try:
-            return _parse_time(text)
+            return parse_hhmm(text)
         except ValueError:
             self.error(line, column, f"'{text}' is not a time of day (HH:MM)")
             return None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -15,6 +14,7 @@ from eas.core.crypto import get_cipher
 from eas.core.db import db
 from eas.participants.csv_import import CsvInvalid, ParsedCsv, ParticipantRow, RowError
 from eas.participants.models import Participant, ParticipantGroup, TimezoneChange
+from eas.scheduling.localtime import local_date_of
 from eas.scheduling.operations import replan_participant
 from eas.scheduling.planner import PlanningError
 from eas.studies.models import Study
@@ -31,7 +31,7 @@ def default_start_date(zone: str, now: datetime, rule: str = "next_day") -> date
     """Study day 1 when the coordinator gives none: by the protocol's `study.start` rule, the
     participant's next local calendar day, or today (only the rest of today's window is used:
     nothing is planned before enrolment)."""
-    today = now.astimezone(ZoneInfo(zone)).date()
+    today = local_date_of(now, zone)
     return today if rule == "same_day" else today + timedelta(days=1)
 
 

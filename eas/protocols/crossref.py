@@ -8,11 +8,11 @@ sees every mistake in one run.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import time
 from typing import Any
 
 from marshmallow import Schema, ValidationError
 
+from eas.core.timeofday import optional_hhmm
 from eas.delivery.segments import count_segments
 from eas.protocols import expressions
 from eas.protocols.schemas import (
@@ -48,13 +48,6 @@ def _load(schema: Schema, raw: Any) -> dict[str, Any] | None:
         return schema.load(raw)
     except ValidationError:
         return None
-
-
-def _clock(hhmm: str | None) -> time | None:
-    if hhmm is None:
-        return None
-    hours, minutes = hhmm.split(":")
-    return time(int(hours), int(minutes))
 
 
 def _duplicates(raw_list: list[Any], path: Path, what: str) -> list[Finding]:
@@ -105,10 +98,10 @@ class _ProtocolChecker:
 
     def run(self) -> list[Finding]:
         overlap = window_overlap_problem(
-            _clock(self.defaults["wake"]),
-            _clock(self.defaults["sleep"]),
-            _clock(self.defaults.get("weekend_wake")),
-            _clock(self.defaults.get("weekend_sleep")),
+            optional_hhmm(self.defaults["wake"]),
+            optional_hhmm(self.defaults["sleep"]),
+            optional_hhmm(self.defaults.get("weekend_wake")),
+            optional_hhmm(self.defaults.get("weekend_sleep")),
         )
         if overlap:
             self.add(("participant_defaults", "sleep"), overlap)
@@ -238,10 +231,10 @@ class _ProtocolChecker:
         defaults = self.defaults
         problem = random_fit_problem(
             schedule,
-            _clock(defaults["wake"]),
-            _clock(defaults["sleep"]),
-            _clock(defaults.get("weekend_wake")),
-            _clock(defaults.get("weekend_sleep")),
+            optional_hhmm(defaults["wake"]),
+            optional_hhmm(defaults["sleep"]),
+            optional_hhmm(defaults.get("weekend_wake")),
+            optional_hhmm(defaults.get("weekend_sleep")),
             zone=self.study["timezone"] if self.study else "UTC",
         )
         if problem:

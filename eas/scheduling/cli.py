@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 
 from eas.core.clock import now_utc
 from eas.core.db import db
+from eas.core.timeofday import parse_hhmm
 from eas.participants.lifecycle import find_participant
 from eas.protocols.schemas import iana_zones
 from eas.protocols.validation import ProtocolInvalid, validate_protocol_file
@@ -29,8 +30,7 @@ def _time(ctx, param, value: str | None) -> time | None:
     if value is None:
         return None
     try:
-        hours, minutes = value.split(":")
-        return time(int(hours), int(minutes))
+        return parse_hhmm(value)
     except ValueError:
         raise click.BadParameter(f"'{value}' is not a time of day (HH:MM)") from None
 

@@ -91,20 +91,15 @@ def window_overlap_problem(
     wake: time, sleep: time, weekend_wake: time | None = None, weekend_sleep: time | None = None
 ) -> str | None:
     """A waking day that crosses midnight must end before the next day's begins."""
+    subject = Subject("UTC", _REFERENCE_MONDAY, wake, sleep, "sms", 0, weekend_wake, weekend_sleep)
     for offset in range(7):
         day = _REFERENCE_MONDAY + timedelta(days=offset)
         following = day + timedelta(days=1)
-        start, end = _window_on(day, wake, sleep, weekend_wake, weekend_sleep)
-        next_start, _ = _window_on(following, wake, sleep, weekend_wake, weekend_sleep)
+        start, end = subject.waking_window(day)
+        next_start, _ = subject.waking_window(following)
         if end <= start and end > next_start:
             return (
                 f"the {WEEKDAY_NAMES[day.weekday()]} waking day {start:%H:%M}-{end:%H:%M} runs "
                 f"past the {WEEKDAY_NAMES[following.weekday()]} wake time {next_start:%H:%M}"
             )
     return None
-
-
-def _window_on(day, wake, sleep, weekend_wake, weekend_sleep) -> tuple[time, time]:
-    if day.weekday() >= 5 and weekend_wake and weekend_sleep:
-        return weekend_wake, weekend_sleep
-    return wake, sleep

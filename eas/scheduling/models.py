@@ -9,6 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from eas.core.db import UTCDateTime, db, enum_type
 from eas.participants.models import Channel
+from eas.scheduling.reasons import CancelReason
+
+__all__ = ["CancelReason", "PlannedPrompt", "PromptStatus"]
 
 if TYPE_CHECKING:
     from eas.participants.models import Participant
@@ -22,20 +25,6 @@ class PromptStatus(enum.Enum):
     expired = "expired"
     failed = "failed"
     cancelled = "cancelled"
-
-
-class CancelReason(enum.Enum):
-    """Why a prompt was cancelled (stored in `PlannedPrompt.status_reason`)."""
-
-    paused = "paused"
-    withdrawn = "withdrawn"
-    opted_out = "opted_out"
-    #: Re-planned: a time-zone change or a new protocol version replaced it.
-    superseded = "superseded"
-    #: The slot no longer exists in the study (e.g. a shorter new protocol version).
-    study_ended = "study_ended"
-    #: An earlier SMS prompt was still open (protocol `overlap: skip_new`).
-    overlap = "overlap"
 
 
 class PlannedPrompt(db.Model):

@@ -32,8 +32,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from eas.core.timeofday import parse_hhmm
 from eas.scheduling import segments as seg
 from eas.scheduling.localtime import local, to_utc, window_bounds
+from eas.scheduling.reasons import CancelReason
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -97,11 +99,6 @@ def derive_seed(*parts: object) -> int:
     return int.from_bytes(digest[:8], "big") >> 1
 
 
-def _parse_time(text: str) -> time:
-    hours, minutes = text.split(":")
-    return time(int(hours), int(minutes))
-
-
 def _blackout_holes(schedule: dict[str, Any], day: date, zone: str) -> list[seg.Segment]:
     holes = []
     # Windows and blackouts may both cross midnight: one that began the evening before can
@@ -113,8 +110,8 @@ def _blackout_holes(schedule: dict[str, Any], day: date, zone: str) -> list[seg.
                 holes.append(
                     window_bounds(
                         date_,
-                        _parse_time(blackout["start"]),
-                        _parse_time(blackout["end"]),
+                        parse_hhmm(blackout["start"]),
+                        parse_hhmm(blackout["end"]),
                         zone,
                     )
                 )
@@ -124,7 +121,7 @@ def _blackout_holes(schedule: dict[str, Any], day: date, zone: str) -> list[seg.
 def _window_times(schedule: dict[str, Any], subject: Subject, day: date) -> tuple[time, time]:
     if "window" in schedule:
         window = schedule["window"]
-        return _parse_time(window["start"]), _parse_time(window["end"])
+        return parse_hhmm(window["start"]), parse_hhmm(window["end"])
     return subject.waking_window(day)
 
 
@@ -231,17 +228,17 @@ class _Planner:
         if kind == "fixed":
             slots, seen = [], set()
             for text in schedule["times"]:
-                due = to_utc(day, _parse_time(text), self.subject.timezone)
+                due = to_utc(day, parse_hhmm(text), self.subject.timezone)
                 slot = self.slot(schedule, study_day, day, f"{day.isoformat()}@{text}", due)
                 if due in seen:  # 02:30 shifted onto 03:30 on the spring-forward day
-                    slot.cancel_reason = "clock_change"
+                    slot.cancel_reason = CancelReason.clock_change.value
                 seen.add(due)
                 slots.append(slot)
             return slots
         if kind == "once":
             if study_day != schedule["day"]:
                 return []
-            due = to_utc(day, _parse_time(schedule["time"]), self.subject.timezone)
+            due = to_utc(day, parse_hhmm(schedule["time"]), self.subject.timezone)
             return [self.slot(schedule, study_day, day, "once", due)]
         if kind == "interval":
             return self.interval_slots(schedule, study_day, day)
@@ -332,7 +329,7 @@ class _Planner:
     def apply_pauses(self, slot: PlannedSlot) -> None:
         for start, end in self.subject.pauses:
             if start <= slot.due_at and (end is None or slot.due_at < end):
-                slot.cancel_reason = "paused"
+                slot.cancel_reason = CancelReason.paused.value
                 return
 
     def apply_overlap(self, slots: list[PlannedSlot]) -> None:
@@ -343,7 +340,7 @@ class _Planner:
                 continue
             if open_slot is not None and open_slot.expires_at > slot.due_at:
                 if skip_new or open_slot.due_at == slot.due_at:
-                    slot.cancel_reason = "overlap"
+                    slot.cancel_reason = CancelReason.overlap.value
                     continue
                 open_slot.expires_at = slot.due_at
             open_slot = slot
