@@ -55,7 +55,8 @@ class Message(db.Model):
     purpose: Mapped[str | None] = mapped_column(sa.String(20))
     status: Mapped[MessageStatus] = mapped_column(enum_type(MessageStatus))
     error_code: Mapped[int | None]
-    #: Every field of the provider's request as received (inbound) or returned (outbound).
+    #: The provider's request (inbound) or answer (outbound) as received, for audits, WITHOUT
+    #: the phone numbers (From, To): those are only ever stored encrypted, above.
     provider_payload: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -53,12 +53,20 @@ def pause(
     return result
 
 
-def resume(participant: Participant, now: datetime, *, actor: str) -> ReplanResult:
+def _close_pauses(participant: Participant, now: datetime) -> list[Pause]:
     open_pauses = [p for p in participant.pauses if p.ends_at is None or p.ends_at > now]
-    if not open_pauses:
-        raise LifecycleError(f"{participant.label} is not paused")
     for open_pause in open_pauses:
         open_pause.ends_at = max(now, open_pause.starts_at)
+    return open_pauses
+
+
+def resume(participant: Participant, now: datetime, *, actor: str) -> ReplanResult:
+    # Withdrawn and opted-out people are never brought back by a resume: that would break
+    # their consent (a STOP must always work).
+    _require(participant, ParticipantStatus.active, ParticipantStatus.paused)
+    open_pauses = _close_pauses(participant, now)
+    if not open_pauses:
+        raise LifecycleError(f"{participant.label} is not paused")
     participant.status = ParticipantStatus.active
     db.session.flush()
     result = replan_group_of(participant, now)
@@ -78,6 +86,7 @@ def withdraw(
     """Stop every future prompt at once. What happens to collected data is a separate step."""
     _require(participant, ParticipantStatus.active, ParticipantStatus.paused)
     participant.status = ParticipantStatus.withdrawn
+    _close_pauses(participant, now)
     db.session.flush()
     result = replan_group_of(participant, now, reason=CancelReason.withdrawn)
     record(

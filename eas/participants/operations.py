@@ -147,10 +147,23 @@ def import_participants(
             )
         else:
             new_rows.append(row)
+    now = now_utc()
+    duration = study.current_version.definition["study"]["duration_days"]
+    for row in new_rows:
+        if row.start_date is None:
+            continue
+        last_day = row.start_date + timedelta(days=duration - 1)
+        if last_day < local_date_of(now, row.timezone):
+            errors.append(
+                RowError(
+                    row.line,
+                    "start_date",
+                    f"{row.start_date}: the {duration}-day study would have ended on {last_day}",
+                )
+            )
     if errors:
         raise CsvInvalid(sorted(errors, key=lambda error: error.line))
 
-    now = now_utc()
     result.created = [enroll(study, row, now=now, start_rule=start_rule) for row in new_rows]
     db.session.flush()
     result.prompts_planned = _plan_new_participants(result.created, new_rows, now)

@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 
 from eas.core.clock import now_utc
 from eas.core.db import db
-from eas.core.timeofday import parse_hhmm
+from eas.core.timeofday import optional_hhmm, parse_hhmm
 from eas.participants.lifecycle import find_participant
 from eas.protocols.schemas import iana_zones
 from eas.protocols.validation import ProtocolInvalid, validate_protocol_file
@@ -117,8 +117,11 @@ def preview_command(protocol_path, start, days, zone, wake, sleep, channel, seed
             definition,
             start=start.date(),
             zone=zone or definition["study"]["timezone"],
-            wake=wake or _time(None, None, defaults["wake"]),
-            sleep=sleep or _time(None, None, defaults["sleep"]),
+            wake=wake or parse_hhmm(defaults["wake"]),
+            sleep=sleep or parse_hhmm(defaults["sleep"]),
+            # The protocol's weekend window, unless a window is given for this preview.
+            weekend_wake=None if wake or sleep else optional_hhmm(defaults.get("weekend_wake")),
+            weekend_sleep=None if wake or sleep else optional_hhmm(defaults.get("weekend_sleep")),
             channel=channel,
             seed=seed,
             price_per_segment=price,
@@ -170,10 +173,14 @@ def show_command(study_id: str, label: str, show_all: bool) -> None:
     if participant is None:
         raise click.ClickException(f"no participant '{label}' in study '{study_id}'")
     query = sa.select(PlannedPrompt).where(PlannedPrompt.participant_id == participant.id)
+    changes = participant.timezone_changes
     for prompt in db.session.scalars(query.order_by(PlannedPrompt.due_at, PlannedPrompt.id)):
         if prompt.status.value == "cancelled" and not show_all:
             continue
-        due = local(prompt.due_at, participant.timezone)
+        # Each prompt in the zone the participant was in at the time (travel changes it).
+        in_force = [c.timezone for c in changes if c.effective_at <= prompt.due_at]
+        zone = in_force[-1] if in_force else participant.timezone
+        due = local(prompt.due_at, zone)
         reason = f" ({prompt.status_reason})" if prompt.status_reason else ""
         click.echo(
             f"day {prompt.study_day:>2}  {due:%Y-%m-%d %a %H:%M %Z}  {prompt.schedule_id:<10} "

@@ -13,7 +13,7 @@ from typing import Any
 
 from eas.scheduling import segments as seg
 from eas.scheduling.localtime import zone as zone_info
-from eas.scheduling.planner import WEEKDAY_NAMES, Subject, available_segments
+from eas.scheduling.planner import WEEKDAY_NAMES, Subject, available_segments, random_fits
 
 _REFERENCE_MONDAY = date(2026, 1, 5)
 #: Years whose clock changes are checked: the rules of a zone rarely differ between years.
@@ -67,7 +67,7 @@ def random_fit_problem(
         if weekday not in schedule.get("weekdays", WEEKDAY_NAMES):
             continue
         available = seg.available_minutes(available_segments(schedule, subject, day))
-        if needed > available or schedule["per_day"] > available:
+        if not random_fits(schedule["per_day"], schedule.get("min_gap_minutes", 0), available):
             if "window" in schedule:
                 window = f"window {schedule['window']['start']}-{schedule['window']['end']}"
             else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -52,16 +52,6 @@ def group_for(participant: Participant) -> Group | None:
         return None
     members = [m for m in group.members if m.status in _PLANNABLE] or [participant]
     return Group(seed=group.schedule_seed, members=tuple(subject_for(m) for m in members))
-
-
-def _same_plan(row: PlannedPrompt, slot: PlannedSlot, version_id: int) -> bool:
-    return (
-        row.protocol_version_id == version_id
-        and row.due_at == slot.due_at
-        and row.expires_at == slot.expires_at
-        and row.channel.value == slot.channel
-        and row.questionnaire_id == slot.questionnaire_id
-    )
 
 
 _NEW_ROW_COLUMNS = [
@@ -156,64 +146,119 @@ def replan_participants(
     reason: CancelReason = CancelReason.superseded,
 ) -> ReplanResult:
     """Bring the participants' future prompts in line with their current plans."""
-    total = ReplanResult(0, 0, 0)
+    created = cancelled = kept = 0
     active = [p for p in participants if p.status in _PLANNABLE]
     for participant in participants:
         if participant.status not in _PLANNABLE:
-            cancelled = cancel_future(participant, now, _inactive_reason(participant))
-            total = ReplanResult(total.created, total.cancelled + cancelled, total.kept)
+            cancelled += cancel_future(participant, now, _inactive_reason(participant))
     ids = [p.id for p in active]
     existing = _by_participant(PlannedPrompt, ids, PlannedPrompt.revision)
     pauses = _by_participant(Pause, ids, Pause.starts_at)
     new_rows: list[tuple] = []
-    cancelled = kept = 0
     for participant in active:
-        version = participant.study.current_version
-        subject = subject_for(participant, pauses.get(participant.id, []))
-        # Plan the whole study (so a slot that moved into the past is told from one that no
-        # longer exists), then keep the future.
-        slots = plan_prompts(
-            version.definition, subject, group_for(participant), with_reminders=False
-        )
-        in_plan = {(slot.schedule_id, slot.occurrence) for slot in slots}
-        wanted = {(slot.schedule_id, slot.occurrence): slot for slot in slots if slot.due_at >= now}
-        latest: dict[tuple[str, str], PlannedPrompt] = {}
-        for row in existing.get(participant.id, []):
-            latest[row.schedule_id, row.occurrence] = row
-
-        for key, row in latest.items():
-            if row.status is not PromptStatus.scheduled or row.due_at < now:
-                continue
-            slot = wanted.get(key)
-            if (
-                slot is not None
-                and slot.cancel_reason is None
-                and _same_plan(row, slot, version.id)
-            ):
-                kept += 1
-                continue
-            row.status = PromptStatus.cancelled
-            if key not in in_plan:
-                row.status_reason = CancelReason.study_ended.value
-            elif slot is not None and slot.cancel_reason is not None:
-                row.status_reason = slot.cancel_reason
-            else:  # moved (perhaps into the past, where it is not sent late)
-                row.status_reason = reason.value
-            cancelled += 1
-
-        for key, slot in wanted.items():
-            row = latest.get(key)
-            if row is None:
-                new_rows.append(_new_row(participant, slot, version.id, 0, now))
-            elif row.status is PromptStatus.cancelled and slot.cancel_reason is None:
-                # Cancelled earlier (paused, superseded...) and wanted again: a new revision.
-                new_rows.append(_new_row(participant, slot, version.id, row.revision + 1, now))
+        plan = _Replan(participant, pauses.get(participant.id, []), now, reason)
+        rows, one_cancelled, one_kept = plan.run(existing.get(participant.id, []))
+        new_rows += rows
+        cancelled, kept = cancelled + one_cancelled, kept + one_kept
     db.session.flush()  # the cancellations above, before their slots' new revisions
     # A study plans hundreds of rows per participant at once: no ORM objects for them.
     bulk_insert(db.session.connection(), PlannedPrompt.__table__, _NEW_ROW_COLUMNS, new_rows)
-    return ReplanResult(
-        total.created + len(new_rows), total.cancelled + cancelled, total.kept + kept
-    )
+    return ReplanResult(created + len(new_rows), cancelled, kept)
+
+
+class _Replan:
+    """One participant: compare the stored prompts with a fresh plan of the whole study."""
+
+    def __init__(
+        self, participant: Participant, pauses: list[Pause], now: datetime, reason: CancelReason
+    ) -> None:
+        self.participant = participant
+        self.now = now
+        self.reason = reason
+        #: A pause in force now also stops overdue prompts no dispatcher has picked up yet.
+        self.paused_now = any(
+            pause.starts_at <= now and (pause.ends_at is None or now < pause.ends_at)
+            for pause in pauses
+        )
+        self.version = participant.study.current_version
+        slots = plan_prompts(
+            self.version.definition,
+            subject_for(participant, pauses),
+            group_for(participant),
+            with_reminders=False,
+        )
+        self.planned = {(slot.schedule_id, slot.occurrence): slot for slot in slots}
+        self.min_gaps = {
+            schedule["id"]: timedelta(minutes=schedule.get("min_gap_minutes", 0))
+            for schedule in self.version.definition["schedules"]
+        }
+
+    def run(self, rows: list[PlannedPrompt]) -> tuple[list[tuple], int, int]:
+        latest: dict[tuple[str, str], PlannedPrompt] = {}
+        last_sent: dict[str, datetime] = {}
+        for row in rows:
+            latest[row.schedule_id, row.occurrence] = row
+            if row.status in (PromptStatus.sent, PromptStatus.sending):
+                last_sent[row.schedule_id] = max(
+                    row.due_at, last_sent.get(row.schedule_id, row.due_at)
+                )
+        cancelled = kept = 0
+        for key, row in latest.items():
+            # Still sendable: not yet sent and not expired (an overdue prompt a dispatcher has
+            # not picked up yet counts too: a pause must stop it).
+            if row.status is not PromptStatus.scheduled or row.expires_at <= self.now:
+                continue
+            slot = self.planned.get(key)
+            if self.paused_now and row.due_at < self.now:
+                row.status, row.status_reason = PromptStatus.cancelled, CancelReason.paused.value
+                cancelled += 1
+                continue
+            if slot is not None and slot.cancel_reason is None and self._same_timing(row, slot):
+                # A new protocol version that leaves the timing alone: the prompt stays and
+                # goes out with the new version's wording.
+                row.protocol_version_id = self.version.id
+                kept += 1
+                continue
+            row.status = PromptStatus.cancelled
+            if slot is None:
+                row.status_reason = CancelReason.study_ended.value
+            elif slot.cancel_reason is not None:
+                row.status_reason = slot.cancel_reason
+            else:  # moved (perhaps into the past, where it is not sent late)
+                row.status_reason = self.reason.value
+            cancelled += 1
+
+        new_rows = []
+        for key, slot in self.planned.items():
+            if slot.due_at < self.now:
+                continue
+            row = latest.get(key)
+            if row is None:
+                revision = 0
+            elif row.status is PromptStatus.cancelled and slot.cancel_reason is None:
+                revision = row.revision + 1  # cancelled earlier, wanted again
+            else:
+                continue
+            previous = last_sent.get(slot.schedule_id)
+            if previous is not None and previous < slot.due_at < previous + self.min_gaps.get(
+                slot.schedule_id, timedelta(0)
+            ):
+                # After travel, the new zone's plan may put a prompt right after one that was
+                # sent in the old zone: it is recorded, not sent.
+                slot.cancel_reason = CancelReason.too_close.value
+                if row is not None:
+                    continue
+            new_rows.append(_new_row(self.participant, slot, self.version.id, revision, self.now))
+        return new_rows, cancelled, kept
+
+    @staticmethod
+    def _same_timing(row: PlannedPrompt, slot: PlannedSlot) -> bool:
+        return (
+            row.due_at == slot.due_at
+            and row.expires_at == slot.expires_at
+            and row.channel.value == slot.channel
+            and row.questionnaire_id == slot.questionnaire_id
+        )
 
 
 def replan_participant(
@@ -231,8 +276,15 @@ def replan_group_of(
     *,
     reason: CancelReason = CancelReason.superseded,
 ) -> ReplanResult:
-    """Re-plan the participant and, since members share draws, everyone in their group."""
-    people = participant.group.members if participant.group else [participant]
-    if participant not in people:
-        people = [*people, participant]
-    return replan_participants(list(people), now, reason=reason)
+    """Re-plan the participant and, since members share draws, everyone in their group (whose
+    prompts are superseded: `reason` is this participant's, a pause or a withdrawal)."""
+    own = replan_participants([participant], now, reason=reason)
+    others = [
+        m for m in (participant.group.members if participant.group else []) if m is not participant
+    ]
+    if not others:
+        return own
+    theirs = replan_participants(others, now)
+    return ReplanResult(
+        own.created + theirs.created, own.cancelled + theirs.cancelled, own.kept + theirs.kept
+    )

@@ -6,10 +6,12 @@ No database and no wall clock: the same inputs always give the same prompts. The
 * Times are local wall-clock times on that date, converted by `eas.scheduling.localtime`
   (a time in the spring-forward gap shifts forward; a repeated time means its first occurrence).
 * `random`: the day's available time (waking window, or the schedule's window, minus
-  blackouts, measured in real minutes) is cut into `per_day` equal blocks; one uniform draw per
-  block, never earlier than `min_gap_minutes` after the previous draw. Protocol validation
-  guarantees `per_day * min_gap_minutes` fits; a day where it still cannot (a participant's
-  own window) raises `PlanningError` instead of dropping prompts.
+  blackouts, measured in real minutes), less the `per_day - 1` minimum gaps, is cut into
+  `per_day` equal blocks; one uniform draw per block; the gaps are then put back, so each
+  prompt is uniform within its own block and consecutive prompts are at least
+  `min_gap_minutes` apart. Protocol validation guarantees `per_day * min_gap_minutes` fits; a
+  day where it still cannot (a participant's own window) raises `PlanningError` instead of
+  dropping prompts.
 * `fixed` and `once` times are explicit: the waking window and blackouts do not move them.
 * `interval`: every N minutes from the window's opening, skipping blackouts.
 * `days` limits a schedule to study days (bursts); `weekdays` to days of the week;
@@ -91,6 +93,15 @@ class PlannedSlot:
     reminders_at: tuple[datetime, ...] = field(default=())
     #: Set when the slot is planned but must not be sent ("paused", "overlap").
     cancel_reason: str | None = None
+
+
+def random_fits(per_day: int, gap_minutes: int, available_minutes: int) -> bool:
+    """Whether `per_day` draws at least `gap_minutes` apart fit: the protocol rule (per_day x gap
+    within the window), and at least a minute per block once the gaps are set aside."""
+    return (
+        per_day * gap_minutes <= available_minutes
+        and available_minutes - (per_day - 1) * gap_minutes >= per_day
+    )
 
 
 def derive_seed(*parts: object) -> int:
@@ -299,7 +310,7 @@ class _Planner:
         timeline = seg.Timeline(segments)
         total = timeline.total
         count, gap = schedule["per_day"], schedule["min_gap_minutes"]
-        if count * gap > total or total < count:
+        if not random_fits(count, gap, total):
             whose = "the group's shared waking time" if self.group else "the waking window"
             clock_change = ""
             if segments and _spans_clock_change(segments, self.subject.timezone):
@@ -311,14 +322,16 @@ class _Planner:
             )
         prefix = day.isoformat()
         rng = random.Random(derive_seed(self.draw_seed, schedule["id"], prefix))
-        bounds = [index * total // count for index in range(count + 1)]
-        slots, previous = [], None
+        # The gaps are set aside, the rest is cut into equal blocks with one uniform draw each,
+        # and the gaps are put back: every draw is uniform within its own block, and
+        # consecutive draws are at least `gap` apart.
+        free = total - (count - 1) * gap
+        bounds = [index * free // count for index in range(count + 1)]
+        slots = []
         for index in range(count):
-            low = bounds[index] if previous is None else max(bounds[index], previous + gap)
-            high = bounds[index + 1] - 1
+            low, high = bounds[index] + index * gap, bounds[index + 1] - 1 + index * gap
             offset = rng.randint(low, high)
-            previous = offset
-            block = (timeline.at(bounds[index]), timeline.at(high) + seg.MINUTE)
+            block = (timeline.at(low), timeline.at(high) + seg.MINUTE)
             slots.append(
                 self.slot(
                     schedule, study_day, day, f"{prefix}#{index + 1}", timeline.at(offset), block

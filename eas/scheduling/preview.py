@@ -84,6 +84,8 @@ def build_preview(
     zone: str,
     wake: time,
     sleep: time,
+    weekend_wake: time | None = None,
+    weekend_sleep: time | None = None,
     channel: str | None = None,
     seed: int = 1,
     price_per_segment: float = DEFAULT_PRICE_PER_SEGMENT,
@@ -96,12 +98,16 @@ def build_preview(
         sleep=sleep,
         channel=channel or definition["participant_defaults"]["channel"],
         seed=seed,
+        weekend_wake=weekend_wake,
+        weekend_sleep=weekend_sleep,
     )
     costs = _questionnaire_costs(definition)
     link_segments = count_segments(_WEB_LINK_MESSAGE).segments
     rows = []
     per_day: dict[int, list[PreviewRow]] = defaultdict(list)
     for slot in plan_prompts(definition, subject):
+        if slot.cancel_reason is not None:
+            continue  # planned but never sent (an overlap, a clock change): no burden, no cost
         items, sms_segments = costs[slot.questionnaire_id]
         # Every item answered (the upper bound with branching); reminders as one segment each.
         segments = (sms_segments if slot.channel == "sms" else link_segments) + len(

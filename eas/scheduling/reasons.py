@@ -23,3 +23,5 @@ class CancelReason(enum.Enum):
     overlap = "overlap"
     #: A fixed time that the spring-forward shift put on the same instant as another.
     clock_change = "clock_change"
+    #: After a time-zone change: closer than the schedule's minimum gap to the last prompt sent.
+    too_close = "too_close"

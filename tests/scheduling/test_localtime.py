@@ -167,8 +167,8 @@ def test_fixed_times_in_the_gap_and_the_repeated_hour():
 @pytest.mark.parametrize("day", [SPRING_NY - timedelta(days=1), FALL_NY - timedelta(days=1)])
 def test_random_draws_use_real_time_on_transition_nights(day):
     """Failure 3 (random draws inside the gap) and 4: on a night window 22:00-06:00 across the
-    change, draws are spread over the real time (7 h or 9 h), blocks tile it, and no two
-    prompts share an instant or an occurrence."""
+    change, draws are spread over the real time (7 h or 9 h), blocks and gaps tile it, and no
+    two prompts share an instant or an occurrence."""
     protocol = definition(
         {"type": "random", "per_day": 6, "min_gap_minutes": 30},
         defaults={"wake": "22:00", "sleep": "06:00"},
@@ -177,7 +177,8 @@ def test_random_draws_use_real_time_on_transition_nights(day):
     plan = plan_prompts(protocol, subject(start=day, wake="22:00", sleep="06:00"))
     real = plan[-1].window_end_at - plan[0].window_start_at
     assert real == timedelta(hours=7 if day.month == 3 else 9)
-    assert all(b.window_end_at - b.window_start_at == real / 6 for b in plan)
+    gaps = 5 * timedelta(minutes=30)
+    assert all(b.window_end_at - b.window_start_at == (real - gaps) / 6 for b in plan)
     assert len({s.due_at for s in plan}) == len({s.occurrence for s in plan}) == 6
 
 

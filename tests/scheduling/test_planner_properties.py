@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -99,7 +100,7 @@ def studies(draw):
     per_day = draw(st.integers(1, 8))
     gap = draw(st.integers(0, 120))
     # 60 minutes of margin: a spring-forward night is an hour shorter than its clock times.
-    needed = max(per_day * gap, per_day) + 60
+    needed = max(per_day * gap, (per_day - 1) * gap + per_day) + 60
     wake, sleep = draw(windows(needed))
     weekend = draw(st.none() | windows(needed))
     times = draw(st.lists(st.sampled_from(FIXED_TIMES), min_size=1, max_size=3, unique=True))
@@ -188,12 +189,13 @@ def test_plans_hold_their_invariants_across_zones_and_clock_changes(study):
 
     for day, slots in by_day.items():
         assert len(slots) == per_day
-        # Blocks tile the real waking window; each draw lies in its own block (17-ish).
+        # Blocks and the minimum gaps between them tile the real waking window; each draw lies
+        # in its own block (17-ish).
         assert (slots[0].window_start_at, slots[-1].window_end_at) == real_window(subject, day)
         for slot in slots:
             assert slot.window_start_at <= slot.due_at < slot.window_end_at
         for before, after in pairwise(slots):
-            assert before.window_end_at == after.window_start_at
+            assert after.window_start_at - before.window_end_at == gap
             assert after.due_at - before.due_at >= gap  # real minutes (6)
 
 
@@ -213,15 +215,17 @@ def test_replanning_from_a_later_instant_keeps_the_draws(study, index):
 CHI2_9_UPPER, CHI2_9_LOWER = 27.877, 1.152
 
 
-def test_draws_are_uniform_within_their_blocks():
-    """Failure 17-ish and 15 (biased draws, e.g. formr's re-drawing favours early times): with
-    min_gap 0, a draw's relative position in its block is uniform. 4032 draws from fixed seeds,
+@pytest.mark.parametrize(("gap", "block_minutes"), [(0, 120), (24, 100)])
+def test_draws_are_uniform_within_their_blocks(gap, block_minutes):
+    """Failure 17-ish and 15 (biased draws, e.g. formr's re-drawing favours early times): a
+    draw's relative position in its block is uniform, with and without a minimum gap (pushing
+    a draw past the previous one + gap would skew it late). 4032 draws from fixed seeds,
     10 bins, chi-square computed by hand."""
     doc = {
         "study": {"id": "t", "title": "T", "timezone": "Europe/Berlin", "duration_days": 28},
         "questionnaires": [QUESTIONNAIRE],
         "schedules": [{"id": "beep", "questionnaire": "q", "type": "random", "per_day": 6,
-                       "window": {"start": "09:00", "end": "21:00"}}],
+                       "min_gap_minutes": gap, "window": {"start": "09:00", "end": "21:00"}}],
     }  # fmt: skip
     definition = validate_protocol_text(json.dumps(doc), "p.yaml").definition
     bins = [0] * 10
@@ -230,7 +234,7 @@ def test_draws_are_uniform_within_their_blocks():
         subject = Subject("Europe/Berlin", start, time(9), time(21), "sms", seed)
         for slot in plan_prompts(definition, subject):
             block = slot.window_end_at - slot.window_start_at
-            assert block == timedelta(minutes=120)  # 10 bins of 12 whole minutes each
+            assert block == timedelta(minutes=block_minutes)  # 10 bins of whole minutes
             bins[int(10 * ((slot.due_at - slot.window_start_at) / block))] += 1
     total = sum(bins)
     assert total == 24 * 28 * 6 == 4032
