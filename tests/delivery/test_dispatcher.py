@@ -276,3 +276,10 @@ def test_healthz_and_metrics(client, db, clock, participant, dispatcher):
     metrics = client.get("/metrics").get_data(as_text=True)
     assert 'eas_prompts_sent_total{channel="sms"}' in metrics
     assert "eas_due_to_sent_seconds_bucket" in metrics
+
+
+def test_eas_run_refuses_to_dispatch_inside_gunicorn(runner, monkeypatch):
+    monkeypatch.setenv("SERVER_SOFTWARE", "gunicorn/23.0.0")
+    result = runner.invoke(args=["run", "--port", "5999"])
+    assert result.exit_code == 1
+    assert "refusing to start a dispatcher inside a gunicorn worker" in result.output
