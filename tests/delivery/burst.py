@@ -97,8 +97,17 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
-def prepare_burst(url: str, tmp: Path, prompts: int, participants: int = 50) -> Burst:
-    """A study whose `prompts` prompts are all due now (spread over `participants`)."""
+def prepare_burst(
+    url: str,
+    tmp: Path,
+    prompts: int,
+    participants: int = 50,
+    *,
+    first_due: datetime | None = None,
+    spread_seconds: float = 0,
+) -> Burst:
+    """A study with `prompts` prompts over `participants` people, due from `first_due` (default:
+    5 seconds ago), evenly spread over `spread_seconds`."""
     config = make_test_config(url, tmp)
     app = create_app(config)
     now = datetime.now(UTC)
@@ -130,29 +139,16 @@ def prepare_burst(url: str, tmp: Path, prompts: int, participants: int = 50) -> 
                    "occurrence", "revision", "channel", "study_day", "local_date", "due_at",
                    "window_start_at", "window_end_at", "expires_at", "status", "attempts",
                    "reminders_sent", "created_at"]  # fmt: skip
-        due = now - timedelta(seconds=5)
-        rows = [
-            (
-                ids[n % len(ids)],
-                version_id,
-                "s",
-                "q",
-                f"burst#{n}",
-                0,
-                Channel.sms,
-                1,
-                date.today(),
-                due,
-                due,
-                due,
-                now + timedelta(minutes=30),
-                PromptStatus.scheduled,
-                0,
-                0,
-                now,
-            )
-            for n in range(prompts)
-        ]
+        start = first_due or now - timedelta(seconds=5)
+        step = timedelta(seconds=spread_seconds / prompts)
+        rows = []
+        for n in range(prompts):
+            due = start + n * step
+            rows.append(
+                (ids[n % len(ids)], version_id, "s", "q", f"burst#{n}", 0, Channel.sms, 1,
+                 date.today(), due, due, due, due + timedelta(minutes=30),
+                 PromptStatus.scheduled, 0, 0, now)
+            )  # fmt: skip
         bulk_insert(db.session.connection(), PlannedPrompt.__table__, columns, rows)
         db.session.commit()
         db.engine.dispose()
