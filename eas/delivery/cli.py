@@ -5,6 +5,7 @@ import logging
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from prometheus_client import start_http_server
 from werkzeug.serving import run_simple
 
 from eas.config import is_reloader_parent, running_under_gunicorn
@@ -19,11 +20,16 @@ def _configure_logging() -> None:
 
 @click.command("scheduler")
 @click.option("--once", is_flag=True, help="Run one tick and exit (for cron or a check).")
+@click.option(
+    "--metrics-port", type=int, help="Serve this process's Prometheus metrics on this port."
+)
 @with_appcontext
-def scheduler_command(once: bool) -> None:
+def scheduler_command(once: bool, metrics_port: int | None) -> None:
     """Run the dispatcher alone: send due prompts until stopped (production: one or more of
     these beside the web app, sharing the database)."""
     _configure_logging()
+    if metrics_port:
+        start_http_server(metrics_port)
     app = current_app._get_current_object()
     dispatcher = build_dispatcher(app)
     if once:
