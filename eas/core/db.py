@@ -117,7 +117,15 @@ def _begin_sqlite(connection) -> None:
     # fails at once ("database is locked") if another connection wrote in between, so writers
     # that run beside others (the dispatcher) start their write transactions with the write.
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN")
+        immediate = connection.get_execution_options().get("eas_write")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def begin_write() -> None:
+    """Start the session's next transaction as a writer (SQLite: BEGIN IMMEDIATE, waiting its
+    turn for the write lock), for commands that read and then write while a dispatcher runs."""
+    if not db.session().in_transaction():
+        db.session.connection(execution_options={"eas_write": True})
 
 
 def _sqlite_converter(column: sa.Column):

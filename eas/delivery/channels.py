@@ -29,13 +29,28 @@ class SendReceipt:
 
 
 class SendError(Exception):
-    """A send that did not happen. `retryable`: HTTP 5xx, timeouts, rate limits (Twilio 20429)."""
+    """A send that failed. `retryable`: HTTP 5xx, timeouts, rate limits (Twilio 20429).
+    `ambiguous`: the provider may have accepted it anyway (a timeout): look it up before
+    trying again."""
 
-    def __init__(self, reason: str, *, code: int | None = None, retryable: bool) -> None:
+    def __init__(
+        self, reason: str, *, code: int | None = None, retryable: bool, ambiguous: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.code = code
         self.retryable = retryable
+        self.ambiguous = ambiguous
+
+
+class NotSent(Exception):
+    """The dispatcher decided not to call the provider (the lease or the window ran out, or the
+    prompt was cancelled): nothing left eas."""
+
+    def __init__(self, reason: str, *, expired: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.expired = expired
 
 
 #: Provider error codes that stop a prompt at once.

@@ -4,13 +4,15 @@ The database is the source of truth; each tick:
 
 1. expires prompts whose window closed unsent (never a late catch-up flood);
 2. reconciles prompts a crashed dispatcher left in `sending` past its lease, by asking the
-   transport whether the message with that attempt's idempotency key went out;
+   transport whether the message with that attempt's idempotency key went out (`recovery`);
 3. claims due prompts in batches (`FOR UPDATE SKIP LOCKED` on PostgreSQL; one UPDATE statement,
    SQLite's single writer, there) and commits them as `sending` with a lease;
-4. records each outbound message, commits, and only then calls the transport;
-5. records the outcome: sent; a retryable failure goes back to `scheduled` with backoff inside
-   the window; a permanent one fails at once with its reason (21610: the participant opted out);
-6. sends reminders for prompts still open and unanswered (at most once each).
+4. records each outbound message, commits, checks once more that each prompt is still its own
+   and its participant active and not paused, and only then calls the transport; a send whose
+   lease or window ran out meanwhile is not attempted;
+5. records the outcome with updates guarded by the claim (`status = sending AND claimed_by =
+   me`), so a late result never overwrites a cancellation or another dispatcher's work;
+6. sends reminders for prompts still open and not yet started (`reminders`).
 
 The tick is a job: it commits at these steps itself, since a claim must be durable before any
 message leaves.
@@ -20,36 +22,40 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
+from eas.audit.operations import record
 from eas.core.clock import Clock
 from eas.core.db import db
 from eas.delivery import metrics
 from eas.delivery.channels import (
     OPTED_OUT_CODES,
-    Lookup,
+    NotSent,
     OutboundMessage,
     SendError,
     SendReceipt,
     Transport,
 )
-from eas.delivery.compose import prompt_text, reminder_text
+from eas.delivery.compose import prompt_text
 from eas.delivery.models import Direction, DispatcherHeartbeat, Message, MessageStatus
 from eas.delivery.ratelimit import RateLimiter
-from eas.participants.models import Participant, ParticipantStatus
-from eas.responses.models import Response, ResponseStatus
+from eas.participants.models import Participant, ParticipantStatus, Pause
 from eas.scheduling.models import CancelReason, PlannedPrompt, PromptStatus
-from eas.scheduling.operations import cancel_future
+from eas.scheduling.operations import replan_group_of
 from eas.web.links import prompt_link
 
 log = logging.getLogger("eas.delivery")
 
 #: Backoff after the n-th failed attempt: 5 s, 10 s, 20 s, ... at most 5 minutes.
 _BACKOFF_BASE, _BACKOFF_MAX = timedelta(seconds=5), timedelta(minutes=5)
+#: An idle dispatcher still says it is alive this often.
+_IDLE_HEARTBEAT = timedelta(seconds=5)
+
+Outcome = SendReceipt | SendError | NotSent
 
 
 @dataclass
@@ -64,10 +70,13 @@ class TickReport:
 
 
 @dataclass(frozen=True)
-class _Job:
+class Job:
     prompt: PlannedPrompt
     message: Message
     outbound: OutboundMessage
+    #: Plain values for the sending threads: past these, the message is not sent.
+    lease_until: datetime
+    expires_at: datetime
 
 
 def _reminder_delays(prompt: PlannedPrompt) -> list[timedelta]:
@@ -76,13 +85,22 @@ def _reminder_delays(prompt: PlannedPrompt) -> list[timedelta]:
     return [timedelta(minutes=r["after_minutes"]) for r in schedule.get("reminders", [])]
 
 
-def next_reminder(prompt: PlannedPrompt) -> datetime | None:
+def next_reminder(prompt: PlannedPrompt, sent_at: datetime, reminders_sent: int) -> datetime | None:
     """When the prompt's next reminder is due, if it comes before the prompt expires."""
     delays = _reminder_delays(prompt)
-    if prompt.reminders_sent >= len(delays) or prompt.sent_at is None:
+    if reminders_sent >= len(delays):
         return None
-    moment = prompt.sent_at + delays[prompt.reminders_sent]
+    moment = sent_at + delays[reminders_sent]
     return moment if moment < prompt.expires_at else None
+
+
+def paused_now(now: datetime):
+    """SQL: the prompt's participant has a pause in force at `now`."""
+    return (
+        sa.exists()
+        .where(Pause.participant_id == PlannedPrompt.participant_id, Pause.starts_at <= now)
+        .where(sa.or_(Pause.ends_at.is_(None), Pause.ends_at > now))
+    )
 
 
 class Dispatcher:
@@ -100,11 +118,16 @@ class Dispatcher:
         self.transport = transport
         self.name = name
         self.clock = clock
-        self.batch = batch
         self.lease = timedelta(seconds=lease_seconds)
+        # A rate-limited batch must be sent well within its lease.
+        self.batch = batch if rate_per_second <= 0 else max(
+            1, min(batch, int(rate_per_second * lease_seconds / 2))
+        )  # fmt: skip
         self.limiter = RateLimiter(rate_per_second)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="eas-send")
         self.started_at = clock.now()
+        self.last_heartbeat: datetime | None = None
+        self.sent_in_heartbeats = 0
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
@@ -112,7 +135,11 @@ class Dispatcher:
     # the tick ------------------------------------------------------------------------------
 
     def tick(self) -> TickReport:
+        from eas.delivery.recovery import reconcile
+        from eas.delivery.reminders import send_reminders
+
         report = TickReport()
+        self.sent_in_heartbeats = 0
         session = db.session()
         db.session.commit()  # start from a clean transaction: claims must be first statements
         # The tick commits between its steps and keeps using what it loaded: reloading every
@@ -120,15 +147,16 @@ class Dispatcher:
         expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
         try:
             report.expired = self._expire(self.clock.now())
-            report.reconciled = self._reconcile(self.clock.now())
+            report.reconciled = reconcile(self, self.clock.now())
             while True:
                 claimed = self._claim(self.clock.now())
                 if not claimed:
                     break
                 self._deliver(claimed, report)
+                self._heartbeat(report)
                 if len(claimed) < self.batch:
                     break
-            self._remind(self.clock.now(), report)
+            send_reminders(self, self.clock.now(), report)
             self._heartbeat(report)
         finally:
             session.expire_on_commit = expire_on_commit
@@ -157,6 +185,7 @@ class Dispatcher:
                     PlannedPrompt.next_attempt_at.is_(None), PlannedPrompt.next_attempt_at <= now
                 ),
                 Participant.status == ParticipantStatus.active,
+                ~paused_now(now),
             )
             .order_by(PlannedPrompt.due_at, PlannedPrompt.id)
             .limit(self.batch)
@@ -178,12 +207,12 @@ class Dispatcher:
         return claimed
 
     @staticmethod
-    def _end_read() -> None:
+    def end_read() -> None:
         """End a read-only transaction, so the next one starts with its writes: on SQLite a
         transaction that reads, then writes after another connection wrote, fails."""
         db.session.commit()
 
-    def _load(self, ids: list[int]) -> list[PlannedPrompt]:
+    def load(self, ids: list[int]) -> list[PlannedPrompt]:
         return db.session.scalars(
             sa.select(PlannedPrompt)
             .where(PlannedPrompt.id.in_(ids))
@@ -195,29 +224,57 @@ class Dispatcher:
         ).all()
 
     def _deliver(self, ids: list[int], report: TickReport) -> None:
+        from eas.delivery.recovery import settle_previous_attempt
+
         now = self.clock.now()
+        prompts = [p for p in self.load(ids) if p.claimed_by == self.name]
+        self.end_read()
         jobs = []
-        prompts = self._load(ids)
-        self._end_read()
         for prompt in prompts:
-            if prompt.status is not PromptStatus.sending or prompt.claimed_by != self.name:
-                continue  # cancelled (paused, withdrawn) between the claim and now
-            if prompt.participant.status is not ParticipantStatus.active:
-                prompt.status = PromptStatus.cancelled
-                prompt.status_reason = prompt.participant.status.value
-                continue
-            link = prompt_link(prompt.id) if prompt.channel.value == "web" else None
-            key = f"prompt-{prompt.id}-attempt-{prompt.attempts}"
-            jobs.append(self._job(prompt, prompt_text(prompt, link), key, "prompt", now))
+            try:
+                if settle_previous_attempt(self, prompt, report):
+                    continue  # an earlier, ambiguous attempt did go out
+                link = prompt_link(prompt.id) if prompt.channel.value == "web" else None
+                key = f"prompt-{prompt.id}-attempt-{prompt.attempts}"
+                jobs.append(self.job(prompt, prompt_text(prompt, link), key, "prompt", now))
+            except Exception as error:  # one bad prompt must not hold up the others
+                log.exception("cannot prepare prompt=%s", prompt.id)
+                self.update_prompt(
+                    prompt.id,
+                    status=PromptStatus.failed,
+                    status_reason=f"cannot be prepared: {type(error).__name__}"[:200],
+                )
+                report.failed += 1
         db.session.commit()  # every message is on record before it is sent
+        sendable = self.still_sendable([job.prompt.id for job in jobs], self.clock.now())
         # All sends finish before the session writes again: on SQLite the transport may need
         # the write lock too.
-        outcomes = list(self.pool.map(self._send, jobs))
-        for job, outcome in zip(jobs, outcomes, strict=True):
+        to_send = [job for job in jobs if job.prompt.id in sendable]
+        outcomes = dict(zip(map(id, to_send), self.pool.map(self.send, to_send), strict=True))
+        for job in jobs:
+            outcome = outcomes.get(id(job)) or NotSent("cancelled before it was sent")
             self._record(job, outcome, report)
         db.session.commit()
 
-    def _job(self, prompt: PlannedPrompt, body: str, key: str, purpose: str, now: datetime) -> _Job:
+    def still_sendable(self, ids: list[int], now: datetime) -> set[int]:
+        """The last look before sending: still ours, participant active, no pause in force."""
+        if not ids:
+            return set()
+        rows = db.session.scalars(
+            sa.select(PlannedPrompt.id)
+            .join(Participant, Participant.id == PlannedPrompt.participant_id)
+            .where(
+                PlannedPrompt.id.in_(ids),
+                PlannedPrompt.status == PromptStatus.sending,
+                PlannedPrompt.claimed_by == self.name,
+                Participant.status == ParticipantStatus.active,
+                ~paused_now(now),
+            )
+        ).all()
+        self.end_read()
+        return set(rows)
+
+    def job(self, prompt: PlannedPrompt, body: str, key: str, purpose: str, now: datetime) -> Job:
         participant = prompt.participant
         message = Message(
             direction=Direction.outbound,
@@ -233,36 +290,60 @@ class Dispatcher:
             updated_at=now,
         )
         db.session.add(message)
-        remaining = max(1, int((prompt.expires_at - now).total_seconds()))
-        outbound = OutboundMessage(participant.id, participant.phone, body, key, remaining)
-        return _Job(prompt, message, outbound)
+        outbound = OutboundMessage(participant.id, participant.phone, body, key, 1)
+        lease_until = prompt.claim_expires_at or now + self.lease
+        return Job(prompt, message, outbound, lease_until, prompt.expires_at)
 
-    def _send(self, job: _Job) -> SendReceipt | SendError:
+    def send(self, job: Job) -> Outcome:
         self.limiter.acquire()
+        now = self.clock.now()
+        if now >= job.expires_at:
+            return NotSent("its window closed before it could be sent", expired=True)
+        if now >= job.lease_until:
+            # Another dispatcher may own it by now: it will reconcile this attempt's key.
+            return NotSent("the claim ran out before it could be sent")
+        validity = int((job.expires_at - now).total_seconds())
         try:
-            return self.transport.send(job.outbound)
+            return self.transport.send(replace(job.outbound, validity_seconds=max(1, validity)))
         except SendError as error:
             return error
-        except Exception as error:  # timeouts and connection errors: worth another attempt
-            return SendError(f"{type(error).__name__}: {error}", retryable=True)
+        except Exception as error:  # a timeout or a dropped connection: it may have gone out
+            return SendError(f"{type(error).__name__}: {error}", retryable=True, ambiguous=True)
 
-    def _record(self, job: _Job, outcome: SendReceipt | SendError, report: TickReport) -> None:
+    def update_prompt(self, prompt_id: int, **values) -> bool:
+        """Change a prompt only while this dispatcher still holds its claim."""
+        result = db.session.execute(
+            sa.update(PlannedPrompt)
+            .where(
+                PlannedPrompt.id == prompt_id,
+                PlannedPrompt.status == PromptStatus.sending,
+                PlannedPrompt.claimed_by == self.name,
+            )
+            .values(claimed_by=None, claim_expires_at=None, **values)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
+
+    def _record(self, job: Job, outcome: Outcome, report: TickReport) -> None:
         prompt, message, now = job.prompt, job.message, self.clock.now()
         channel = prompt.channel.value
         message.updated_at = now
-        prompt.claimed_by = prompt.claim_expires_at = None
         if isinstance(outcome, SendReceipt):
             message.status, message.provider_sid = MessageStatus.sent, outcome.provider_sid
-            prompt.status, prompt.sent_at = PromptStatus.sent, outcome.sent_at
-            prompt.next_attempt_at = None
-            prompt.next_reminder_at = next_reminder(prompt)
-            lateness = max(0.0, (outcome.sent_at - prompt.due_at).total_seconds())
-            report.sent += 1
-            report.lateness.append(lateness)
-            metrics.SENT.labels(channel).inc()
-            metrics.LATENESS.labels(channel).observe(lateness)
+            self.mark_sent(prompt, outcome, report)
             return
-        message.status, message.error_code = MessageStatus.failed, outcome.code
+        if isinstance(outcome, NotSent):
+            message.status = MessageStatus.failed
+            if outcome.expired:
+                self.update_prompt(
+                    prompt.id, status=PromptStatus.expired, status_reason=outcome.reason
+                )
+            elif outcome.reason.startswith("cancelled"):
+                self._cancel_if_ours(prompt)
+            return  # a lapsed claim: whoever holds the prompt now reconciles this key
+        # A timeout may have gone out: the message stays `queued` until looked up.
+        message.status = MessageStatus.queued if outcome.ambiguous else MessageStatus.failed
+        message.error_code = outcome.code
         kind = "retryable" if outcome.retryable else "permanent"
         metrics.FAILURES.labels(channel, kind).inc()
         log.info(
@@ -271,138 +352,77 @@ class Dispatcher:
         )  # fmt: skip
         retry_at = now + min(_BACKOFF_BASE * 2 ** (prompt.attempts - 1), _BACKOFF_MAX)
         if outcome.retryable and retry_at < prompt.expires_at:
-            prompt.status, prompt.next_attempt_at = PromptStatus.scheduled, retry_at
-            report.retried += 1
-            metrics.RETRIES.labels(channel).inc()
+            if self.update_prompt(
+                prompt.id, status=PromptStatus.scheduled, next_attempt_at=retry_at
+            ):
+                report.retried += 1
+                metrics.RETRIES.labels(channel).inc()
             return
-        prompt.status = PromptStatus.failed
         code = f" ({outcome.code})" if outcome.code else ""
         prefix = "no attempt left in its window: " if outcome.retryable else ""
-        prompt.status_reason = f"{prefix}{outcome.reason}{code}"[:200]
-        report.failed += 1
+        reason = f"{prefix}{outcome.reason}{code}"[:200]
+        if self.update_prompt(prompt.id, status=PromptStatus.failed, status_reason=reason):
+            report.failed += 1
         if outcome.code in OPTED_OUT_CODES:
-            participant = prompt.participant
-            participant.status = ParticipantStatus.opted_out
-            db.session.flush()
-            cancel_future(participant, now, CancelReason.opted_out)
+            self._opt_out(prompt.participant, now)
 
-    # crashes -------------------------------------------------------------------------------
+    def mark_sent(self, prompt: PlannedPrompt, receipt: SendReceipt, report: TickReport) -> None:
+        reminder = next_reminder(prompt, receipt.sent_at, prompt.reminders_sent)
+        if self.update_prompt(
+            prompt.id,
+            status=PromptStatus.sent,
+            sent_at=receipt.sent_at,
+            next_attempt_at=None,
+            next_reminder_at=reminder,
+        ):
+            lateness = max(0.0, (receipt.sent_at - prompt.due_at).total_seconds())
+            report.sent += 1
+            report.lateness.append(lateness)
+            metrics.SENT.labels(prompt.channel.value).inc()
+            metrics.LATENESS.labels(prompt.channel.value).observe(lateness)
 
-    def _reconcile(self, now: datetime) -> int:
-        stale = db.session.scalars(
-            sa.update(PlannedPrompt)
-            .where(
-                PlannedPrompt.status == PromptStatus.sending,
-                PlannedPrompt.claim_expires_at < now,
-            )
-            .values(claimed_by=self.name, claim_expires_at=now + self.lease)
-            .returning(PlannedPrompt.id)
-            .execution_options(synchronize_session=False)
-        ).all()
-        db.session.commit()
-        if not stale:
-            return 0
-        # Ask the transport about each, outside any write transaction, then record the answers.
-        findings = []
-        for prompt in self._load(stale):
-            message = db.session.scalar(
-                sa.select(Message)
-                .where(Message.prompt_id == prompt.id, Message.purpose == "prompt")
-                .order_by(Message.id.desc())
-                .limit(1)
-            )
-            findings.append((prompt, message))
-        self._end_read()
-        for prompt, message in findings:
-            state, receipt = (
-                self.transport.lookup(message.idempotency_key)
-                if message is not None
-                else (Lookup.not_sent, None)
-            )
-            prompt.claimed_by = prompt.claim_expires_at = None
-            if state is Lookup.sent:
-                prompt.status, prompt.sent_at = PromptStatus.sent, receipt.sent_at
-                prompt.next_reminder_at = next_reminder(prompt)
-                message.status, message.provider_sid = MessageStatus.sent, receipt.provider_sid
-            elif state is Lookup.not_sent:
-                # Provably never sent: it may go now, if its window is still open.
-                open_ = prompt.expires_at > now
-                prompt.status = PromptStatus.scheduled if open_ else PromptStatus.expired
-                prompt.status_reason = None if open_ else "not sent before it expired"
-                if message is not None:
-                    message.status = MessageStatus.failed
-            else:
-                prompt.status = PromptStatus.failed
-                prompt.status_reason = "unconfirmed after a dispatcher crash; not re-sent"
-            metrics.RECONCILED.labels(state.value).inc()
-        db.session.commit()
-        return len(stale)
-
-    # reminders -----------------------------------------------------------------------------
-
-    def _remind(self, now: datetime, report: TickReport) -> None:
-        answered = sa.exists().where(
-            Response.prompt_id == PlannedPrompt.id, Response.status == ResponseStatus.completed
+    def _cancel_if_ours(self, prompt: PlannedPrompt) -> None:
+        participant = db.session.get(Participant, prompt.participant_id, populate_existing=True)
+        reason = (
+            participant.status.value
+            if participant.status is not ParticipantStatus.active
+            else CancelReason.paused.value
         )
-        due = (
-            sa.select(PlannedPrompt.id)
-            .join(Participant, Participant.id == PlannedPrompt.participant_id)
-            .where(
-                PlannedPrompt.status == PromptStatus.sent,
-                PlannedPrompt.next_reminder_at <= now,
-                PlannedPrompt.expires_at > now,
-                Participant.status == ParticipantStatus.active,
-                ~answered,
-            )
-            .limit(self.batch)
-            .with_for_update(skip_locked=True, of=PlannedPrompt)
-        )
-        # Claimed by clearing the time: a reminder is sent at most once, even across a crash.
-        ids = db.session.scalars(
-            sa.update(PlannedPrompt)
-            .where(PlannedPrompt.id.in_(due.scalar_subquery()))
-            .values(next_reminder_at=None, reminders_sent=PlannedPrompt.reminders_sent + 1)
-            .returning(PlannedPrompt.id)
-            .execution_options(synchronize_session=False)
-        ).all()
-        db.session.commit()
-        if not ids:
+        self.update_prompt(prompt.id, status=PromptStatus.cancelled, status_reason=reason)
+
+    def _opt_out(self, participant: Participant, now: datetime) -> None:
+        """The provider says the number replied STOP: as a withdrawal, with its own reason."""
+        if participant.status is ParticipantStatus.opted_out:
             return
-        jobs = []
-        prompts = self._load(ids)
-        self._end_read()
-        for prompt in prompts:
-            link = prompt_link(prompt.id) if prompt.channel.value == "web" else None
-            body = reminder_text(prompt, prompt.reminders_sent, link)
-            key = f"prompt-{prompt.id}-reminder-{prompt.reminders_sent}"
-            jobs.append(self._job(prompt, body, key, "reminder", now))
-        db.session.commit()
-        outcomes = list(self.pool.map(self._send, jobs))
-        for job, outcome in zip(jobs, outcomes, strict=True):
-            job.message.updated_at = self.clock.now()
-            if isinstance(outcome, SendReceipt):
-                job.message.status = MessageStatus.sent
-                job.message.provider_sid = outcome.provider_sid
-                job.prompt.next_reminder_at = next_reminder(job.prompt)
-                report.reminders += 1
-                metrics.REMINDERS.labels(job.prompt.channel.value).inc()
-            else:
-                job.message.status, job.message.error_code = MessageStatus.failed, outcome.code
-        db.session.commit()
+        participant.status = ParticipantStatus.opted_out
+        db.session.flush()
+        replan_group_of(participant, now, reason=CancelReason.opted_out)
+        record(
+            "participant.opted_out",
+            actor="system",
+            study_id=participant.study_id,
+            participant_id=participant.id,
+            source="provider error 21610",
+        )
 
     def _heartbeat(self, report: TickReport) -> None:
         now = self.clock.now()
+        sent, self.sent_in_heartbeats = report.sent - self.sent_in_heartbeats, report.sent
+        busy = sent or report.failed or report.retried or report.reminders
+        if not busy and self.last_heartbeat and now - self.last_heartbeat < _IDLE_HEARTBEAT:
+            return  # idle: fewer writes beside other writers on SQLite
         table = DispatcherHeartbeat.__table__
         updated = db.session.execute(
             table.update()
             .where(table.c.name == self.name)
-            .values(last_tick_at=now, ticks=table.c.ticks + 1, sent=table.c.sent + report.sent)
+            .values(last_tick_at=now, ticks=table.c.ticks + 1, sent=table.c.sent + sent)
         )
         if updated.rowcount == 0:
             db.session.execute(
                 table.insert().values(
                     name=self.name, started_at=self.started_at, last_tick_at=now, ticks=1,
-                    sent=report.sent,
+                    sent=sent,
                 )
             )  # fmt: skip
         db.session.commit()
+        self.last_heartbeat = now

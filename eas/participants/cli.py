@@ -8,7 +8,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from eas.core.clock import now_utc
-from eas.core.db import db
+from eas.core.db import begin_write, db
 from eas.participants.csv_import import CsvInvalid, parse_participants_csv
 from eas.participants.lifecycle import (
     LifecycleError,
@@ -47,6 +47,7 @@ def import_command(study_id: str, csv_path: str, start: str | None) -> None:
         text = Path(csv_path).read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise click.ClickException(f"{csv_path}: not UTF-8 text; save the CSV as UTF-8") from None
+    begin_write()
     try:
         parsed = parse_participants_csv(
             text, study.current_version.definition, current_app.config["EAS_DEFAULT_PHONE_REGION"]
@@ -68,6 +69,7 @@ def import_command(study_id: str, csv_path: str, start: str | None) -> None:
 
 
 def _participant(study_id: str, label: str):
+    begin_write()  # these commands read the participant, then change it
     study = get_study(study_id)
     participant = find_participant(study.id, label) if study else None
     if participant is None:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from eas.core.clock import now_utc
-from eas.core.db import db
+from eas.core.db import begin_write, db
 from eas.core.timeofday import optional_hhmm, parse_hhmm
 from eas.participants.lifecycle import find_participant
 from eas.protocols.schemas import iana_zones
@@ -147,6 +147,7 @@ def preview_command(protocol_path, start, days, zone, wake, sleep, channel, seed
 @click.argument("study_id")
 def plan_command(study_id: str) -> None:
     """Plan (or bring up to date) the future prompts of every participant. Safe to repeat."""
+    begin_write()
     study = get_study(study_id)
     if study is None:
         raise click.ClickException(f"no study '{study_id}'")

@@ -4,7 +4,7 @@ import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
 
-from eas.core.db import db
+from eas.core.db import begin_write, db
 from eas.protocols.validation import ProtocolInvalid, validate_protocol_file
 from eas.scheduling.planner import PlanningError
 from eas.studies.models import Study
@@ -23,6 +23,7 @@ def create_command(path: str) -> None:
         for error in exc.errors:
             click.echo(str(error))
         raise SystemExit(1) from None
+    begin_write()
     try:
         result = publish_protocol(protocol)
     except PlanningError as exc:

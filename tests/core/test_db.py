@@ -56,3 +56,21 @@ def test_audit_record_uses_the_clock(db, clock):
     event = record("test.happened", actor="cli", detail="x")
     assert event.occurred_at == clock.now()
     assert event.details == {"detail": "x"}
+
+
+def test_write_transactions_take_the_sqlite_write_lock_first(tmp_path):
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'lock.sqlite3'}")
+    with engine.connect() as setup:
+        setup.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        setup.commit()
+    writer = engine.connect().execution_options(eas_write=True)
+    writer.begin()  # BEGIN IMMEDIATE: the lock is taken before any statement
+    other = engine.connect()
+    other.exec_driver_sql("PRAGMA busy_timeout=50")
+    with pytest.raises(sa.exc.OperationalError, match="locked"):
+        other.exec_driver_sql("INSERT INTO t VALUES (1)")
+    other.rollback()
+    writer.rollback()
+    other.close()
+    writer.close()
+    engine.dispose()

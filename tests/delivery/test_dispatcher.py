@@ -56,6 +56,7 @@ def dispatcher(clock, provider):
 
 
 def _prompt(db, schedule="morning", day=1) -> PlannedPrompt:
+    db.session.expire_all()  # the dispatcher writes with guarded UPDATE statements
     return db.session.scalar(
         sa.select(PlannedPrompt)
         .where(PlannedPrompt.schedule_id == schedule, PlannedPrompt.study_day == day)
@@ -241,8 +242,8 @@ def test_a_crashed_dispatchers_prompt_is_reconciled(
     clock.set(FIRST_DUE)
     claimed = crashed._claim(clock.now())
     # It recorded the message and (maybe) handed it over, then died before recording the result.
-    prompt = crashed._load(claimed)[0]
-    job = crashed._job(prompt, "Hi", f"prompt-{prompt.id}-attempt-1", "prompt", clock.now())
+    prompt = crashed.load(claimed)[0]
+    job = crashed.job(prompt, "Hi", f"prompt-{prompt.id}-attempt-1", "prompt", clock.now())
     db.session.commit()
     if provider_says is Lookup.sent:
         provider.send(job.outbound)

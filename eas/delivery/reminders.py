@@ -1,0 +1,83 @@
+"""Reminders: only while a prompt is open, not yet started, and its participant reachable; each
+at most once (claimed by clearing its time before it is sent)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from eas.core.db import db
+from eas.delivery import metrics
+from eas.delivery.channels import SendReceipt
+from eas.delivery.compose import reminder_text
+from eas.delivery.models import MessageStatus
+from eas.participants.models import Participant, ParticipantStatus
+from eas.responses.models import Response
+from eas.scheduling.models import PlannedPrompt, PromptStatus
+from eas.web.links import prompt_link
+
+if TYPE_CHECKING:
+    from eas.delivery.dispatcher import Dispatcher, TickReport
+
+
+def send_reminders(dispatcher: Dispatcher, now: datetime, report: TickReport) -> None:
+    from eas.delivery.dispatcher import next_reminder, paused_now
+
+    # Started counts as answered: a reminder repeating question 1 in the middle of an SMS
+    # conversation would be taken for an answer to a later question.
+    started = sa.exists().where(Response.prompt_id == PlannedPrompt.id)
+    due = (
+        sa.select(PlannedPrompt.id)
+        .join(Participant, Participant.id == PlannedPrompt.participant_id)
+        .where(
+            PlannedPrompt.status == PromptStatus.sent,
+            PlannedPrompt.next_reminder_at <= now,
+            PlannedPrompt.expires_at > now,
+            Participant.status == ParticipantStatus.active,
+            ~paused_now(now),
+            ~started,
+        )
+        .limit(dispatcher.batch)
+        .with_for_update(skip_locked=True, of=PlannedPrompt)
+    )
+    ids = db.session.scalars(
+        sa.update(PlannedPrompt)
+        .where(PlannedPrompt.id.in_(due.scalar_subquery()))
+        .values(next_reminder_at=None, reminders_sent=PlannedPrompt.reminders_sent + 1)
+        .returning(PlannedPrompt.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    db.session.commit()
+    if not ids:
+        return
+    prompts = dispatcher.load(ids)
+    dispatcher.end_read()
+    jobs = []
+    for prompt in prompts:
+        link = prompt_link(prompt.id) if prompt.channel.value == "web" else None
+        body = reminder_text(prompt, prompt.reminders_sent, link)
+        key = f"prompt-{prompt.id}-reminder-{prompt.reminders_sent}"
+        jobs.append(dispatcher.job(prompt, body, key, "reminder", now))
+    db.session.commit()
+    outcomes = list(dispatcher.pool.map(dispatcher.send, jobs))
+    for job, outcome in zip(jobs, outcomes, strict=True):
+        job.message.updated_at = dispatcher.clock.now()
+        if isinstance(outcome, SendReceipt):
+            job.message.status = MessageStatus.sent
+            job.message.provider_sid = outcome.provider_sid
+            report.reminders += 1
+            metrics.REMINDERS.labels(job.prompt.channel.value).inc()
+        else:
+            job.message.status = MessageStatus.failed
+            job.message.error_code = getattr(outcome, "code", None)
+        # Whether or not this one went out, the next reminder (if any) stays on the plan.
+        following = next_reminder(job.prompt, job.prompt.sent_at, job.prompt.reminders_sent)
+        db.session.execute(
+            sa.update(PlannedPrompt)
+            .where(PlannedPrompt.id == job.prompt.id, PlannedPrompt.status == PromptStatus.sent)
+            .values(next_reminder_at=following)
+            .execution_options(synchronize_session=False)
+        )
+    db.session.commit()

@@ -1,0 +1,148 @@
+"""The claim, the window and the participant's state are checked again right before sending."""
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from eas.audit.models import AuditEvent
+from eas.delivery.channels import SendError
+from eas.delivery.dispatcher import Dispatcher, TickReport
+from eas.participants.lifecycle import pause
+from eas.participants.models import ParticipantStatus
+from eas.responses.models import Response, ResponseStatus
+from eas.scheduling.models import PlannedPrompt, PromptStatus
+from tests.delivery.fakes import FakeProvider
+from tests.delivery.test_dispatcher import FIRST_DUE, PROTOCOL, START, _prompt
+
+TWO = (
+    "label,phone,timezone,start_date\n"
+    f"P1,+12025550101,America/New_York,{START}\nP2,+12025550102,America/New_York,{START}\n"
+)
+
+
+@pytest.fixture
+def people(db, create_study, enroll_csv):
+    return enroll_csv(create_study(PROTOCOL), TWO).created
+
+
+def _due_prompts(db):
+    db.session.expire_all()
+    return db.session.scalars(
+        sa.select(PlannedPrompt)
+        .where(PlannedPrompt.schedule_id == "morning", PlannedPrompt.study_day == 1)
+        .order_by(PlannedPrompt.participant_id)
+    ).all()
+
+
+def test_a_claim_that_ran_out_is_not_sent_and_another_dispatcher_settles_it(db, clock, people):
+    def slow(message):  # the first call takes longer than the whole lease
+        clock.advance(timedelta(seconds=45))
+
+    provider = FakeProvider(clock, fail=slow)
+    first = Dispatcher(provider, name="slow", clock=clock, workers=1, lease_seconds=30)
+    clock.set(FIRST_DUE)
+    assert first.tick().sent == 1
+    first.close()
+    assert len(provider.accepted) == 1
+    provider.fail = lambda message: None
+    other = Dispatcher(provider, name="other", clock=clock)
+    assert other.tick().reconciled == 1  # not sent by "slow": sent now, once
+    other.close()
+    assert sorted(a.message.participant_id for a in provider.accepted) == [p.id for p in people]
+    assert {p.status for p in _due_prompts(db)} == {PromptStatus.sent}
+
+
+def test_nothing_goes_out_after_its_window_while_waiting(db, clock, people):
+    def slow(message):
+        clock.advance(timedelta(minutes=31))
+
+    provider = FakeProvider(clock, fail=slow)
+    dispatcher = Dispatcher(provider, name="d", clock=clock, workers=1, lease_seconds=3600)
+    clock.set(FIRST_DUE)
+    dispatcher.tick()
+    dispatcher.close()
+    assert len(provider.accepted) == 1
+    statuses = [(p.status, p.status_reason) for p in _due_prompts(db)]
+    assert (PromptStatus.expired, "its window closed before it could be sent") in statuses
+
+
+def test_a_timed_pause_after_the_claim_stops_the_send(db, clock, people):
+    provider = FakeProvider(clock)
+    dispatcher = Dispatcher(provider, name="d", clock=clock)
+    clock.set(FIRST_DUE)
+    claimed = dispatcher._claim(clock.now())
+    pause(people[0], clock.now(), until=clock.now() + timedelta(hours=2), actor="test")
+    db.session.commit()
+    dispatcher._deliver(claimed, TickReport())
+    dispatcher.close()
+    assert [a.message.participant_id for a in provider.accepted] == [people[1].id]
+    first = _due_prompts(db)[0]
+    assert (first.status, first.status_reason) == (PromptStatus.cancelled, "paused")
+
+
+def test_no_reminder_during_a_pause_or_once_started(db, clock, people):
+    provider = FakeProvider(clock)
+    dispatcher = Dispatcher(provider, name="d", clock=clock)
+    clock.set(FIRST_DUE)
+    dispatcher.tick()
+    pause(people[0], clock.now(), until=clock.now() + timedelta(hours=1), actor="test")
+    prompt = _due_prompts(db)[1]
+    db.session.add(
+        Response(
+            prompt_id=prompt.id,
+            channel=prompt.channel,
+            status=ResponseStatus.in_progress,
+            started_at=clock.now(),
+            last_activity_at=clock.now(),
+        )
+    )
+    db.session.commit()
+    clock.advance(timedelta(minutes=10))
+    assert dispatcher.tick().reminders == 0
+    dispatcher.close()
+
+
+class _AcceptsThenTimesOut(FakeProvider):
+    """The provider takes the first message but the answer never arrives (a read timeout)."""
+
+    def send(self, message):
+        receipt = super().send(message)
+        if len(self.accepted) == 1:
+            raise TimeoutError("read timed out")
+        return receipt
+
+
+def test_a_timeout_that_did_go_out_is_not_sent_again(db, clock, people):
+    provider = _AcceptsThenTimesOut(clock)
+    dispatcher = Dispatcher(provider, name="d", clock=clock, workers=1)
+    clock.set(FIRST_DUE)
+    report = dispatcher.tick()
+    assert report.retried == 1 and report.sent == 1
+    clock.advance(timedelta(seconds=5))
+    report = dispatcher.tick()
+    dispatcher.close()
+    assert report.sent == 1  # settled by looking the first key up, not by a second send
+    assert provider.calls == 2  # the two participants' first attempts, nothing more
+    assert len(provider.accepted) == 2
+    assert {p.status for p in _due_prompts(db)} == {PromptStatus.sent}
+
+
+def test_an_unsubscribed_number_is_an_audited_opt_out(db, clock, people):
+    provider = FakeProvider(
+        clock,
+        fail=lambda m: (
+            SendError("unsubscribed", code=21610, retryable=False)
+            if m.participant_id == people[0].id
+            else None
+        ),
+    )
+    dispatcher = Dispatcher(provider, name="d", clock=clock)
+    clock.set(FIRST_DUE)
+    dispatcher.tick()
+    dispatcher.close()
+    db.session.refresh(people[0])
+    assert people[0].status is ParticipantStatus.opted_out
+    audit = db.session.scalars(sa.select(AuditEvent.action)).all()
+    assert "participant.opted_out" in audit
+    assert _prompt(db).status in (PromptStatus.failed, PromptStatus.sent)
