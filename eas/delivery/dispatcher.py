@@ -41,19 +41,20 @@ from eas.delivery.channels import (
     Transport,
 )
 from eas.delivery.compose import prompt_text
-from eas.delivery.models import Direction, DispatcherHeartbeat, Message, MessageStatus
+from eas.delivery.heartbeat import beat
+from eas.delivery.models import Direction, Message, MessageStatus
 from eas.delivery.ratelimit import RateLimiter
-from eas.participants.models import Participant, ParticipantStatus, Pause
+from eas.delivery.reminders import next_reminder, send_reminders
+from eas.participants.models import Participant, ParticipantStatus
 from eas.scheduling.models import CancelReason, PlannedPrompt, PromptStatus
 from eas.scheduling.operations import replan_group_of
+from eas.scheduling.queries import paused_now
 from eas.web.links import prompt_link
 
 log = logging.getLogger("eas.delivery")
 
 #: Backoff after the n-th failed attempt: 5 s, 10 s, 20 s, ... at most 5 minutes.
 _BACKOFF_BASE, _BACKOFF_MAX = timedelta(seconds=5), timedelta(minutes=5)
-#: An idle dispatcher still says it is alive this often.
-_IDLE_HEARTBEAT = timedelta(seconds=5)
 
 Outcome = SendReceipt | SendError | NotSent
 
@@ -77,30 +78,6 @@ class Job:
     #: Plain values for the sending threads: past these, the message is not sent.
     lease_until: datetime
     expires_at: datetime
-
-
-def _reminder_delays(prompt: PlannedPrompt) -> list[timedelta]:
-    definition = prompt.protocol_version.definition
-    schedule = next(s for s in definition["schedules"] if s["id"] == prompt.schedule_id)
-    return [timedelta(minutes=r["after_minutes"]) for r in schedule.get("reminders", [])]
-
-
-def next_reminder(prompt: PlannedPrompt, sent_at: datetime, reminders_sent: int) -> datetime | None:
-    """When the prompt's next reminder is due, if it comes before the prompt expires."""
-    delays = _reminder_delays(prompt)
-    if reminders_sent >= len(delays):
-        return None
-    moment = sent_at + delays[reminders_sent]
-    return moment if moment < prompt.expires_at else None
-
-
-def paused_now(now: datetime):
-    """SQL: the prompt's participant has a pause in force at `now`."""
-    return (
-        sa.exists()
-        .where(Pause.participant_id == PlannedPrompt.participant_id, Pause.starts_at <= now)
-        .where(sa.or_(Pause.ends_at.is_(None), Pause.ends_at > now))
-    )
 
 
 class Dispatcher:
@@ -136,7 +113,6 @@ class Dispatcher:
 
     def tick(self) -> TickReport:
         from eas.delivery.recovery import reconcile
-        from eas.delivery.reminders import send_reminders
 
         report = TickReport()
         self.sent_in_heartbeats = 0
@@ -153,11 +129,11 @@ class Dispatcher:
                 if not claimed:
                     break
                 self._deliver(claimed, report)
-                self._heartbeat(report)
+                beat(self, report)
                 if len(claimed) < self.batch:
                     break
             send_reminders(self, self.clock.now(), report)
-            self._heartbeat(report)
+            beat(self, report)
         finally:
             session.expire_on_commit = expire_on_commit
         return report
@@ -404,25 +380,3 @@ class Dispatcher:
             participant_id=participant.id,
             source="provider error 21610",
         )
-
-    def _heartbeat(self, report: TickReport) -> None:
-        now = self.clock.now()
-        sent, self.sent_in_heartbeats = report.sent - self.sent_in_heartbeats, report.sent
-        busy = sent or report.failed or report.retried or report.reminders
-        if not busy and self.last_heartbeat and now - self.last_heartbeat < _IDLE_HEARTBEAT:
-            return  # idle: fewer writes beside other writers on SQLite
-        table = DispatcherHeartbeat.__table__
-        updated = db.session.execute(
-            table.update()
-            .where(table.c.name == self.name)
-            .values(last_tick_at=now, ticks=table.c.ticks + 1, sent=table.c.sent + sent)
-        )
-        if updated.rowcount == 0:
-            db.session.execute(
-                table.insert().values(
-                    name=self.name, started_at=self.started_at, last_tick_at=now, ticks=1,
-                    sent=sent,
-                )
-            )  # fmt: skip
-        db.session.commit()
-        self.last_heartbeat = now

@@ -3,7 +3,7 @@ at most once (claimed by clearing its time before it is sent)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -16,15 +16,29 @@ from eas.delivery.models import MessageStatus
 from eas.participants.models import Participant, ParticipantStatus
 from eas.responses.models import Response
 from eas.scheduling.models import PlannedPrompt, PromptStatus
+from eas.scheduling.queries import paused_now
 from eas.web.links import prompt_link
 
 if TYPE_CHECKING:
     from eas.delivery.dispatcher import Dispatcher, TickReport
 
 
-def send_reminders(dispatcher: Dispatcher, now: datetime, report: TickReport) -> None:
-    from eas.delivery.dispatcher import next_reminder, paused_now
+def _reminder_delays(prompt: PlannedPrompt) -> list[timedelta]:
+    definition = prompt.protocol_version.definition
+    schedule = next(s for s in definition["schedules"] if s["id"] == prompt.schedule_id)
+    return [timedelta(minutes=r["after_minutes"]) for r in schedule.get("reminders", [])]
 
+
+def next_reminder(prompt: PlannedPrompt, sent_at: datetime, reminders_sent: int) -> datetime | None:
+    """When the prompt's next reminder is due, if it comes before the prompt expires."""
+    delays = _reminder_delays(prompt)
+    if reminders_sent >= len(delays):
+        return None
+    moment = sent_at + delays[reminders_sent]
+    return moment if moment < prompt.expires_at else None
+
+
+def send_reminders(dispatcher: Dispatcher, now: datetime, report: TickReport) -> None:
     # Started counts as answered: a reminder repeating question 1 in the middle of an SMS
     # conversation would be taken for an answer to a later question.
     started = sa.exists().where(Response.prompt_id == PlannedPrompt.id)

@@ -1,0 +1,41 @@
+"""Each dispatcher says when it last ran (for /healthz and for people)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from eas.core.db import db
+from eas.delivery.models import DispatcherHeartbeat
+
+if TYPE_CHECKING:
+    from eas.delivery.dispatcher import Dispatcher, TickReport
+
+#: An idle dispatcher still says it is alive this often.
+IDLE_HEARTBEAT = timedelta(seconds=5)
+
+
+def beat(dispatcher: Dispatcher, report: TickReport) -> None:
+    now = dispatcher.clock.now()
+    sent, dispatcher.sent_in_heartbeats = report.sent - dispatcher.sent_in_heartbeats, report.sent
+    busy = sent or report.failed or report.retried or report.reminders
+    if not busy and dispatcher.last_heartbeat and now - dispatcher.last_heartbeat < IDLE_HEARTBEAT:
+        return  # idle: fewer writes beside other writers on SQLite
+    table = DispatcherHeartbeat.__table__
+    updated = db.session.execute(
+        table.update()
+        .where(table.c.name == dispatcher.name)
+        .values(last_tick_at=now, ticks=table.c.ticks + 1, sent=table.c.sent + sent)
+    )
+    if updated.rowcount == 0:
+        db.session.execute(
+            table.insert().values(
+                name=dispatcher.name,
+                started_at=dispatcher.started_at,
+                last_tick_at=now,
+                ticks=1,
+                sent=sent,
+            )
+        )
+    db.session.commit()
+    dispatcher.last_heartbeat = now
