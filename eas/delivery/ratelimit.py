@@ -32,7 +32,7 @@ class RateLimiter:
                 now = self.monotonic()
                 self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
                 self.updated = now
-                if self.tokens >= 1:
+                if self.tokens >= 1 - 1e-9:  # float sums of small waits fall just short
                     self.tokens -= 1
                     return
                 wait = (1 - self.tokens) / self.rate
