@@ -48,7 +48,7 @@ from eas.delivery.reminders import next_reminder, send_reminders
 from eas.participants.models import Participant, ParticipantStatus
 from eas.scheduling.models import CancelReason, PlannedPrompt, PromptStatus
 from eas.scheduling.operations import replan_group_of
-from eas.scheduling.queries import paused_now
+from eas.scheduling.queries import claim, paused_now, reachable_prompts
 from eas.web.links import prompt_link
 
 log = logging.getLogger("eas.delivery")
@@ -150,35 +150,20 @@ class Dispatcher:
         return result.rowcount
 
     def _claim(self, now: datetime) -> list[int]:
-        candidates = (
-            sa.select(PlannedPrompt.id)
-            .join(Participant, Participant.id == PlannedPrompt.participant_id)
-            .where(
-                PlannedPrompt.status == PromptStatus.scheduled,
-                PlannedPrompt.due_at <= now,
-                PlannedPrompt.expires_at > now,
-                sa.or_(
-                    PlannedPrompt.next_attempt_at.is_(None), PlannedPrompt.next_attempt_at <= now
-                ),
-                Participant.status == ParticipantStatus.active,
-                ~paused_now(now),
-            )
-            .order_by(PlannedPrompt.due_at, PlannedPrompt.id)
-            .limit(self.batch)
-            .with_for_update(skip_locked=True, of=PlannedPrompt)
+        candidates = reachable_prompts(
+            now,
+            PlannedPrompt.status == PromptStatus.scheduled,
+            PlannedPrompt.due_at <= now,
+            PlannedPrompt.expires_at > now,
+            sa.or_(PlannedPrompt.next_attempt_at.is_(None), PlannedPrompt.next_attempt_at <= now),
         )
-        claimed = db.session.scalars(
-            sa.update(PlannedPrompt)
-            .where(PlannedPrompt.id.in_(candidates.scalar_subquery()))
-            .values(
-                status=PromptStatus.sending,
-                claimed_by=self.name,
-                claim_expires_at=now + self.lease,
-                attempts=PlannedPrompt.attempts + 1,
-            )
-            .returning(PlannedPrompt.id)
-            .execution_options(synchronize_session=False)
-        ).all()
+        claimed = claim(
+            candidates.order_by(PlannedPrompt.due_at, PlannedPrompt.id).limit(self.batch),
+            status=PromptStatus.sending,
+            claimed_by=self.name,
+            claim_expires_at=now + self.lease,
+            attempts=PlannedPrompt.attempts + 1,
+        )
         db.session.commit()  # durable before any message leaves
         return claimed
 

@@ -13,10 +13,9 @@ from eas.delivery import metrics
 from eas.delivery.channels import SendReceipt
 from eas.delivery.compose import reminder_text
 from eas.delivery.models import MessageStatus
-from eas.participants.models import Participant, ParticipantStatus
 from eas.responses.models import Response
 from eas.scheduling.models import PlannedPrompt, PromptStatus
-from eas.scheduling.queries import paused_now
+from eas.scheduling.queries import claim, reachable_prompts
 from eas.web.links import prompt_link
 
 if TYPE_CHECKING:
@@ -42,27 +41,19 @@ def send_reminders(dispatcher: Dispatcher, now: datetime, report: TickReport) ->
     # Started counts as answered: a reminder repeating question 1 in the middle of an SMS
     # conversation would be taken for an answer to a later question.
     started = sa.exists().where(Response.prompt_id == PlannedPrompt.id)
-    due = (
-        sa.select(PlannedPrompt.id)
-        .join(Participant, Participant.id == PlannedPrompt.participant_id)
-        .where(
-            PlannedPrompt.status == PromptStatus.sent,
-            PlannedPrompt.next_reminder_at <= now,
-            PlannedPrompt.expires_at > now,
-            Participant.status == ParticipantStatus.active,
-            ~paused_now(now),
-            ~started,
-        )
-        .limit(dispatcher.batch)
-        .with_for_update(skip_locked=True, of=PlannedPrompt)
+    due = reachable_prompts(
+        now,
+        PlannedPrompt.status == PromptStatus.sent,
+        PlannedPrompt.next_reminder_at <= now,
+        PlannedPrompt.expires_at > now,
+        ~started,
     )
-    ids = db.session.scalars(
-        sa.update(PlannedPrompt)
-        .where(PlannedPrompt.id.in_(due.scalar_subquery()))
-        .values(next_reminder_at=None, reminders_sent=PlannedPrompt.reminders_sent + 1)
-        .returning(PlannedPrompt.id)
-        .execution_options(synchronize_session=False)
-    ).all()
+    # Claimed by clearing the time: a reminder is sent at most once, even across a crash.
+    ids = claim(
+        due.limit(dispatcher.batch),
+        next_reminder_at=None,
+        reminders_sent=PlannedPrompt.reminders_sent + 1,
+    )
     db.session.commit()
     if not ids:
         return

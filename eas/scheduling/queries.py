@@ -6,8 +6,31 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from eas.participants.models import Pause
+from eas.core.db import db
+from eas.participants.models import Participant, ParticipantStatus, Pause
 from eas.scheduling.models import PlannedPrompt
+
+
+def reachable_prompts(now: datetime, *conditions) -> sa.Select:
+    """Ids of prompts meeting `conditions` whose participant is active and not paused at `now`,
+    locked for a claim (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite ignores it)."""
+    return (
+        sa.select(PlannedPrompt.id)
+        .join(Participant, Participant.id == PlannedPrompt.participant_id)
+        .where(*conditions, Participant.status == ParticipantStatus.active, ~paused_now(now))
+        .with_for_update(skip_locked=True, of=PlannedPrompt)
+    )
+
+
+def claim(candidates: sa.Select, **values) -> list[int]:
+    """Apply `values` to the candidate prompts in one statement; return the ids it changed."""
+    return db.session.scalars(
+        sa.update(PlannedPrompt)
+        .where(PlannedPrompt.id.in_(candidates.scalar_subquery()))
+        .values(**values)
+        .returning(PlannedPrompt.id)
+        .execution_options(synchronize_session=False)
+    ).all()
 
 
 def paused_now(now: datetime):
