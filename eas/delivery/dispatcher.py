@@ -212,9 +212,17 @@ class Dispatcher:
         # the write lock too.
         to_send = [job for job in jobs if job.prompt.id in sendable]
         outcomes = dict(zip(map(id, to_send), self.pool.map(self.send, to_send), strict=True))
+        sent: list[tuple[PlannedPrompt, SendReceipt]] = []
         for job in jobs:
             outcome = outcomes.get(id(job)) or NotSent("cancelled before it was sent")
-            self._record(job, outcome, report)
+            if isinstance(outcome, SendReceipt):
+                job.message.status = MessageStatus.sent
+                job.message.provider_sid = outcome.provider_sid
+                job.message.updated_at = self.clock.now()
+                sent.append((job.prompt, outcome))
+            else:
+                self._record(job, outcome, report)
+        self.mark_all_sent(sent, report)
         db.session.commit()
 
     def still_sendable(self, ids: list[int], now: datetime) -> set[int]:
@@ -328,14 +336,43 @@ class Dispatcher:
             self._opt_out(prompt.participant, now)
 
     def mark_sent(self, prompt: PlannedPrompt, receipt: SendReceipt, report: TickReport) -> None:
-        reminder = next_reminder(prompt, receipt.sent_at, prompt.reminders_sent)
-        if self.update_prompt(
-            prompt.id,
-            status=PromptStatus.sent,
-            sent_at=receipt.sent_at,
-            next_attempt_at=None,
-            next_reminder_at=reminder,
-        ):
+        self.mark_all_sent([(prompt, receipt)], report)
+
+    def mark_all_sent(
+        self, sent: list[tuple[PlannedPrompt, SendReceipt]], report: TickReport
+    ) -> None:
+        """Record sends in one executemany, each guarded by this dispatcher's claim."""
+        if not sent:
+            return
+        table = PlannedPrompt.__table__
+        statement = (
+            table.update()
+            .where(
+                table.c.id == sa.bindparam("prompt_id"),
+                table.c.status == PromptStatus.sending,
+                table.c.claimed_by == self.name,
+            )
+            .values(
+                status=PromptStatus.sent,
+                sent_at=sa.bindparam("sent"),
+                next_reminder_at=sa.bindparam("reminder"),
+                next_attempt_at=None,
+                claimed_by=None,
+                claim_expires_at=None,
+            )
+        )
+        db.session.execute(
+            statement,
+            [
+                {
+                    "prompt_id": prompt.id,
+                    "sent": receipt.sent_at,
+                    "reminder": next_reminder(prompt, receipt.sent_at, prompt.reminders_sent),
+                }
+                for prompt, receipt in sent
+            ],
+        )
+        for prompt, receipt in sent:
             lateness = max(0.0, (receipt.sent_at - prompt.due_at).total_seconds())
             report.sent += 1
             report.lateness.append(lateness)
