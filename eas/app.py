@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from eas.config import build_config, instance_path_from_environment
 from eas.core.clock import SystemClock, install_clock
@@ -21,6 +22,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         static_folder="web/static",
     )
     app.config.update(build_config(app.instance_path, config))
+    if app.config["EAS_TRUSTED_PROXIES"]:
+        # Scheme and host as the proxy saw them: webhook signatures are over the public URL.
+        count = app.config["EAS_TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
     import eas.models  # noqa: F401  (registers every table on the metadata)
 

@@ -31,6 +31,10 @@ _ENVIRONMENT_SETTINGS: tuple[tuple[str, str, str | None], ...] = (
     ("EAS_TWILIO_AUTH_TOKEN", "EAS_TWILIO_AUTH_TOKEN", None),
     ("EAS_TWILIO_MESSAGING_SERVICE_SID", "EAS_TWILIO_MESSAGING_SERVICE_SID", None),
     ("EAS_TWILIO_FROM", "EAS_TWILIO_FROM", None),
+    # Only for tests against a mock of Twilio's API (Prism).
+    ("EAS_TWILIO_API_BASE_URL", "EAS_TWILIO_API_BASE_URL", None),
+    # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (count).
+    ("EAS_TRUSTED_PROXIES", "EAS_TRUSTED_PROXIES", "0"),
     # Delivery: "simulator" (the embedded default: messages land in the database) or "twilio".
     ("EAS_SMS_PROVIDER", "EAS_SMS_PROVIDER", "simulator"),
     ("EAS_SEND_RATE_PER_SECOND", "EAS_SEND_RATE_PER_SECOND", "0"),
@@ -49,6 +53,7 @@ _NUMERIC_SETTINGS = {
     "EAS_DISPATCH_WORKERS": int,
     "EAS_DISPATCH_LEASE_SECONDS": int,
     "EAS_SIMULATOR_LATENCY_MS": int,
+    "EAS_TRUSTED_PROXIES": int,
 }
 
 _GENERATED_SECRETS_FILE = "secrets.json"
@@ -111,6 +116,21 @@ def build_config(instance_path: str | os.PathLike[str], overrides: dict | None =
             config[key] = kind(config[key])
         except (TypeError, ValueError):
             raise ConfigurationError(f"{key} must be a number, not {config[key]!r}") from None
+
+    if config["EAS_SMS_PROVIDER"] not in ("simulator", "twilio"):
+        raise ConfigurationError(
+            f"EAS_SMS_PROVIDER must be 'simulator' or 'twilio', not {config['EAS_SMS_PROVIDER']!r}"
+        )
+    if config["EAS_SMS_PROVIDER"] == "twilio":
+        needed = [
+            key
+            for key in ("EAS_TWILIO_ACCOUNT_SID", "EAS_TWILIO_AUTH_TOKEN")
+            if not config.get(key)
+        ]
+        if not (config.get("EAS_TWILIO_MESSAGING_SERVICE_SID") or config.get("EAS_TWILIO_FROM")):
+            needed.append("EAS_TWILIO_MESSAGING_SERVICE_SID or EAS_TWILIO_FROM")
+        if needed:
+            raise ConfigurationError(f"EAS_SMS_PROVIDER=twilio needs {', '.join(needed)}")
 
     missing = [
         key

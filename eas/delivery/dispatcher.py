@@ -28,7 +28,6 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from eas.audit.operations import record
 from eas.core.clock import Clock
 from eas.core.db import db
 from eas.delivery import metrics
@@ -45,9 +44,10 @@ from eas.delivery.heartbeat import beat
 from eas.delivery.models import Direction, Message, MessageStatus
 from eas.delivery.ratelimit import RateLimiter
 from eas.delivery.reminders import next_reminder, send_reminders
+from eas.participants.lifecycle import opt_out
 from eas.participants.models import Participant, ParticipantStatus
+from eas.responses.operations import close_lapsed
 from eas.scheduling.models import CancelReason, PlannedPrompt, PromptStatus
-from eas.scheduling.operations import replan_group_of
 from eas.scheduling.queries import claim, paused_now, reachable_prompts
 from eas.web.links import prompt_link
 
@@ -67,6 +67,8 @@ class TickReport:
     retried: int = 0
     failed: int = 0
     reminders: int = 0
+    #: Responses left unfinished when their window closed (now partial).
+    closed: int = 0
     lateness: list[float] = field(default_factory=list)
 
 
@@ -123,6 +125,8 @@ class Dispatcher:
         expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
         try:
             report.expired = self._expire(self.clock.now())
+            report.closed = close_lapsed(self.clock.now())
+            db.session.commit()
             report.reconciled = reconcile(self, self.clock.now())
             while True:
                 claimed = self._claim(self.clock.now())
@@ -333,7 +337,7 @@ class Dispatcher:
         if self.update_prompt(prompt.id, status=PromptStatus.failed, status_reason=reason):
             report.failed += 1
         if outcome.code in OPTED_OUT_CODES:
-            self._opt_out(prompt.participant, now)
+            opt_out(prompt.participant, now, source=f"provider error {outcome.code}")
 
     def mark_sent(self, prompt: PlannedPrompt, receipt: SendReceipt, report: TickReport) -> None:
         self.mark_all_sent([(prompt, receipt)], report)
@@ -387,18 +391,3 @@ class Dispatcher:
             else CancelReason.paused.value
         )
         self.update_prompt(prompt.id, status=PromptStatus.cancelled, status_reason=reason)
-
-    def _opt_out(self, participant: Participant, now: datetime) -> None:
-        """The provider says the number replied STOP: as a withdrawal, with its own reason."""
-        if participant.status is ParticipantStatus.opted_out:
-            return
-        participant.status = ParticipantStatus.opted_out
-        db.session.flush()
-        replan_group_of(participant, now, reason=CancelReason.opted_out)
-        record(
-            "participant.opted_out",
-            actor="system",
-            study_id=participant.study_id,
-            participant_id=participant.id,
-            source="provider error 21610",
-        )

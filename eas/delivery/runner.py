@@ -21,6 +21,7 @@ from eas.core.db import db
 from eas.delivery.channels import Transport
 from eas.delivery.dispatcher import Dispatcher
 from eas.delivery.simulator import SimulatorTransport
+from eas.delivery.twilio import TwilioSettings, TwilioTransport
 
 log = logging.getLogger("eas.delivery")
 
@@ -29,10 +30,9 @@ def build_transport(app: Flask) -> Transport:
     provider = app.config["EAS_SMS_PROVIDER"]
     if provider == "simulator":
         return SimulatorTransport(db.engine, get_clock(), app.config["EAS_SIMULATOR_LATENCY_MS"])
-    raise ConfigurationError(
-        f"EAS_SMS_PROVIDER={provider!r}: eas can send through 'simulator' "
-        "(the Twilio transport is not built yet)"
-    )
+    if provider == "twilio":
+        return TwilioTransport(TwilioSettings.from_config(app.config), get_clock())
+    raise ConfigurationError(f"EAS_SMS_PROVIDER={provider!r}: use 'simulator' or 'twilio'")
 
 
 def build_dispatcher(app: Flask, transport: Transport | None = None) -> Dispatcher:

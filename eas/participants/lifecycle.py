@@ -100,6 +100,45 @@ def withdraw(
     return result
 
 
+def opt_out(participant: Participant, now: datetime, *, source: str) -> ReplanResult | None:
+    """The participant said STOP (or the provider reports they did): no more messages, at
+    once. Like a withdrawal, with its own reason; collected data stays."""
+    if participant.status is ParticipantStatus.opted_out:
+        return None
+    previous = participant.status
+    participant.status = ParticipantStatus.opted_out
+    _close_pauses(participant, now)
+    db.session.flush()
+    result = replan_group_of(participant, now, reason=CancelReason.opted_out)
+    record(
+        "participant.opted_out",
+        actor="participant" if source.startswith("sms") else "system",
+        study_id=participant.study_id,
+        participant_id=participant.id,
+        source=source,
+        previous_status=previous.value,
+        cancelled=result.cancelled,
+    )
+    return result
+
+
+def opt_in(participant: Participant, now: datetime, *, source: str) -> ReplanResult:
+    """START after STOP, where the protocol allows it: prompts resume from now on."""
+    _require(participant, ParticipantStatus.opted_out)
+    participant.status = ParticipantStatus.active
+    db.session.flush()
+    result = replan_group_of(participant, now)
+    record(
+        "participant.opted_in",
+        actor="participant",
+        study_id=participant.study_id,
+        participant_id=participant.id,
+        source=source,
+        planned=result.created,
+    )
+    return result
+
+
 def change_timezone(
     participant: Participant, now: datetime, *, zone: str, actor: str
 ) -> ReplanResult:

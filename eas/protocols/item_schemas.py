@@ -121,4 +121,11 @@ class QuestionnaireSchema(StrictSchema):
         metadata={"description": "Sent before the first item (SMS) or shown above it (web)."},
     )
     thanks = fields.String(validate=validate.Length(1, 600))
+    compact_replies = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "By SMS, accept one reply answering several items in a row "
+            '("7 2 5"): yes/no, scale, slider, choice and number items.'
+        },
+    )
     items = fields.List(fields.Nested(ItemSchema), required=True, validate=validate.Length(min=1))

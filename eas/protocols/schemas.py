@@ -45,6 +45,13 @@ class SmsSettingsSchema(StrictSchema):
         validate=validate.Range(1, 10),
         metadata={"description": "Longest text message an item may need, in SMS segments."},
     )
+    resubscribe = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Whether START (or UNSTOP, or YES after STOP) brings a participant "
+            "who opted out back into the study. Default: no; they stay opted out."
+        },
+    )
 
 
 class StudySchema(StrictSchema):
@@ -56,9 +63,15 @@ class StudySchema(StrictSchema):
     )
     title = fields.String(required=True, validate=validate.Length(1, 200))
     description = fields.String()
+    contact = fields.String(
+        validate=validate.Length(1, 300),
+        metadata={"description": "How participants reach the team; the answer to HELP."},
+    )
     timezone = TimeZone(required=True, metadata={"description": "Default IANA zone."})
     duration_days = fields.Integer(required=True, validate=validate.Range(1, 366))
-    sms = fields.Nested(SmsSettingsSchema, load_default=lambda: {"max_segments": 2})
+    sms = fields.Nested(
+        SmsSettingsSchema, load_default=lambda: {"max_segments": 2, "resubscribe": False}
+    )
     start = fields.String(
         load_default="next_day",
         validate=validate.OneOf(["next_day", "same_day"]),

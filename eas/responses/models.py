@@ -41,6 +41,10 @@ class Response(db.Model):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: SMS: the item whose answer the next reply gives (None once nothing is awaited).
+    current_item_id: Mapped[str | None] = mapped_column(sa.String(64))
+    #: SMS: whether the current item was already asked again after an invalid reply.
+    reasked: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     prompt: Mapped[PlannedPrompt] = relationship()
     answers: Mapped[list[Answer]] = relationship(

@@ -74,6 +74,10 @@ class PlannedPrompt(db.Model):
     claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: After a retryable failure: not before this time.
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: What the provider reported back: delivered to the phone, or the carrier's error
+    #: (Twilio 30003-30008: unreachable, blocked, unknown number, landline, filtered...).
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivery_error_code: Mapped[int | None]
     reminders_sent: Mapped[int] = mapped_column(default=0)
     #: When the next reminder is due while the prompt is open and unanswered (None: no more).
     next_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

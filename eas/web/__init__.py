@@ -16,10 +16,12 @@ _SECURITY_HEADERS = {
 
 
 def init_web(app: Flask) -> None:
+    from eas.sms import views as sms_views
     from eas.web import health, simulator, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(sms_views.bp)
     if app.config["EAS_SMS_PROVIDER"] == "simulator":
         app.register_blueprint(simulator.bp)
 

@@ -1,29 +1,99 @@
-"""The phone simulator's screen: what each (pseudonymous) participant's phone has received."""
+"""The phone simulator: each (pseudonymous) participant's phone, what it received, and a reply
+box. A reply goes through exactly the inbound code a Twilio webhook reaches (`sms.inbound`), and
+the texts eas answers with land on the phone as the provider would deliver them."""
 
 from __future__ import annotations
 
+import uuid
+
 import sqlalchemy as sa
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 
+from eas.core.clock import now_utc
 from eas.core.db import db
-from eas.delivery.models import SimulatedMessage
+from eas.delivery.models import Direction, Message, SimulatedMessage
 from eas.participants.models import Participant
+from eas.sms.inbound import receive
 
-bp = Blueprint("simulator", __name__)
+bp = Blueprint("simulator", __name__, url_prefix="/simulator")
+
+_THREAD_LENGTH = 60
 
 
-@bp.get("/simulator")
+@bp.get("/")
 def phones():
-    rows = db.session.execute(
-        sa.select(SimulatedMessage, Participant.label, Participant.timezone)
-        .join(Participant, Participant.id == SimulatedMessage.participant_id)
-        .order_by(SimulatedMessage.received_at.desc(), SimulatedMessage.id.desc())
-        .limit(500)
-    ).all()
-    phones: dict[str, dict] = {}
-    for message, label, zone in rows:
-        phone = phones.setdefault(label, {"label": label, "timezone": zone, "messages": []})
-        phone["messages"].append(message)
-    return render_template(
-        "simulator.html", phones=sorted(phones.values(), key=lambda p: p["label"])
+    latest = (
+        sa.select(
+            SimulatedMessage.participant_id,
+            sa.func.max(SimulatedMessage.received_at).label("last_at"),
+            sa.func.count().label("received"),
+        )
+        .group_by(SimulatedMessage.participant_id)
+        .subquery()
     )
+    rows = db.session.execute(
+        sa.select(Participant, latest.c.last_at, latest.c.received)
+        .outerjoin(latest, latest.c.participant_id == Participant.id)
+        .order_by(latest.c.last_at.desc().nulls_last(), Participant.label)
+    ).all()
+    return render_template("simulator.html", phones=rows)
+
+
+def _thread(participant: Participant) -> list[dict]:
+    received = db.session.scalars(
+        sa.select(SimulatedMessage)
+        .where(SimulatedMessage.participant_id == participant.id)
+        .order_by(SimulatedMessage.received_at.desc(), SimulatedMessage.id.desc())
+        .limit(_THREAD_LENGTH)
+    ).all()
+    sent = db.session.scalars(
+        sa.select(Message)
+        .where(Message.participant_id == participant.id, Message.direction == Direction.inbound)
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(_THREAD_LENGTH)
+    ).all()
+    thread = [
+        {"at": m.received_at, "order": (m.received_at, 1, m.id), "body": m.body, "mine": False}
+        for m in received
+    ] + [
+        {"at": m.created_at, "order": (m.created_at, 0, m.id), "body": m.body, "mine": True}
+        for m in sent
+    ]
+    return sorted(thread, key=lambda entry: entry["order"])[-_THREAD_LENGTH:]
+
+
+@bp.get("/<int:participant_id>")
+def phone(participant_id: int):
+    participant = db.session.get(Participant, participant_id) or abort(404)
+    return render_template(
+        "simulator_phone.html", participant=participant, thread=_thread(participant)
+    )
+
+
+@bp.post("/<int:participant_id>")
+def send(participant_id: int):
+    participant = db.session.get(Participant, participant_id) or abort(404)
+    body = request.form.get("body", "")
+    if body.strip():
+        now = now_utc()
+        inbound = receive(
+            {
+                "MessageSid": f"SMsim{uuid.uuid4().hex}",
+                "From": participant.phone,
+                "To": "eas-simulator",
+                "Body": body,
+                "NumMedia": "0",
+            },
+            now,
+        )
+        for number, text in enumerate(inbound.replies, 1):
+            db.session.add(
+                SimulatedMessage(
+                    idempotency_key=f"reply-{inbound.message.id}-{number}",
+                    provider_sid=f"SM{uuid.uuid4().hex}",
+                    participant_id=participant.id,
+                    body=text,
+                    received_at=now,
+                )
+            )
+    return redirect(url_for("simulator.phone", participant_id=participant.id, _anchor="reply"))

@@ -35,7 +35,9 @@ def test_demo_protocol_validates(demo_protocol):
 
 def test_demo_definition_has_defaults_filled(demo_protocol):
     definition = demo_protocol.definition
-    assert definition["study"]["sms"] == {"max_segments": 2}
+    assert definition["study"]["sms"] == {"max_segments": 2, "resubscribe": False}
+    assert definition["questionnaires"][0]["compact_replies"] is True
+    assert definition["questionnaires"][1]["compact_replies"] is False
     assert definition["participant_defaults"] == dict(wake="09:00", sleep="22:00", channel="sms")
     items = {item["id"]: item for q in definition["questionnaires"] for item in q["items"]}
     assert items["ai_connected"]["anchors"] == [

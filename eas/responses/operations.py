@@ -1,0 +1,177 @@
+"""Recording a response item by item, whatever the channel: branching, missing codes, closing.
+
+The SMS conversation and the web form both go through here, so an answer means the same thing
+whichever way it came, and branching is decided on the server from stored answers only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from eas.core.db import db
+from eas.participants.models import Channel
+from eas.protocols.expressions import parse
+from eas.responses.models import Answer, MissingCode, Response, ResponseStatus
+from eas.responses.replies import Answered, Invalid, Outcome, Skipped, answer_value
+from eas.scheduling.models import PlannedPrompt
+
+#: Once started, a response stays open past the prompt's expiry while the participant keeps
+#: going (formr's rule): until the earlier of expiry + grace and last activity + idle timeout.
+GRACE = timedelta(minutes=30)
+IDLE_TIMEOUT = timedelta(minutes=15)
+
+
+def questionnaire_of(prompt: PlannedPrompt) -> dict[str, Any]:
+    definition = prompt.protocol_version.definition
+    return next(q for q in definition["questionnaires"] if q["id"] == prompt.questionnaire_id)
+
+
+def closes_at(prompt: PlannedPrompt, response: Response | None) -> datetime:
+    if response is None or response.status is not ResponseStatus.in_progress:
+        return prompt.expires_at
+    extended = min(prompt.expires_at + GRACE, response.last_activity_at + IDLE_TIMEOUT)
+    return max(prompt.expires_at, extended)
+
+
+def is_open(prompt: PlannedPrompt, response: Response | None, now: datetime) -> bool:
+    if response is not None and response.status is not ResponseStatus.in_progress:
+        return False
+    return now < closes_at(prompt, response)
+
+
+def response_for(prompt: PlannedPrompt) -> Response | None:
+    return db.session.scalar(sa.select(Response).where(Response.prompt_id == prompt.id))
+
+
+def start_response(prompt: PlannedPrompt, channel: Channel, now: datetime) -> Response:
+    questionnaire = questionnaire_of(prompt)
+    response = Response(
+        prompt_id=prompt.id,
+        channel=channel,
+        status=ResponseStatus.in_progress,
+        started_at=now,
+        last_activity_at=now,
+        current_item_id=questionnaire["items"][0]["id"],
+    )
+    db.session.add(response)
+    db.session.flush()
+    return response
+
+
+def answered_values(response: Response, questionnaire: dict[str, Any]) -> dict[str, Any]:
+    """Stored answers as branching expressions see them (missing ones left out)."""
+    items = {item["id"]: item for item in questionnaire["items"]}
+    return {
+        answer.item_id: answer_value(items[answer.item_id], answer.value_numeric, answer.value_text)
+        for answer in response.answers
+        if answer.missing_code is None and answer.item_id in items
+    }
+
+
+def record(
+    response: Response, item: dict[str, Any], outcome: Outcome, raw: str | None, now: datetime
+) -> Answer:
+    """Store one item's outcome: an answer, a skip, or (after the re-ask) an invalid reply."""
+    answer = Answer(
+        item_id=item["id"],
+        position=len(response.answers) + 1,
+        raw_value=raw,
+        answered_at=now,
+    )
+    if isinstance(outcome, Answered):
+        answer.value_numeric, answer.value_text = outcome.numeric, outcome.text
+    elif isinstance(outcome, Skipped):
+        answer.missing_code = MissingCode.skipped
+    elif isinstance(outcome, Invalid):
+        answer.missing_code = MissingCode.invalid
+    response.answers.append(answer)
+    response.last_activity_at = now
+    response.reasked = False
+    db.session.flush()
+    return answer
+
+
+def advance(response: Response, questionnaire: dict[str, Any], now: datetime) -> dict | None:
+    """Move past the current item to the next one branching shows; items branching hides are
+    recorded as not presented. Returns the new current item, or None when the response is
+    complete."""
+    items = questionnaire["items"]
+    done = {answer.item_id for answer in response.answers}
+    values = answered_values(response, questionnaire)
+    for item in items:
+        if item["id"] in done:
+            continue
+        condition = item.get("show_if")
+        if condition and not parse(condition).evaluate(values):
+            response.answers.append(
+                Answer(
+                    item_id=item["id"],
+                    position=len(response.answers) + 1,
+                    missing_code=MissingCode.not_presented,
+                )
+            )
+            done.add(item["id"])
+            continue
+        response.current_item_id = item["id"]
+        db.session.flush()
+        return item
+    response.current_item_id = None
+    response.status = ResponseStatus.completed
+    response.completed_at = now
+    db.session.flush()
+    return None
+
+
+def close(response: Response, now: datetime) -> None:
+    """The window closed mid-way: the response is partial; what was never reached is coded
+    (the item awaiting a reply as `timeout`, later ones as `not_presented`)."""
+    if response.status is not ResponseStatus.in_progress:
+        return
+    questionnaire = questionnaire_of(response.prompt)
+    done = {answer.item_id for answer in response.answers}
+    for item in questionnaire["items"]:
+        if item["id"] in done:
+            continue
+        code = (
+            MissingCode.timeout
+            if item["id"] == response.current_item_id
+            else MissingCode.not_presented
+        )
+        response.answers.append(
+            Answer(item_id=item["id"], position=len(response.answers) + 1, missing_code=code)
+        )
+    response.current_item_id = None
+    response.status = ResponseStatus.partial
+    db.session.flush()
+
+
+def close_lapsed(now: datetime) -> int:
+    """Close responses whose window has passed (run by the dispatcher's tick)."""
+    candidates = db.session.scalars(
+        sa.select(Response)
+        .join(PlannedPrompt, PlannedPrompt.id == Response.prompt_id)
+        .where(Response.status == ResponseStatus.in_progress, PlannedPrompt.expires_at <= now)
+    ).all()
+    lapsed = [response for response in candidates if not is_open(response.prompt, response, now)]
+    for response in lapsed:
+        close(response, now)
+    return len(lapsed)
+
+
+def close_superseded(participant_id: int, current_prompt_id: int, now: datetime) -> None:
+    """One conversation at a time: a newer prompt closes any older one still in progress."""
+    older = db.session.scalars(
+        sa.select(Response)
+        .join(PlannedPrompt, PlannedPrompt.id == Response.prompt_id)
+        .where(
+            Response.status == ResponseStatus.in_progress,
+            Response.channel == Channel.sms,
+            PlannedPrompt.participant_id == participant_id,
+            PlannedPrompt.id != current_prompt_id,
+        )
+    ).all()
+    for response in older:
+        close(response, now)

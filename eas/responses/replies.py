@@ -1,0 +1,231 @@
+"""Understanding a text-message reply to one questionnaire item.
+
+Any text gives an `Answered`, a `Skipped` or an `Invalid` (with a hint to re-ask with); nothing
+raises. Replies are read the way people type on phones: case, spaces, punctuation and emoji
+around the answer do not matter ("Yes!", " 7 ", "7/10", "about 30 min", "1, 3", "👍").
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from eas.protocols.sms_format import answer_hint
+
+SKIP_WORDS = frozenset({"skip", "pass"})
+_YES = frozenset(
+    {"y", "yes", "yeah", "yea", "yah", "ya", "yep", "yup", "yes please", "sure", "ok", "okay",
+     "true", "si", "sí", "oui", "ja", "👍", "✅", "✔", "✔️", "☑️"}
+)  # fmt: skip
+_NO = frozenset(
+    {"n", "no", "nope", "nah", "na", "not", "no thanks", "false", "non", "nein", "👎", "❌",
+     "✖", "✖️", "🚫"}
+)  # fmt: skip
+_NUMBER_WORDS = {
+    word: value
+    for value, word in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+        ]
+    )
+} | {"none": 0, "nothing": 0, "nil": 0}
+_NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
+#: "7/10" and "7 out of 10" name the scale's top after the answer.
+_OUT_OF = re.compile(r"^\s*(\S+?)\s*(?:/|out of|of)\s*\d+\s*$")
+_SEPARATORS = re.compile(r"\s*(?:[,;&+]|\band\b|\s)\s*")
+
+
+@dataclass(frozen=True)
+class Answered:
+    #: Numbers (scale, slider, number; yes=1/no=0; a choice's numeric value).
+    numeric: float | None
+    #: A choice's value, a multi-choice's values as a JSON list, or free text.
+    text: str | None
+
+
+@dataclass(frozen=True)
+class Skipped:
+    pass
+
+
+@dataclass(frozen=True)
+class Invalid:
+    hint: str
+
+
+Outcome = Answered | Skipped | Invalid
+
+
+def normalise(text: str) -> str:
+    """Lower case, compatibility forms, no punctuation or symbols at either end."""
+    text = unicodedata.normalize("NFKC", text).casefold().strip()
+    start, end = 0, len(text)
+    while start < end and _is_trim(text[start]):
+        start += 1
+    while end > start and _is_trim(text[end - 1]):
+        end -= 1
+    return " ".join(text[start:end].split())
+
+
+def _is_trim(char: str) -> bool:
+    category = unicodedata.category(char)
+    return char.isspace() or (category[0] in "PSZC" and char not in "+-")
+
+
+def is_skip(text: str) -> bool:
+    return normalise(text) in SKIP_WORDS
+
+
+def parse_reply(item: dict[str, Any], text: str) -> Outcome:
+    if is_skip(text):
+        return Skipped()
+    try:
+        outcome = _PARSERS[item["type"]](item, text)
+    except (ValueError, OverflowError):  # defensive: odd input is a re-ask, never an error
+        outcome = None
+    return outcome if outcome is not None else Invalid(answer_hint(item))
+
+
+def _yes_no(item: dict[str, Any], text: str) -> Answered | None:
+    raw = unicodedata.normalize("NFKC", text).casefold().strip()
+    for candidate in (raw, normalise(text)):
+        if candidate in _YES:
+            return Answered(1, "yes")
+        if candidate in _NO:
+            return Answered(0, "no")
+    words = normalise(text).split()
+    if words and words[0] in _YES | _NO and len(words) <= 3:  # "yes I did", "no not really"
+        return Answered(1, "yes") if words[0] in _YES else Answered(0, "no")
+    return None
+
+
+def _one_number(text: str) -> float | None:
+    cleaned = normalise(text)
+    if cleaned in _NUMBER_WORDS:
+        return float(_NUMBER_WORDS[cleaned])
+    out_of = _OUT_OF.match(cleaned)
+    if out_of:
+        cleaned = out_of.group(1)
+    found = _NUMBER.findall(cleaned)
+    if len(found) != 1:
+        return None
+    number = float(found[0].replace(",", "."))
+    return number if abs(number) < 1e12 else None
+
+
+def _in_range(item: dict[str, Any], number: float | None, whole: bool) -> Answered | None:
+    if number is None or (whole and number != int(number)):
+        return None
+    low, high = item.get("min"), item.get("max")
+    if (low is not None and number < low) or (high is not None and number > high):
+        return None
+    return Answered(int(number) if whole else number, None)
+
+
+def _scale(item: dict[str, Any], text: str) -> Answered | None:
+    return _in_range(item, _one_number(text), whole=True)
+
+
+def _number(item: dict[str, Any], text: str) -> Answered | None:
+    return _in_range(item, _one_number(text), whole=bool(item.get("integer")))
+
+
+def _option_answer(option: dict[str, Any]) -> Answered:
+    value = option["value"]
+    numeric = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return Answered(numeric, str(value))
+
+
+def _find_option(options: list[dict[str, Any]], token: str) -> dict[str, Any] | None:
+    """An option by its number in the list (as the SMS shows them), label or value."""
+    if token.isdigit() and 1 <= int(token) <= len(options):
+        return options[int(token) - 1]
+    for option in options:
+        if token in (normalise(str(option["label"])), normalise(str(option["value"]))):
+            return option
+    return None
+
+
+def _choice(item: dict[str, Any], text: str) -> Answered | None:
+    option = _find_option(item["options"], normalise(text))
+    return _option_answer(option) if option is not None else None
+
+
+def _multi_choice(item: dict[str, Any], text: str) -> Answered | None:
+    options = item["options"]
+    cleaned = normalise(text)
+    whole = _find_option(options, cleaned)
+    if whole is not None and not cleaned.isdigit():
+        chosen = [whole]
+    elif cleaned in ("none", "nothing", "0") and item.get("min_choices", 0) == 0:
+        chosen = []
+    else:
+        tokens = [token for token in _SEPARATORS.split(cleaned) if token]
+        found = [_find_option(options, token) for token in tokens]
+        if not tokens or any(option is None for option in found):
+            return None
+        chosen = [option for option in options if any(option is f for f in found)]
+    if not item.get("min_choices", 0) <= len(chosen) <= item.get("max_choices", len(options)):
+        return None
+    return Answered(None, json.dumps([option["value"] for option in chosen]))
+
+
+def _text(item: dict[str, Any], text: str) -> Answered | None:
+    stripped = text.strip()
+    if not stripped or len(stripped) > item.get("max_length", 500):
+        return None
+    return Answered(None, stripped)
+
+
+_PARSERS = {
+    "yes_no": _yes_no,
+    "scale": _scale,
+    "slider": _scale,
+    "choice": _choice,
+    "multi_choice": _multi_choice,
+    "number": _number,
+    "text": _text,
+}
+
+#: Item types a compact reply ("7 2 5") may answer: each answer is one word.
+COMPACT_TYPES = frozenset({"yes_no", "scale", "slider", "choice", "number"})
+
+
+def split_compact(text: str) -> list[str]:
+    """The words of a compact reply, or [] when it is not one."""
+    words = [word for word in re.split(r"[\s,;]+", text.strip()) if word]
+    return words if len(words) >= 2 else []
+
+
+def answer_value(item: dict[str, Any], numeric: float | None, text: str | None) -> Any:
+    """A stored answer as branching expressions see it."""
+    kind = item["type"]
+    if kind == "yes_no":
+        return None if numeric is None else bool(numeric)
+    if kind == "multi_choice":
+        return json.loads(text) if text is not None else None
+    if kind == "choice":
+        if text is None:
+            return None
+        for option in item["options"]:
+            if str(option["value"]) == text:
+                return option["value"]
+        return text
+    if kind == "text":
+        return text
+    return numeric

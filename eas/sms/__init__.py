@@ -1,0 +1,1 @@
+"""Text-message conversations: Twilio's webhooks, the reply dialogue, STOP/START/HELP."""

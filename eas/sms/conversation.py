@@ -1,0 +1,149 @@
+"""The SMS dialogue: one item per message, replies understood per item type, branching applied.
+
+The conversation a reply belongs to is the participant's most recently sent SMS prompt, while it
+is open: one conversation at a time, and a newer prompt closes an older one still in progress
+(the protocol's `overlap` rule decides whether the newer one is sent at all). With no open
+conversation, the protocol's event keyword starts a report; anything else gets a short note.
+
+An invalid reply is asked again once, with the answer format; a second invalid reply is kept as
+`invalid` (raw text and all) and the conversation moves on. `SKIP` skips an item. Where the
+questionnaire allows compact replies, "7 2 5" answers the next items in turn.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from eas.core.db import db
+from eas.delivery.models import Message
+from eas.participants.models import Channel, Participant
+from eas.protocols.expressions import parse
+from eas.protocols.sms_format import render_item
+from eas.responses import operations as responses
+from eas.responses.models import Response, ResponseStatus
+from eas.responses.replies import (
+    COMPACT_TYPES,
+    Answered,
+    Invalid,
+    Outcome,
+    Skipped,
+    answer_value,
+    parse_reply,
+    split_compact,
+)
+from eas.scheduling.models import PlannedPrompt, PromptStatus
+from eas.sms import events, texts
+
+#: How long after a check-in closed a late reply is told so (later: the general note).
+_LATE_REPLY_NOTICE = timedelta(hours=12)
+
+
+def latest_sms_prompt(participant_id: int) -> PlannedPrompt | None:
+    return db.session.scalar(
+        sa.select(PlannedPrompt)
+        .where(
+            PlannedPrompt.participant_id == participant_id,
+            PlannedPrompt.channel == Channel.sms,
+            PlannedPrompt.status == PromptStatus.sent,
+        )
+        .order_by(PlannedPrompt.sent_at.desc(), PlannedPrompt.id.desc())
+        .limit(1)
+    )
+
+
+def open_conversation(
+    participant_id: int, now: datetime
+) -> tuple[PlannedPrompt | None, Response | None, bool]:
+    """The latest SMS prompt, its response, and whether a reply now continues it."""
+    prompt = latest_sms_prompt(participant_id)
+    if prompt is None:
+        return None, None, False
+    response = responses.response_for(prompt)
+    return prompt, response, responses.is_open(prompt, response, now)
+
+
+def reply(participant: Participant, message: Message, body: str, now: datetime) -> list[str]:
+    """Answer one inbound text from an active (or paused) participant: the texts to send back."""
+    definition = participant.study.current_version.definition
+    prompt, response, is_open = open_conversation(participant.id, now)
+    if prompt is not None and is_open:
+        message.prompt_id = prompt.id
+        return [_continue(prompt, response, body, now)]
+    schedule = events.event_schedule(definition, body)
+    if schedule is not None:
+        report, text = events.start_report(participant, schedule, now)
+        if report is not None:
+            message.prompt_id = report.id
+            responses.close_superseded(participant.id, report.id, now)
+        return [text]
+    if prompt is not None:
+        message.prompt_id = prompt.id
+        if response is not None and response.status is ResponseStatus.completed:
+            if now < prompt.expires_at:
+                return [texts.ALREADY_DONE]
+        elif now - responses.closes_at(prompt, response) < _LATE_REPLY_NOTICE:
+            return [texts.CLOSED]
+    return [texts.nothing_open(definition)]
+
+
+def _continue(prompt: PlannedPrompt, response: Response | None, body: str, now: datetime) -> str:
+    questionnaire = responses.questionnaire_of(prompt)
+    if response is None:
+        response = responses.start_response(prompt, Channel.sms, now)
+        responses.close_superseded(prompt.participant_id, prompt.id, now)
+    items = {item["id"]: item for item in questionnaire["items"]}
+    item = items[response.current_item_id]
+    compact = _compact_outcomes(response, questionnaire, item, body)
+    lead = ""
+    if compact:
+        for answered_item, outcome, word in compact:
+            responses.record(response, answered_item, outcome, word, now)
+            responses.advance(response, questionnaire, now)
+    else:
+        outcome = parse_reply(item, body)
+        if isinstance(outcome, Invalid) and not response.reasked:
+            response.reasked = True
+            response.last_activity_at = now
+            return texts.REASK.format(hint=outcome.hint)
+        if isinstance(outcome, Invalid):
+            lead = texts.MOVE_ON + "\n"
+        responses.record(response, item, outcome, body, now)
+        responses.advance(response, questionnaire, now)
+    if response.current_item_id is None:
+        return lead + (questionnaire.get("thanks") or texts.THANKS)
+    position = list(items).index(response.current_item_id) + 1
+    return lead + render_item(items[response.current_item_id], position, len(items))
+
+
+def _compact_outcomes(
+    response: Response, questionnaire: dict[str, Any], item: dict[str, Any], body: str
+) -> list[tuple[dict[str, Any], Outcome, str]]:
+    """The items a compact reply answers, in order, or [] when it is not a valid one: every
+    word must answer the next item branching shows, and only one-word item types take part."""
+    if not questionnaire.get("compact_replies") or item["type"] not in COMPACT_TYPES:
+        return []
+    words = split_compact(body)
+    if not words:
+        return []
+    values = responses.answered_values(response, questionnaire)
+    done = {answer.item_id for answer in response.answers}
+    pending = [i for i in questionnaire["items"] if i["id"] not in done]
+    found: list[tuple[dict[str, Any], Outcome, str]] = []
+    for word in words:
+        while pending and pending[0].get("show_if"):
+            if parse(pending[0]["show_if"]).evaluate(values):
+                break
+            pending.pop(0)
+        if not pending or pending[0]["type"] not in COMPACT_TYPES:
+            return []
+        target = pending.pop(0)
+        outcome = parse_reply(target, word)
+        if not isinstance(outcome, Answered | Skipped):
+            return []
+        if isinstance(outcome, Answered):
+            values[target["id"]] = answer_value(target, outcome.numeric, outcome.text)
+        found.append((target, outcome, word))
+    return found

@@ -1,0 +1,77 @@
+"""Participant-initiated reports by SMS: the protocol's keyword starts its questionnaire."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from eas.core.db import db
+from eas.delivery.compose import prompt_text
+from eas.participants.models import Channel, Participant
+from eas.responses.replies import normalise
+from eas.scheduling.localtime import local_date_of
+from eas.scheduling.models import PlannedPrompt, PromptStatus
+from eas.sms import texts
+
+
+def event_schedule(definition: dict[str, Any], body: str) -> dict[str, Any] | None:
+    word = normalise(body)
+    return next(
+        (
+            schedule
+            for schedule in definition["schedules"]
+            if schedule["type"] == "event" and normalise(schedule["keyword"]) == word
+        ),
+        None,
+    )
+
+
+def start_report(
+    participant: Participant, schedule: dict[str, Any], now: datetime
+) -> tuple[PlannedPrompt | None, str]:
+    """A prompt row of its own (sent now, open for the schedule's expiry), so a report is
+    exported like any other prompt; refused past the daily cap or outside the study days."""
+    version = participant.study.current_version
+    definition = version.definition
+    local_date = local_date_of(now, participant.timezone)
+    study_day = (local_date - participant.start_date).days + 1
+    if not 1 <= study_day <= definition["study"]["duration_days"]:
+        return None, texts.EVENT_OUTSIDE
+    today = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(PlannedPrompt)
+        .where(
+            PlannedPrompt.participant_id == participant.id,
+            PlannedPrompt.schedule_id == schedule["id"],
+            PlannedPrompt.local_date == local_date,
+        )
+    )
+    cap = schedule.get("max_per_day")
+    if cap is not None and today >= cap:
+        return None, texts.EVENT_CAP.format(cap=cap)
+    expires_at = now + timedelta(minutes=schedule["expires_after_minutes"])
+    prompt = PlannedPrompt(
+        participant_id=participant.id,
+        protocol_version=version,
+        schedule_id=schedule["id"],
+        questionnaire_id=schedule["questionnaire"],
+        occurrence=f"{local_date.isoformat()}#{today + 1}",
+        revision=0,
+        channel=Channel.sms,
+        study_day=study_day,
+        local_date=local_date,
+        due_at=now,
+        window_start_at=now,
+        window_end_at=expires_at,
+        expires_at=expires_at,
+        status=PromptStatus.sent,
+        status_reason="participant-initiated",
+        attempts=1,
+        sent_at=now,
+        created_at=now,
+    )
+    db.session.add(prompt)
+    db.session.flush()
+    return prompt, prompt_text(prompt, None)

@@ -1,0 +1,138 @@
+"""Every inbound text, from Twilio's webhook or the phone simulator, goes through `receive`.
+
+The raw message is stored first, whoever sent it and whatever it says; what it means is worked
+out afterwards inside a savepoint, so a failure there never loses the message. A webhook Twilio
+delivers twice (same MessageSid) is handled once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from eas.core.crypto import get_cipher
+from eas.core.db import db
+from eas.delivery.models import Direction, Message, MessageStatus
+from eas.participants.lifecycle import opt_in, opt_out
+from eas.participants.models import Participant, ParticipantStatus
+from eas.sms import conversation, texts
+from eas.sms.keywords import Command, command_of
+
+log = logging.getLogger("eas.sms")
+
+#: Webhook fields never kept in the stored payload: the numbers (stored encrypted) and
+#: Twilio's guesses at the sender's location.
+_PRIVATE_FIELD_PREFIXES = ("From", "To")
+
+
+@dataclass
+class Inbound:
+    message: Message
+    #: Texts to send back to the participant, in order.
+    replies: list[str] = field(default_factory=list)
+    duplicate: bool = False
+
+
+def receive(params: Mapping[str, str], now: datetime) -> Inbound:
+    sid = params.get("MessageSid") or params.get("SmsSid")
+    existing = (
+        db.session.scalar(sa.select(Message).where(Message.provider_sid == sid)) if sid else None
+    )
+    if existing is not None:
+        return Inbound(existing, duplicate=True)
+    sender = params.get("From", "")
+    body = params.get("Body", "")
+    cipher = get_cipher()
+    message = Message(
+        direction=Direction.inbound,
+        phone_encrypted=cipher.encrypt(sender),
+        phone_hash=cipher.lookup_hash(sender),
+        body=body,
+        provider_sid=sid,
+        purpose="inbound",
+        status=MessageStatus.received,
+        provider_payload={
+            key: value
+            for key, value in params.items()
+            if not key.startswith(_PRIVATE_FIELD_PREFIXES) and key != "Body"
+        },
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(message)
+    db.session.flush()
+    inbound = Inbound(message)
+    try:
+        with db.session.begin_nested():
+            inbound.replies = _understand(message, params, now)
+    except Exception:
+        log.exception("inbound message=%s could not be handled; it is stored", message.id)
+        inbound.replies = []
+    for number, text in enumerate(inbound.replies, 1):
+        db.session.add(
+            Message(
+                direction=Direction.outbound,
+                participant_id=message.participant_id,
+                prompt_id=message.prompt_id,
+                phone_encrypted=message.phone_encrypted,
+                phone_hash=message.phone_hash,
+                body=text,
+                idempotency_key=f"reply-{message.id}-{number}",
+                purpose="reply",
+                status=MessageStatus.sent,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    db.session.flush()
+    return inbound
+
+
+def sender_of(phone_hash: str, now: datetime) -> Participant | None:
+    """The participant a number belongs to. A number enrolled in several studies goes to the
+    one with a conversation open, else the one active, else the latest enrolment."""
+    candidates = db.session.scalars(
+        sa.select(Participant)
+        .where(Participant.phone_hash == phone_hash)
+        .order_by(Participant.enrolled_at.desc(), Participant.id.desc())
+    ).all()
+    if len(candidates) <= 1:
+        return candidates[0] if candidates else None
+    for participant in candidates:
+        if conversation.open_conversation(participant.id, now)[2]:
+            return participant
+    active = [p for p in candidates if p.status is ParticipantStatus.active]
+    return (active or candidates)[0]
+
+
+def _understand(message: Message, params: Mapping[str, str], now: datetime) -> list[str]:
+    participant = sender_of(message.phone_hash, now)
+    if participant is None:
+        log.info("inbound message=%s from a number no study knows", message.id)
+        return []
+    message.participant_id = participant.id
+    definition = participant.study.current_version.definition
+    opted_out = participant.status is ParticipantStatus.opted_out
+    command = command_of(message.body, opted_out=opted_out, opt_out_type=params.get("OptOutType"))
+    if command is Command.opt_out:
+        # Twilio itself confirms an opt-out to the phone: a text of ours would be one too many.
+        opt_out(participant, now, source="sms STOP")
+        return []
+    if command is Command.opt_in:
+        if not opted_out:
+            return []
+        if definition["study"]["sms"].get("resubscribe"):
+            opt_in(participant, now, source="sms START")
+            return [texts.OPTED_IN]
+        return [texts.STILL_OPTED_OUT + texts.contact_line(definition)]
+    if command is Command.help:
+        return [texts.help_text(definition)]
+    if opted_out:
+        return []  # they asked to be left alone; the message is kept, nothing is sent
+    if participant.status in (ParticipantStatus.withdrawn, ParticipantStatus.completed):
+        return [texts.ENDED + texts.contact_line(definition)]
+    return conversation.reply(participant, message, message.body, now)

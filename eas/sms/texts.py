@@ -1,0 +1,38 @@
+"""The fixed texts of the SMS conversation, short enough for one GSM-7 segment each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+REASK = "Sorry, I didn't get that. {hint}"
+MOVE_ON = "OK, let's move on."
+THANKS = "Thank you!"
+CLOSED = "Sorry, this check-in has closed. Watch for the next one!"
+ALREADY_DONE = "You've answered this check-in, thank you!"
+OPTED_IN = "Welcome back: your check-ins start again. Text STOP at any time to stop."
+STILL_OPTED_OUT = "You opted out of this study, so you will get no more check-ins."
+ENDED = "You are no longer receiving check-ins from this study."
+EVENT_CAP = "Thanks! You've reached today's limit of {cap} reports; we'll count on tomorrow."
+EVENT_OUTSIDE = "Thanks! Reports can be sent on the days of the study only."
+
+
+def contact_line(definition: dict[str, Any]) -> str:
+    contact = definition["study"].get("contact")
+    return f" {contact}" if contact else ""
+
+
+def help_text(definition: dict[str, Any]) -> str:
+    study = definition["study"]
+    return (
+        f"{study['title']}.{contact_line(definition)} Text STOP to stop, SKIP to skip a question."
+    )
+
+
+def nothing_open(definition: dict[str, Any]) -> str:
+    keywords = [
+        schedule["keyword"].upper()
+        for schedule in definition["schedules"]
+        if schedule["type"] == "event"
+    ]
+    event = f" Text {' or '.join(keywords)} to send a report." if keywords else ""
+    return f"No check-in is open right now.{event} Text HELP for help, STOP to stop."
