@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eas.protocols.sms_format import render_item
+from eas.protocols.sms_format import opening_text
 from eas.scheduling.models import PlannedPrompt
 
 
@@ -19,10 +19,7 @@ def prompt_text(prompt: PlannedPrompt, link: str | None) -> str:
     title = questionnaire.get("title") or questionnaire["id"].replace("_", " ").capitalize()
     if prompt.channel.value == "web" and link:
         return f"{title}: {link}"
-    items = questionnaire["items"]
-    first = render_item(items[0], 1, len(items))
-    intro = questionnaire.get("intro")
-    return f"{intro}\n{first}" if intro else first
+    return opening_text(questionnaire)
 
 
 def reminder_text(prompt: PlannedPrompt, number: int, link: str | None) -> str:

@@ -22,7 +22,7 @@ from eas.protocols.schemas import (
     ScheduleSchema,
     StudySchema,
 )
-from eas.protocols.sms_format import render_item
+from eas.protocols.sms_format import opening_text, render_item
 from eas.protocols.yaml_source import Path
 from eas.scheduling.fit import random_fit_problem, window_overlap_problem
 
@@ -222,6 +222,7 @@ class _ProtocolChecker:
         if name in self.questionnaires and channel == "sms" and name not in self.sms_checked:
             self.sms_checked.add(name)
             self.check_sms_length(*self.questionnaires[name])
+            self.check_opening(*self.questionnaires[name])
             self.check_sms_messages(self.questionnaires[name][0])
         for r_index, reminder in enumerate(schedule["reminders"]):
             if "text" in reminder:
@@ -256,6 +257,20 @@ class _ProtocolChecker:
                     f"({count.units} {count.encoding} characters with its answer hint); the "
                     f"study allows {limit}: shorten it or add a shorter sms_text",
                 )
+
+    def check_opening(self, q_index: int, items: list[dict[str, Any] | None]) -> None:
+        """The intro goes out in one text with the first item: together they must fit."""
+        intro = self.raw_questionnaires[q_index].get("intro")
+        if not isinstance(intro, str) or not items or items[0] is None:
+            return
+        limit = self.study["sms"]["max_segments"] if self.study else 2
+        count = count_segments(opening_text({"intro": intro, "items": items}))
+        if count.segments > limit and count_segments(intro).segments <= limit:
+            self.add(
+                ("questionnaires", q_index, "intro"),
+                f"sent with the first item, this needs {count.segments} SMS segments "
+                f"({count.units} {count.encoding} characters); the study allows {limit}",
+            )
 
     def check_sms_messages(self, q_index: int) -> None:
         raw_q = self.raw_questionnaires[q_index]

@@ -36,3 +36,26 @@ def answer_hint(item: dict[str, Any]) -> str:
 def render_item(item: dict[str, Any], number: int, total: int) -> str:
     text = item.get("sms_text") or item["text"]
     return f"{number}/{total} {text} {answer_hint(item)}"
+
+
+#: Sent after the last item of a questionnaire that has no `thanks` of its own.
+DEFAULT_THANKS = "Thank you!"
+
+
+def opening_text(questionnaire: dict[str, Any]) -> str:
+    """The first text of an SMS conversation: the intro, then the first item."""
+    items = questionnaire["items"]
+    first = render_item(items[0], 1, len(items))
+    intro = questionnaire.get("intro")
+    return f"{intro}\n{first}" if intro else first
+
+
+def closing_text(questionnaire: dict[str, Any]) -> str:
+    return questionnaire.get("thanks") or DEFAULT_THANKS
+
+
+def conversation_texts(questionnaire: dict[str, Any]) -> list[str]:
+    """Every text eas sends when all items are answered by SMS (for cost estimates)."""
+    items = questionnaire["items"]
+    rest = [render_item(item, number, len(items)) for number, item in enumerate(items[1:], 2)]
+    return [opening_text(questionnaire), *rest, closing_text(questionnaire)]

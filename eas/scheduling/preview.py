@@ -9,7 +9,7 @@ from datetime import date, time
 from typing import Any
 
 from eas.delivery.segments import count_segments
-from eas.protocols.sms_format import render_item
+from eas.protocols.sms_format import conversation_texts
 from eas.scheduling.localtime import local
 from eas.scheduling.planner import PlannedSlot, Subject, plan_prompts
 
@@ -70,8 +70,9 @@ def _questionnaire_costs(definition: dict[str, Any]) -> dict[str, tuple[int, int
     costs = {}
     for questionnaire in definition["questionnaires"]:
         items = questionnaire["items"]
-        outgoing = [render_item(item, n, len(items)) for n, item in enumerate(items, 1)]
-        outgoing += [questionnaire[key] for key in ("intro", "thanks") if key in questionnaire]
+        # What the conversation sends (intro with item 1, one text per item, the thanks),
+        # and one reply per item.
+        outgoing = conversation_texts(questionnaire)
         segments = sum(count_segments(text).segments for text in outgoing) + len(items)
         costs[questionnaire["id"]] = (len(items), segments)
     return costs

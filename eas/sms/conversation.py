@@ -21,7 +21,7 @@ from eas.core.db import db
 from eas.delivery.models import Message
 from eas.participants.models import Channel, Participant
 from eas.protocols.expressions import parse
-from eas.protocols.sms_format import render_item
+from eas.protocols.sms_format import closing_text, render_item
 from eas.responses import operations as responses
 from eas.responses.models import Response, ResponseStatus
 from eas.responses.replies import (
@@ -113,7 +113,7 @@ def _continue(prompt: PlannedPrompt, response: Response | None, body: str, now: 
         responses.record(response, item, outcome, body, now)
         responses.advance(response, questionnaire, now)
     if response.current_item_id is None:
-        return lead + (questionnaire.get("thanks") or texts.THANKS)
+        return lead + closing_text(questionnaire)
     position = list(items).index(response.current_item_id) + 1
     return lead + render_item(items[response.current_item_id], position, len(items))
 

@@ -6,7 +6,6 @@ from typing import Any
 
 REASK = "Sorry, I didn't get that. {hint}"
 MOVE_ON = "OK, let's move on."
-THANKS = "Thank you!"
 CLOSED = "Sorry, this check-in has closed. Watch for the next one!"
 ALREADY_DONE = "You've answered this check-in, thank you!"
 OPTED_IN = "Welcome back: your check-ins start again. Text STOP at any time to stop."

@@ -35,3 +35,27 @@ def test_environment_is_read_and_overrides_win(tmp_path, monkeypatch):
     config = build_config(tmp_path, {"EAS_DEFAULT_PHONE_REGION": "GB"})
     assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://db/eas"
     assert config["EAS_DEFAULT_PHONE_REGION"] == "GB"
+
+
+def test_twilio_needs_credentials_and_a_sender(tmp_path):
+    with pytest.raises(ConfigurationError) as missing:
+        build_config(tmp_path, {"EAS_SMS_PROVIDER": "twilio"})
+    assert str(missing.value) == (
+        "EAS_SMS_PROVIDER=twilio needs EAS_TWILIO_ACCOUNT_SID, EAS_TWILIO_AUTH_TOKEN, "
+        "EAS_TWILIO_MESSAGING_SERVICE_SID or EAS_TWILIO_FROM"
+    )
+    config = build_config(
+        tmp_path,
+        {
+            "EAS_SMS_PROVIDER": "twilio",
+            "EAS_TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+            "EAS_TWILIO_AUTH_TOKEN": "token",
+            "EAS_TWILIO_FROM": "+15005550006",
+        },
+    )
+    assert config["EAS_TWILIO_FROM"] == "+15005550006"
+
+
+def test_an_unknown_sms_provider_is_refused(tmp_path):
+    with pytest.raises(ConfigurationError, match="must be 'simulator' or 'twilio', not 'nexmo'"):
+        build_config(tmp_path, {"EAS_SMS_PROVIDER": "nexmo"})

@@ -395,3 +395,20 @@ def test_columns_in_expressions_count_characters():
         at(text, "zzz", "questionnaires[0].items[5].show_if: names unknown item 'zzz' "
            "(items here: kind, kinds, mood, ok, x, y)")
     ]  # fmt: skip
+
+
+def test_an_intro_too_long_to_go_out_with_the_first_item_is_an_error():
+    intro = "Hello there, this is your check-in for today; a few quick questions follow, so "
+    text = f"""\
+study: {{id: x, title: X, timezone: UTC, duration_days: 2, sms: {{max_segments: 1}}}}
+questionnaires:
+  - id: q
+    intro: "{intro}please take a moment now."
+    items:
+      - {{id: a, type: scale, min: 0, max: 10, text: "How lonely do you feel right now, 0 to 10?"}}
+schedules:
+  - {{id: s, questionnaire: q, type: fixed, times: ["10:00"]}}
+"""
+    (error,) = errors_of(text)
+    assert error.startswith("p.yaml:4:12: questionnaires[0].intro: sent with the first item")
+    assert "needs 2 SMS segments" in error
