@@ -3,12 +3,13 @@
 from eas.audit.models import AuditEvent
 from eas.delivery.models import DispatcherHeartbeat, Message, SimulatedMessage
 from eas.participants.models import Participant, ParticipantGroup, Pause, TimezoneChange
-from eas.responses.models import Answer, Response
+from eas.responses.models import AccessLink, Answer, Response
 from eas.scheduling.models import PlannedPrompt
 from eas.studies.models import ProtocolVersion, Study
 from eas.users.models import User
 
 __all__ = [
+    "AccessLink",
     "Answer",
     "AuditEvent",
     "DispatcherHeartbeat",

@@ -199,7 +199,7 @@ class Dispatcher:
             try:
                 if settle_previous_attempt(self, prompt, report):
                     continue  # an earlier, ambiguous attempt did go out
-                link = prompt_link(prompt.id) if prompt.channel.value == "web" else None
+                link = prompt_link(prompt, now) if prompt.channel.value == "web" else None
                 key = f"prompt-{prompt.id}-attempt-{prompt.attempts}"
                 jobs.append(self.job(prompt, prompt_text(prompt, link), key, "prompt", now))
             except Exception as error:  # one bad prompt must not hold up the others

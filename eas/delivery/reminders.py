@@ -61,7 +61,7 @@ def send_reminders(dispatcher: Dispatcher, now: datetime, report: TickReport) ->
     dispatcher.end_read()
     jobs = []
     for prompt in prompts:
-        link = prompt_link(prompt.id) if prompt.channel.value == "web" else None
+        link = prompt_link(prompt, now) if prompt.channel.value == "web" else None
         body = reminder_text(prompt, prompt.reminders_sent, link)
         key = f"prompt-{prompt.id}-reminder-{prompt.reminders_sent}"
         jobs.append(dispatcher.job(prompt, body, key, "reminder", now))

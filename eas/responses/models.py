@@ -78,3 +78,21 @@ class Answer(db.Model):
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     response: Mapped[Response] = relationship(back_populates="answers")
+
+
+class AccessLink(db.Model):
+    """A participant's link to a web page: one prompt's questionnaire, or (without a prompt) the
+    participant's own page for reports they start. Only a hash of the token is stored: the
+    link itself exists in the text message alone."""
+
+    __tablename__ = "access_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    participant_id: Mapped[int] = mapped_column(sa.ForeignKey("participants.id"), index=True)
+    prompt_id: Mapped[int | None] = mapped_column(sa.ForeignKey("planned_prompts.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Personal links can be revoked (a new one issued); prompt links end with their prompt.
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    prompt: Mapped[PlannedPrompt | None] = relationship()

@@ -44,10 +44,11 @@ _NUMBER_WORDS = {
         ]
     )
 } | {"none": 0, "nothing": 0, "nil": 0}
-_NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
+_NUMBER = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+(?:[.,]\d+)?|[.,]\d+)")
+_THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+$")
 #: "7/10" and "7 out of 10" name the scale's top after the answer.
 _OUT_OF = re.compile(r"^\s*(\S+?)\s*(?:/|out of|of)\s*\d+\s*$")
-_SEPARATORS = re.compile(r"\s*(?:[,;&+]|\band\b|\s)\s*")
+_PARTS = re.compile(r"\s*(?:[,;&+/]|\band\b)\s*")
 
 
 @dataclass(frozen=True)
@@ -71,11 +72,20 @@ class Invalid:
 Outcome = Answered | Skipped | Invalid
 
 
+#: Dashes and minus signs phones type for "-"; emoji modifiers and invisible characters.
+_DASHES = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2014": "-", "\u2012": "-"})
+_INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufe0e\ufe0f\U0001f3fb-\U0001f3ff]")
+
+
 def normalise(text: str) -> str:
-    """Lower case, compatibility forms, no punctuation or symbols at either end."""
-    text = unicodedata.normalize("NFKC", text).casefold().strip()
+    """Lower case, compatibility forms, no punctuation or symbols at either end (a sign right
+    before a digit stays)."""
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text).translate(_DASHES))
+    text = text.casefold().strip()
     start, end = 0, len(text)
     while start < end and _is_trim(text[start]):
+        if text[start] in "+-" and start + 1 < end and text[start + 1].isdigit():
+            break
         start += 1
     while end > start and _is_trim(text[end - 1]):
         end -= 1
@@ -84,7 +94,14 @@ def normalise(text: str) -> str:
 
 def _is_trim(char: str) -> bool:
     category = unicodedata.category(char)
-    return char.isspace() or (category[0] in "PSZC" and char not in "+-")
+    return char.isspace() or category[0] in "PSZC"
+
+
+def printable(text: str) -> str:
+    """Text as it can be stored: no NUL or other control characters but line breaks."""
+    return "".join(
+        char for char in text if char in "\n\t" or unicodedata.category(char) not in ("Cc", "Cs")
+    )
 
 
 def is_skip(text: str) -> bool:
@@ -101,21 +118,33 @@ def parse_reply(item: dict[str, Any], text: str) -> Outcome:
     return outcome if outcome is not None else Invalid(answer_hint(item))
 
 
+#: Replies that start like yes or no but are neither.
+_HEDGES = frozenset({"not sure", "no idea", "no clue", "dont know", "don't know", "idk", "maybe"})
+
+
 def _yes_no(item: dict[str, Any], text: str) -> Answered | None:
-    raw = unicodedata.normalize("NFKC", text).casefold().strip()
-    for candidate in (raw, normalise(text)):
+    cleaned = normalise(text)
+    raw = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).casefold().strip()
+    for candidate in (raw, cleaned):
         if candidate in _YES:
             return Answered(1, "yes")
         if candidate in _NO:
             return Answered(0, "no")
-    words = normalise(text).split()
-    if words and words[0] in _YES | _NO and len(words) <= 3:  # "yes I did", "no not really"
+    words = [word for word in re.split(r"[\s,.;:!?]+", cleaned) if word]
+    if not words or len(words) > 4 or any(cleaned.startswith(h) for h in _HEDGES):
+        return None
+    said = {word in _YES for word in words if word in _YES | _NO}
+    if words[0] in _YES | _NO and len(said) == 1:  # "yes I did", "no, not really"
         return Answered(1, "yes") if words[0] in _YES else Answered(0, "no")
     return None
 
 
+_LEADING_POINT = re.compile(r"^\s*([-+]?)[.,](\d)")
+
+
 def _one_number(text: str) -> float | None:
-    cleaned = normalise(text)
+    # ".5" is a half, not 5 (normalise would trim the point as punctuation).
+    cleaned = normalise(_LEADING_POINT.sub(r"\g<1>0.\2", text))
     if cleaned in _NUMBER_WORDS:
         return float(_NUMBER_WORDS[cleaned])
     out_of = _OUT_OF.match(cleaned)
@@ -124,7 +153,9 @@ def _one_number(text: str) -> float | None:
     found = _NUMBER.findall(cleaned)
     if len(found) != 1:
         return None
-    number = float(found[0].replace(",", "."))
+    # "1,000" is a thousand; "2,5" is two and a half.
+    token = found[0].replace(",", "") if _THOUSANDS.match(found[0]) else found[0].replace(",", ".")
+    number = float(token)
     return number if abs(number) < 1e12 else None
 
 
@@ -166,6 +197,23 @@ def _choice(item: dict[str, Any], text: str) -> Answered | None:
     return _option_answer(option) if option is not None else None
 
 
+def _options_in(options: list[dict[str, Any]], text: str) -> list[dict[str, Any]] | None:
+    """Options named in a list ("1 3", "phone, social media and tv"): each part between commas
+    or "and" is one option's label, or words that each name an option."""
+    found = []
+    for part in (part for part in _PARTS.split(text) if part):
+        whole = _find_option(options, part)
+        if whole is not None and not part.isdigit():
+            found.append(whole)
+            continue
+        for word in part.split():
+            option = _find_option(options, word)
+            if option is None:
+                return None
+            found.append(option)
+    return found or None
+
+
 def _multi_choice(item: dict[str, Any], text: str) -> Answered | None:
     options = item["options"]
     cleaned = normalise(text)
@@ -175,9 +223,8 @@ def _multi_choice(item: dict[str, Any], text: str) -> Answered | None:
     elif cleaned in ("none", "nothing", "0") and item.get("min_choices", 0) == 0:
         chosen = []
     else:
-        tokens = [token for token in _SEPARATORS.split(cleaned) if token]
-        found = [_find_option(options, token) for token in tokens]
-        if not tokens or any(option is None for option in found):
+        found = _options_in(options, cleaned)
+        if found is None:
             return None
         chosen = [option for option in options if any(option is f for f in found)]
     if not item.get("min_choices", 0) <= len(chosen) <= item.get("max_choices", len(options)):
@@ -186,7 +233,9 @@ def _multi_choice(item: dict[str, Any], text: str) -> Answered | None:
 
 
 def _text(item: dict[str, Any], text: str) -> Answered | None:
-    stripped = text.strip()
+    stripped = printable(text).strip()
+    if not _INVISIBLE.sub("", stripped).strip():
+        return None
     if not stripped or len(stripped) > item.get("max_length", 500):
         return None
     return Answered(None, stripped)

@@ -18,11 +18,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from eas.core.db import db
+from eas.delivery.compose import prompt_text
 from eas.delivery.models import Message
 from eas.participants.models import Channel, Participant
 from eas.protocols.expressions import parse
 from eas.protocols.sms_format import closing_text, render_item
 from eas.responses import operations as responses
+from eas.responses.alerts import newly_triggered
 from eas.responses.models import Response, ResponseStatus
 from eas.responses.replies import (
     COMPACT_TYPES,
@@ -34,8 +36,9 @@ from eas.responses.replies import (
     parse_reply,
     split_compact,
 )
+from eas.scheduling import events
 from eas.scheduling.models import PlannedPrompt, PromptStatus
-from eas.sms import events, texts
+from eas.sms import texts
 
 #: How long after a check-in closed a late reply is told so (later: the general note).
 _LATE_REPLY_NOTICE = timedelta(hours=12)
@@ -71,14 +74,15 @@ def reply(participant: Participant, message: Message, body: str, now: datetime) 
     prompt, response, is_open = open_conversation(participant.id, now)
     if prompt is not None and is_open:
         message.prompt_id = prompt.id
-        return [_continue(prompt, response, body, now)]
+        return _continue(prompt, response, body, now)
     schedule = events.event_schedule(definition, body)
     if schedule is not None:
-        report, text = events.start_report(participant, schedule, now)
-        if report is not None:
-            message.prompt_id = report.id
-            responses.close_superseded(participant.id, report.id, now)
-        return [text]
+        report, refusal = events.start_report(participant, schedule, now, Channel.sms)
+        if report is None:
+            return [refusal]
+        message.prompt_id = report.id
+        responses.close_superseded(participant.id, report.id, now)
+        return [prompt_text(report, None)]
     if prompt is not None:
         message.prompt_id = prompt.id
         if response is not None and response.status is ResponseStatus.completed:
@@ -89,11 +93,27 @@ def reply(participant: Participant, message: Message, body: str, now: datetime) 
     return [texts.nothing_open(definition)]
 
 
-def _continue(prompt: PlannedPrompt, response: Response | None, body: str, now: datetime) -> str:
+def _continue(
+    prompt: PlannedPrompt, response: Response | None, body: str, now: datetime
+) -> list[str]:
+    """The next text of the conversation, then the reply of any safety alert it set off."""
     questionnaire = responses.questionnaire_of(prompt)
     if response is None:
         response = responses.start_response(prompt, Channel.sms, now)
         responses.close_superseded(prompt.participant_id, prompt.id, now)
+    before = responses.answered_values(response, questionnaire)
+    text = _step(response, questionnaire, body, now)
+    fired = newly_triggered(
+        prompt.protocol_version.definition,
+        questionnaire["id"],
+        before,
+        responses.answered_values(response, questionnaire),
+        [body],
+    )
+    return [text, *(alert["reply"] for alert in fired if alert.get("reply"))]
+
+
+def _step(response: Response, questionnaire: dict[str, Any], body: str, now: datetime) -> str:
     items = {item["id"]: item for item in questionnaire["items"]}
     item = items[response.current_item_id]
     compact = _compact_outcomes(response, questionnaire, item, body)

@@ -45,7 +45,8 @@ def receive(params: Mapping[str, str], now: datetime) -> Inbound:
     if existing is not None:
         return Inbound(existing, duplicate=True)
     sender = params.get("From", "")
-    body = params.get("Body", "")
+    # Kept as sent, except NUL, which PostgreSQL cannot store in text.
+    body = params.get("Body", "").replace("\x00", "\ufffd")
     cipher = get_cipher()
     message = Message(
         direction=Direction.inbound,

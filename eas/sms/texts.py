@@ -11,8 +11,6 @@ ALREADY_DONE = "You've answered this check-in, thank you!"
 OPTED_IN = "Welcome back: your check-ins start again. Text STOP at any time to stop."
 STILL_OPTED_OUT = "You opted out of this study, so you will get no more check-ins."
 ENDED = "You are no longer receiving check-ins from this study."
-EVENT_CAP = "Thanks! You've reached today's limit of {cap} reports; we'll count on tomorrow."
-EVENT_OUTSIDE = "Thanks! Reports can be sent on the days of the study only."
 
 
 def contact_line(definition: dict[str, Any]) -> str:

@@ -1,25 +1,75 @@
-"""Links in web prompts: signed, bound to one prompt, valid until the prompt expires."""
+"""Links to web pages, sent by text message: unguessable, bound to one prompt (or to one
+participant's own page), short enough to share a segment with their text, stored only hashed.
+
+A token is 16 URL-safe characters (96 random bits); the database keeps its SHA-256, so a copy
+of the database opens no one's questionnaire. A prompt may have several links (the first text
+and each reminder get their own); they all lead to the same response.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+from datetime import datetime
+
+import sqlalchemy as sa
 from flask import current_app
-from itsdangerous import BadSignature, URLSafeSerializer
 
-_SALT = "eas.prompt-link"
+from eas.core.db import db
+from eas.participants.models import Participant
+from eas.responses.models import AccessLink
+from eas.scheduling.models import PlannedPrompt
 
-
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
-
-
-def prompt_link(prompt_id: int) -> str:
-    base = current_app.config.get("EAS_PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
-    return f"{base.rstrip('/')}/p/{_serializer().dumps(prompt_id)}"
+_TOKEN_BYTES = 12
+_DEFAULT_BASE = "http://127.0.0.1:5000"
 
 
-def prompt_id_from_token(token: str) -> int | None:
-    try:
-        value = _serializer().loads(token)
-    except BadSignature:
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _base_url() -> str:
+    return (current_app.config.get("EAS_PUBLIC_BASE_URL") or _DEFAULT_BASE).rstrip("/")
+
+
+def _issue(participant_id: int, prompt_id: int | None, now: datetime) -> str:
+    token = secrets.token_urlsafe(_TOKEN_BYTES)
+    db.session.add(
+        AccessLink(
+            token_hash=token_hash(token),
+            participant_id=participant_id,
+            prompt_id=prompt_id,
+            created_at=now,
+        )
+    )
+    db.session.flush()
+    return token
+
+
+def prompt_link(prompt: PlannedPrompt, now: datetime) -> str:
+    return f"{_base_url()}/p/{_issue(prompt.participant_id, prompt.id, now)}"
+
+
+def personal_link(participant: Participant, now: datetime) -> str:
+    """A new link to the participant's own page; earlier ones stop working."""
+    db.session.execute(
+        sa.update(AccessLink)
+        .where(
+            AccessLink.participant_id == participant.id,
+            AccessLink.prompt_id.is_(None),
+            AccessLink.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+    )
+    return f"{_base_url()}/me/{_issue(participant.id, None, now)}"
+
+
+def resolve(token: str, *, personal: bool = False) -> AccessLink | None:
+    if not token or len(token) > 64:
         return None
-    return value if isinstance(value, int) else None
+    link = db.session.scalar(
+        sa.select(AccessLink).where(AccessLink.token_hash == token_hash(token))
+    )
+    if link is None or link.revoked_at is not None or (link.prompt_id is None) != personal:
+        return None
+    return link

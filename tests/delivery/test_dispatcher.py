@@ -10,9 +10,9 @@ from eas.delivery.dispatcher import Dispatcher, TickReport
 from eas.delivery.models import Direction, Message, MessageStatus
 from eas.participants.lifecycle import pause
 from eas.participants.models import ParticipantStatus
-from eas.responses.models import Response, ResponseStatus
+from eas.responses.models import AccessLink, Response, ResponseStatus
 from eas.scheduling.models import PlannedPrompt, PromptStatus
-from eas.web.links import prompt_id_from_token
+from eas.web.links import resolve, token_hash
 from tests.delivery.fakes import FakeProvider
 
 PROTOCOL = """
@@ -217,14 +217,17 @@ def test_no_reminder_once_answered(db, clock, participant, dispatcher):
     assert dispatcher.tick().reminders == 0
 
 
-def test_web_prompts_carry_their_own_signed_link(db, clock, participant, dispatcher):
+def test_web_prompts_carry_their_own_link(db, clock, participant, dispatcher):
     clock.set(datetime(2026, 3, 20, 1, 0, tzinfo=UTC))  # 21:00 in New York
     assert dispatcher.tick().sent == 1
     body = dispatcher.transport.accepted[0].message.body
     assert body.startswith("Evening diary: http://127.0.0.1:5000/p/")
     token = body.rsplit("/", 1)[1]
-    assert prompt_id_from_token(token) == _prompt(db, "evening").id
-    assert prompt_id_from_token(token[:-2] + "xx") is None
+    assert len(token) == 16
+    assert resolve(token).prompt_id == _prompt(db, "evening").id
+    assert resolve(token[:-2] + "xx") is None
+    stored = db.session.scalars(sa.select(AccessLink.token_hash)).all()
+    assert token not in stored and token_hash(token) in stored
 
 
 @pytest.mark.parametrize(

@@ -196,3 +196,19 @@ def test_help_names_the_study_and_its_contact(db, phone, participant):
     (help_text,) = phone.text("help")
     assert help_text.startswith("AI conversations, connection and loneliness in daily life.")
     assert "ai-connection-study@example.edu" in help_text
+
+
+def test_high_distress_gets_the_protocols_crisis_reply_at_once(db, phone, send_next):
+    send_next()
+    phone.text("n 3 5 6")
+    replies = phone.text("9")  # distress
+    assert replies[0].startswith("10/10")
+    assert replies[1].startswith("Thank you for telling us. If you feel unsafe or in crisis, call")
+    assert len(phone.text("4")) == 1  # no repeat for the next answer
+
+
+def test_crisis_words_in_any_reply_get_the_crisis_reply(db, phone, send_next):
+    send_next()
+    replies = phone.text("honestly I want to die")
+    assert replies[0] == "Sorry, I didn't get that. Reply Y or N"
+    assert replies[1].startswith("We are here for you. If you are thinking about hurting yourself")

@@ -1,4 +1,5 @@
-"""Participant-initiated reports by SMS: the protocol's keyword starts its questionnaire."""
+"""Participant-initiated reports: a prompt of their own, started by the protocol's keyword by
+SMS or by a button on the participant's web page."""
 
 from __future__ import annotations
 
@@ -8,12 +9,17 @@ from typing import Any
 import sqlalchemy as sa
 
 from eas.core.db import db
-from eas.delivery.compose import prompt_text
 from eas.participants.models import Channel, Participant
 from eas.responses.replies import normalise
 from eas.scheduling.localtime import local_date_of
 from eas.scheduling.models import PlannedPrompt, PromptStatus
-from eas.sms import texts
+
+CAPPED = "Thanks! You've reached today's limit of {cap} reports; we'll count on tomorrow."
+OUTSIDE_STUDY = "Thanks! Reports can be sent on the days of the study only."
+
+
+def event_schedules(definition: dict[str, Any]) -> list[dict[str, Any]]:
+    return [schedule for schedule in definition["schedules"] if schedule["type"] == "event"]
 
 
 def event_schedule(definition: dict[str, Any], body: str) -> dict[str, Any] | None:
@@ -29,8 +35,8 @@ def event_schedule(definition: dict[str, Any], body: str) -> dict[str, Any] | No
 
 
 def start_report(
-    participant: Participant, schedule: dict[str, Any], now: datetime
-) -> tuple[PlannedPrompt | None, str]:
+    participant: Participant, schedule: dict[str, Any], now: datetime, channel: Channel
+) -> tuple[PlannedPrompt | None, str | None]:
     """A prompt row of its own (sent now, open for the schedule's expiry), so a report is
     exported like any other prompt; refused past the daily cap or outside the study days."""
     version = participant.study.current_version
@@ -38,7 +44,7 @@ def start_report(
     local_date = local_date_of(now, participant.timezone)
     study_day = (local_date - participant.start_date).days + 1
     if not 1 <= study_day <= definition["study"]["duration_days"]:
-        return None, texts.EVENT_OUTSIDE
+        return None, OUTSIDE_STUDY
     today = db.session.scalar(
         sa.select(sa.func.count())
         .select_from(PlannedPrompt)
@@ -50,7 +56,7 @@ def start_report(
     )
     cap = schedule.get("max_per_day")
     if cap is not None and today >= cap:
-        return None, texts.EVENT_CAP.format(cap=cap)
+        return None, CAPPED.format(cap=cap)
     expires_at = now + timedelta(minutes=schedule["expires_after_minutes"])
     prompt = PlannedPrompt(
         participant_id=participant.id,
@@ -59,7 +65,7 @@ def start_report(
         questionnaire_id=schedule["questionnaire"],
         occurrence=f"{local_date.isoformat()}#{today + 1}",
         revision=0,
-        channel=Channel.sms,
+        channel=channel,
         study_day=study_day,
         local_date=local_date,
         due_at=now,
@@ -74,4 +80,4 @@ def start_report(
     )
     db.session.add(prompt)
     db.session.flush()
-    return prompt, prompt_text(prompt, None)
+    return prompt, None

@@ -1,0 +1,50 @@
+"""Which of the protocol's safety alerts an answer sets off, the moment it is stored.
+
+An alert fires when its `when` expression becomes true on the response's answers (it was not
+true before this answer) or when one of its `keywords` appears in the text just received (an SMS
+reply, a free-text answer). Recording alerts and telling coordinators is the safety module's
+job; here the participant's side: which replies to show or send at once.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from eas.protocols.expressions import parse
+from eas.responses.replies import normalise
+
+
+def _applies(alert: dict[str, Any], questionnaire_id: str) -> bool:
+    return alert.get("questionnaire") in (None, questionnaire_id)
+
+
+def keyword_hit(alert: dict[str, Any], text: str) -> bool:
+    words = normalise(text)
+    return any(
+        re.search(rf"(?<!\w){re.escape(normalise(keyword))}(?!\w)", words)
+        for keyword in alert.get("keywords", [])
+    )
+
+
+def newly_triggered(
+    definition: dict[str, Any],
+    questionnaire_id: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    texts: list[str],
+) -> list[dict[str, Any]]:
+    """Alerts that this step sets off: `before`/`after` are the answers (as branching sees
+    them) around it, `texts` what the participant wrote in it."""
+    fired = []
+    for alert in definition.get("alerts", []):
+        if not _applies(alert, questionnaire_id):
+            continue
+        condition = alert.get("when")
+        by_rule = bool(condition) and (
+            parse(condition).evaluate(after) and not parse(condition).evaluate(before)
+        )
+        by_words = any(keyword_hit(alert, text) for text in texts if text)
+        if by_rule or by_words:
+            fired.append(alert)
+    return fired
