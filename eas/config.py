@@ -105,12 +105,15 @@ def build_config(instance_path: str | os.PathLike[str], overrides: dict | None =
         "SQLALCHEMY_ENGINE_OPTIONS": {},
         "JSON_SORT_KEYS": False,
         "EAS_SMS_MAX_SEGMENTS_DEFAULT": 2,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
     }
     for key, variable, default in _ENVIRONMENT_SETTINGS:
         value = os.environ.get(variable, default)
         if value is not None:
             config[key] = value
     config.update(overrides or {})
+    config.setdefault("SESSION_COOKIE_SECURE", config["EAS_ENV"] == "production")
     for key, kind in _NUMERIC_SETTINGS.items():
         try:
             config[key] = kind(config[key])

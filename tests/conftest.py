@@ -17,6 +17,8 @@ from eas.protocols.validation import validate_protocol_file, validate_protocol_t
 from eas.studies.operations import publish_protocol
 from tests.databases import suite_backend, temporary_database
 
+pytest_plugins = ["tests.fixtures"]
+
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_PROTOCOL = ROOT / "protocols" / "ai-connection.yaml"
 #: A Wednesday, in the middle of a normal (non-DST-transition) week.

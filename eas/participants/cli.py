@@ -7,6 +7,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from eas.audit.operations import record
 from eas.core.clock import now_utc
 from eas.core.db import begin_write, db
 from eas.participants.csv_import import CsvInvalid, parse_participants_csv
@@ -144,3 +145,23 @@ def withdraw_command(study_id: str, label: str, reason: str | None) -> None:
 def set_timezone_command(study_id: str, label: str, zone: str) -> None:
     """Move a participant to another IANA zone (travel): future prompts follow it."""
     _run_lifecycle(change_timezone, _participant(study_id, label), zone=zone)
+
+
+@participants_cli.command("link")
+@click.argument("study_id")
+@click.argument("label")
+def link_command(study_id: str, label: str) -> None:
+    """Print a new link to the participant's own page, where they can start reports (the
+    previous link stops working). Only its hash is stored: send it to them now."""
+    from eas.web.links import personal_link
+
+    participant = _participant(study_id, label)
+    url = personal_link(participant, now_utc())
+    record(
+        "participant.personal_link_issued",
+        actor="cli",
+        study_id=participant.study_id,
+        participant_id=participant.id,
+    )
+    db.session.commit()
+    click.echo(url)

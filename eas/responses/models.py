@@ -11,6 +11,7 @@ from eas.core.db import UTCDateTime, db, enum_type
 from eas.participants.models import Channel
 
 if TYPE_CHECKING:
+    from eas.participants.models import Participant
     from eas.scheduling.models import PlannedPrompt
 
 
@@ -96,3 +97,4 @@ class AccessLink(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     prompt: Mapped[PlannedPrompt | None] = relationship()
+    participant: Mapped[Participant] = relationship()

@@ -46,8 +46,12 @@ def _issue(participant_id: int, prompt_id: int | None, now: datetime) -> str:
     return token
 
 
+def issue_token(prompt: PlannedPrompt, now: datetime) -> str:
+    return _issue(prompt.participant_id, prompt.id, now)
+
+
 def prompt_link(prompt: PlannedPrompt, now: datetime) -> str:
-    return f"{_base_url()}/p/{_issue(prompt.participant_id, prompt.id, now)}"
+    return f"{_base_url()}/p/{issue_token(prompt, now)}"
 
 
 def personal_link(participant: Participant, now: datetime) -> str:

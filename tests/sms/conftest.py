@@ -5,18 +5,13 @@ from __future__ import annotations
 import itertools
 import uuid
 import xml.etree.ElementTree as ET
-from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
 
-from eas.delivery.dispatcher import Dispatcher
-from eas.scheduling.models import PlannedPrompt, PromptStatus
-from tests.delivery.fakes import FakeProvider
-
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
-PHONE = "+12025550101"
+from tests.fixtures import PHONE
+
 _counter = itertools.count()
 
 
@@ -63,52 +58,3 @@ class Phone:
 @pytest.fixture
 def phone(client, twilio_config):
     return Phone(client)
-
-
-@pytest.fixture
-def study(create_study):
-    return create_study()
-
-
-@pytest.fixture
-def participant(db, study, enroll_csv):
-    csv = f"label,phone,timezone,start_date\nP1,{PHONE},America/New_York,2026-03-19\n"
-    return enroll_csv(study, csv).created[0]
-
-
-@pytest.fixture
-def provider(clock):
-    return FakeProvider(clock)
-
-
-@pytest.fixture
-def dispatcher(clock, provider):
-    dispatcher = Dispatcher(provider, name="sms-test", clock=clock, workers=2)
-    yield dispatcher
-    dispatcher.close()
-
-
-@pytest.fixture
-def send_next(db, clock, participant, dispatcher):
-    """Move the clock to the participant's next SMS prompt and let the dispatcher send it."""
-
-    def _send_next(schedule: str = "beeps") -> PlannedPrompt:
-        prompt = db.session.scalar(
-            sa.select(PlannedPrompt)
-            .where(
-                PlannedPrompt.participant_id == participant.id,
-                PlannedPrompt.schedule_id == schedule,
-                PlannedPrompt.status == PromptStatus.scheduled,
-                PlannedPrompt.due_at > clock.now(),
-            )
-            .order_by(PlannedPrompt.due_at)
-            .limit(1)
-        )
-        clock.set(prompt.due_at + timedelta(seconds=1))
-        dispatcher.tick()  # earlier web prompts (the baseline) go out too
-        db.session.expire_all()
-        sent = db.session.get(PlannedPrompt, prompt.id)
-        assert sent.status is PromptStatus.sent
-        return sent
-
-    return _send_next

@@ -1,0 +1,1 @@
+"""Web prompts: questionnaires answered on a mobile page opened from a link in a text."""

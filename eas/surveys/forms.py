@@ -1,0 +1,135 @@
+"""Reading a posted page on the server, which alone decides what is valid.
+
+Two kinds of problems: what a participant can get wrong (a required item left blank, a number
+out of range, too many choices) comes back on the page with a message; what the page cannot
+produce (an option that does not exist, a scale point off the scale, a missing field) means the
+form was tampered with. Either way nothing of the page is stored.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from werkzeug.datastructures import MultiDict
+
+from eas.responses.replies import Answered, Outcome, Skipped
+
+
+class Tampered(ValueError):
+    """A value the page could not have sent."""
+
+
+@dataclass
+class PageResult:
+    #: (item, outcome, raw value) in page order, when the page is valid.
+    outcomes: list[tuple[dict[str, Any], Outcome, str | None]] = field(default_factory=list)
+    #: Item id -> message for the participant.
+    errors: dict[str, str] = field(default_factory=dict)
+    #: What was typed, to show again with the errors.
+    entered: dict[str, Any] = field(default_factory=dict)
+
+
+def _number(text: str) -> float:
+    try:
+        number = float(text.replace(",", "."))
+    except ValueError:
+        raise ValueError("Please enter a number.") from None
+    if not math.isfinite(number):
+        raise ValueError("Please enter a number.")
+    return number
+
+
+def _range_text(item: dict[str, Any]) -> str:
+    low, high = item.get("min"), item.get("max")
+    if low is not None and high is not None:
+        return f" from {low:g} to {high:g}"
+    if low is not None:
+        return f" of at least {low:g}"
+    if high is not None:
+        return f" of at most {high:g}"
+    return ""
+
+
+def _option(item: dict[str, Any], value: str) -> dict[str, Any]:
+    for option in item["options"]:
+        if str(option["value"]) == value:
+            return option
+    raise Tampered(f"{item['id']}: '{value[:40]}' is not one of its options")
+
+
+def _read(item: dict[str, Any], form: MultiDict) -> tuple[Outcome | None, str | None]:
+    """One item's outcome (None: blank), or ValueError for the participant, Tampered."""
+    name, kind = item["id"], item["type"]
+    if kind == "multi_choice":
+        chosen_values = form.getlist(name)
+        chosen = [_option(item, value) for value in chosen_values]
+        if not chosen:
+            return None, None
+        low, high = item.get("min_choices", 0), item.get("max_choices", len(item["options"]))
+        if not low <= len(chosen) <= high:
+            raise ValueError(f"Please choose between {max(low, 1)} and {high} options.")
+        ordered = [o["value"] for o in item["options"] if any(o is c for c in chosen)]
+        return Answered(None, json.dumps(ordered)), ",".join(chosen_values)
+    raw = form.get(name, "")
+    if not raw.strip():
+        return None, None
+    raw = raw.strip()
+    if kind == "yes_no":
+        if raw not in ("yes", "no"):
+            raise Tampered(f"{name}: '{raw[:40]}' is not yes or no")
+        return Answered(1 if raw == "yes" else 0, raw), raw
+    if kind == "choice":
+        option = _option(item, raw)
+        value = option["value"]
+        numeric = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+        return Answered(numeric, str(value)), raw
+    if kind == "text":
+        if len(raw) > item.get("max_length", 500):
+            raise ValueError(f"Please keep this under {item.get('max_length', 500)} characters.")
+        return Answered(None, raw), raw
+    whole = kind in ("scale", "slider") or bool(item.get("integer"))
+    try:
+        number = _number(raw)
+    except ValueError:
+        if kind == "scale":
+            raise Tampered(f"{name}: '{raw[:40]}' is not a point of the scale") from None
+        raise
+    low, high = item.get("min"), item.get("max")
+    if (
+        (whole and number != int(number))
+        or (low is not None and number < low)
+        or (high is not None and number > high)
+    ):
+        if kind == "scale":
+            raise Tampered(f"{name}: {raw[:40]} is not a point of the scale")
+        kind_text = "a whole number" if whole else "a number"
+        raise ValueError(f"Please enter {kind_text}{_range_text(item)}.")
+    return Answered(int(number) if whole else number, None), raw
+
+
+def read_page(items: list[dict[str, Any]], form: MultiDict) -> PageResult:
+    """Check every shown item of a page; raises Tampered for a forged form."""
+    result = PageResult()
+    for item in items:
+        result.entered[item["id"]] = (
+            form.getlist(item["id"]) if item["type"] == "multi_choice" else form.get(item["id"])
+        )
+        try:
+            outcome, raw = _read(item, form)
+        except Tampered:
+            raise
+        except ValueError as problem:
+            result.errors[item["id"]] = str(problem)
+            continue
+        if outcome is None:
+            if item.get("required"):
+                result.errors[item["id"]] = "Please answer this question."
+                continue
+            outcome = Skipped()
+        result.outcomes.append((item, outcome, raw))
+    if result.errors:
+        result.outcomes = []
+    return result

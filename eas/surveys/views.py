@@ -1,0 +1,192 @@
+"""The participant's pages: a prompt's questionnaire (/p/<token>) and their own page
+(/me/<token>) for reports they start. Answers are saved page by page; the server decides
+branching, required items and ranges; every state has a clear page, never an error."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask import Response as FlaskResponse
+
+from eas.core.clock import now_utc
+from eas.participants.models import Channel, ParticipantStatus
+from eas.responses import operations as responses
+from eas.responses.alerts import newly_triggered
+from eas.responses.models import ResponseStatus
+from eas.scheduling import events
+from eas.scheduling.models import PromptStatus
+from eas.surveys.forms import Tampered, read_page
+from eas.surveys.pages import page_of, pages_of, visible
+from eas.web.csrf import require_csrf
+from eas.web.links import issue_token, resolve
+
+bp = Blueprint("surveys", __name__)
+
+
+@bp.after_request
+def private(response: FlaskResponse) -> FlaskResponse:
+    # Intimate answers: never cached, never indexed, the link never sent on as a referrer.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _message(title: str, text: str, status: int):
+    return render_template("survey_message.html", title=title, text=text), status
+
+
+def _prompt_or_page(token: str):
+    link = resolve(token)
+    if link is None:
+        return None, _message(
+            "This link does not work",
+            "Please check that the whole link was opened. If it still does not work, the study "
+            "team can send you a new one.",
+            404,
+        )
+    prompt = link.prompt
+    if prompt.status is not PromptStatus.sent:
+        return None, _message("This questionnaire is not open", "It was not sent to you.", 404)
+    if prompt.participant.status not in (ParticipantStatus.active, ParticipantStatus.paused):
+        return None, _message("This questionnaire has closed", "Thank you for your time.", 410)
+    return prompt, None
+
+
+@bp.get("/p/<token>")
+def questionnaire(token: str):
+    prompt, refusal = _prompt_or_page(token)
+    if refusal:
+        return refusal
+    response = responses.response_for(prompt)
+    questionnaire = responses.questionnaire_of(prompt)
+    if response is not None and response.status is ResponseStatus.completed:
+        return render_template(
+            "survey_done.html",
+            thanks=questionnaire.get("thanks") or "Thank you!",
+            alerts=get_flashed_messages(category_filter=["alert"]),
+        )
+    if not responses.is_open(prompt, response, now_utc()):
+        return _message(
+            "This questionnaire has closed",
+            "Its time is over, so it can no longer be answered. Thank you, and watch for the "
+            "next one.",
+            410,
+        )
+    return _render_page(prompt, questionnaire, response)
+
+
+def _render_page(prompt, questionnaire, response, errors=None, entered=None, status=200):
+    current = response.current_item_id if response else questionnaire["items"][0]["id"]
+    index, items = page_of(questionnaire, current)
+    values = responses.answered_values(response, questionnaire) if response else {}
+    return (
+        render_template(
+            "survey.html",
+            questionnaire=questionnaire,
+            items=visible(items, values),
+            page_number=index + 1,
+            page_count=len(pages_of(questionnaire)),
+            first_page=response is None,
+            errors=errors or {},
+            entered=entered or {},
+            alerts=get_flashed_messages(category_filter=["alert"]),
+        ),
+        status,
+    )
+
+
+@bp.post("/p/<token>")
+def save_page(token: str):
+    require_csrf()
+    prompt, refusal = _prompt_or_page(token)
+    if refusal:
+        return refusal
+    now = now_utc()
+    response = responses.response_for(prompt)
+    questionnaire = responses.questionnaire_of(prompt)
+    if response is not None and response.status is ResponseStatus.completed:
+        return redirect(request.path, 303)
+    if not responses.is_open(prompt, response, now):
+        return _message(
+            "This questionnaire has closed",
+            "Its time ran out before this page was sent, so it was not saved. Thank you.",
+            410,
+        )
+    current = response.current_item_id if response else questionnaire["items"][0]["id"]
+    if request.form.get("page_item") != current:
+        # An old copy of the page (another tab, the back button): show where things stand.
+        return redirect(request.path, 303)
+    values = responses.answered_values(response, questionnaire) if response else {}
+    items = visible(page_of(questionnaire, current)[1], values)
+    try:
+        result = read_page(items, request.form)
+    except Tampered as tampering:
+        return _message(
+            "This page could not be saved",
+            f"It sent a value the questionnaire does not allow ({tampering}). Nothing was "
+            "saved. Go back, reload the page and answer again.",
+            400,
+        )
+    if result.errors:
+        return _render_page(prompt, questionnaire, response, result.errors, result.entered, 422)
+    if response is None:
+        response = responses.start_response(prompt, Channel.web, now)
+    for item, outcome, raw in result.outcomes:
+        # Branching within a page depends on earlier pages only, so the shown items are the
+        # ones `advance` moves through.
+        assert response.current_item_id == item["id"], (response.current_item_id, item["id"])
+        responses.record(response, item, outcome, raw, now)
+        responses.advance(response, questionnaire, now)
+    texts = [raw for item, _, raw in result.outcomes if item["type"] == "text" and raw]
+    for alert in newly_triggered(
+        prompt.protocol_version.definition,
+        questionnaire["id"],
+        values,
+        responses.answered_values(response, questionnaire),
+        texts,
+    ):
+        if alert.get("reply"):
+            flash(alert["reply"], "alert")
+    return redirect(request.path, 303)
+
+
+@bp.get("/me/<token>")
+def personal(token: str):
+    link = resolve(token, personal=True) or abort(404)
+    participant = link.participant
+    definition = participant.study.current_version.definition
+    return render_template(
+        "me.html",
+        study=participant.study,
+        reports=events.event_schedules(definition),
+        questionnaires={q["id"]: q for q in definition["questionnaires"]},
+        active=participant.status is ParticipantStatus.active,
+        notice=get_flashed_messages(category_filter=["notice"]),
+    )
+
+
+@bp.post("/me/<token>/reports/<schedule_id>")
+def start_report(token: str, schedule_id: str):
+    require_csrf()
+    link = resolve(token, personal=True) or abort(404)
+    participant = link.participant
+    if participant.status is not ParticipantStatus.active:
+        abort(404)
+    definition = participant.study.current_version.definition
+    schedule = next((s for s in events.event_schedules(definition) if s["id"] == schedule_id), None)
+    if schedule is None:
+        abort(404)
+    now = now_utc()
+    report, refusal = events.start_report(participant, schedule, now, Channel.web)
+    if report is None:
+        flash(refusal, "notice")
+        return redirect(url_for("surveys.personal", token=token), 303)
+    return redirect(url_for("surveys.questionnaire", token=issue_token(report, now)), 303)
