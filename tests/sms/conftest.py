@@ -9,8 +9,9 @@ import xml.etree.ElementTree as ET
 import pytest
 from twilio.request_validator import RequestValidator
 
-AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 from tests.fixtures import PHONE
+
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 
 _counter = itertools.count()
 
