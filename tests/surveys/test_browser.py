@@ -1,0 +1,235 @@
+"""The evening diary in a real browser: headless Chromium at a phone's size, driven by
+playwright, against the app served on loopback; axe-core checks each page state.
+
+Needs Debian's chromium, the playwright package and axe-core (`.ci/run` installs them); skipped
+without them unless EAS_REQUIRE_BROWSER=1. Screenshots of every state go to artifacts/surveys/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import flask_migrate
+import pytest
+import sqlalchemy as sa
+from werkzeug.serving import make_server
+
+from eas import create_app
+from eas.core.clock import VirtualClock, install_clock
+from eas.core.db import db
+from eas.delivery.dispatcher import Dispatcher
+from eas.participants.csv_import import parse_participants_csv
+from eas.participants.operations import import_participants
+from eas.protocols.validation import validate_protocol_file
+from eas.responses.models import Response, ResponseStatus
+from eas.scheduling.models import PlannedPrompt
+from eas.studies.operations import publish_protocol
+from tests.conftest import DEMO_PROTOCOL, ROOT, T0, make_test_config
+from tests.delivery.fakes import FakeProvider
+from tests.surveys.conftest import DIARY_DUE
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = ROOT / "artifacts" / "surveys"
+AXE = Path(os.environ.get("EAS_TEST_AXE", ROOT / ".tools/axe/node_modules/axe-core/axe.min.js"))
+CHROMIUM = os.environ.get("EAS_TEST_CHROMIUM") or shutil.which("chromium")
+PHONE = {"width": 390, "height": 844}
+AXE_SOURCE = AXE.read_text() if AXE.exists() else ""
+
+
+def _requirements() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed"
+    if not CHROMIUM:
+        return "Debian's chromium is not installed"
+    if not AXE.exists():
+        return f"axe-core is not at {AXE}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    missing = _requirements()
+    if missing:
+        if os.environ.get("EAS_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"browser tests required but {missing}")
+        pytest.skip(missing)
+    tmp = tmp_path_factory.mktemp("browser")
+    app = create_app(make_test_config(f"sqlite:///{tmp / 'browser.sqlite3'}", tmp))
+    clock = VirtualClock(T0)
+    install_clock(app, clock)
+    provider = FakeProvider(clock)
+    with app.app_context():
+        flask_migrate.upgrade()
+        study = publish_protocol(validate_protocol_file(DEMO_PROTOCOL), actor="test").study
+        csv = (
+            "label,phone,timezone,start_date\n"
+            "P1,+12025550101,America/New_York,2026-03-19\n"
+            "P2,+12025550102,America/New_York,2026-03-19\n"
+        )
+        parsed = parse_participants_csv(csv, study.current_version.definition, "US")
+        import_participants(study, parsed, actor="test")
+        db.session.commit()
+        clock.set(DIARY_DUE + timedelta(seconds=1))
+        dispatcher = Dispatcher(provider, name="browser", clock=clock, workers=1)
+        dispatcher.tick()
+        dispatcher.close()
+        db.session.remove()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    links = {}
+    for accepted in provider.accepted:
+        body = accepted.message.body
+        if body.startswith("Evening diary: "):
+            label = f"P{accepted.message.participant_id}"
+            links[label] = f"{base}/p/{body.rsplit('/p/', 1)[1]}"
+    yield {"app": app, "clock": clock, "base": base, "links": links}
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture(scope="module")
+def browser(site):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run",
+            ],
+        )  # fmt: skip
+        yield browser
+        browser.close()
+
+
+def _check(page, name: str) -> None:
+    """Screenshot the state, and fail on serious or critical accessibility violations."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    # Evaluated over the DevTools protocol: the page's CSP (no inline script) stays in force.
+    page.evaluate(AXE_SOURCE)
+    result = page.evaluate("async () => await axe.run(document)")
+    serious = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == [], f"{name}: {serious}"
+
+
+def _stored(site, label: str) -> dict:
+    with site["app"].app_context():
+        response = db.session.scalar(
+            sa.select(Response)
+            .join(PlannedPrompt, PlannedPrompt.id == Response.prompt_id)
+            .where(
+                PlannedPrompt.schedule_id == "diary", PlannedPrompt.participant_id == int(label[1:])
+            )
+        )
+        answers = (
+            {
+                a.item_id: (a.value_numeric, a.value_text, a.missing_code and a.missing_code.value)
+                for a in response.answers
+            }
+            if response
+            else {}
+        )
+        status = response.status if response else None
+        db.session.remove()
+    return {"status": status, "answers": answers}
+
+
+def test_the_evening_diary_on_a_phone(site, browser):
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(site["links"]["P1"])
+    assert page.get_by_text("Page 1 of 3").is_visible()
+    _check(page, "1-first-page")
+
+    page.get_by_label("About how many minutes").fill("abc")
+    page.get_by_role("button", name="Next").click()
+    assert page.get_by_role("alert").get_by_text("Please enter a number.").is_visible()
+    _check(page, "2-error")
+
+    page.get_by_label("About how many minutes").fill("30")
+    page.get_by_role("button", name="Next").click()
+    assert page.get_by_text("Page 2 of 3").is_visible()
+    replaced = page.get_by_role("group", name="take the place of contact with people")
+    replaced.get_by_role("radio", name="3", exact=True).check()
+    page.reload()  # a dropped connection mid-page: page 2 again, nothing lost before it
+    assert page.get_by_text("Page 2 of 3").is_visible()
+    _check(page, "3-resumed")
+
+    page.get_by_role("group", name="take the place of contact with people").get_by_role(
+        "radio", name="3", exact=True
+    ).check()
+    page.get_by_role("group", name="raise what you expect").get_by_role(
+        "radio", name="7", exact=True
+    ).check()
+    page.get_by_role("group", name="compare a real person").get_by_label("Yes").check()
+    page.get_by_role("group", name="with someone in person").get_by_label("Yes").check()
+    page.get_by_role("button", name="Next").click()
+    assert page.get_by_text("Page 3 of 3").is_visible()
+    page.get_by_role("group", name="How satisfying").get_by_role("radio", name="6").check()
+    page.get_by_role("group", name="Overall today").get_by_role(
+        "radio", name="2", exact=True
+    ).check()
+    page.get_by_label("Anything else about today").fill("Long walk with my sister.")
+    _check(page, "4-last-page")
+    page.get_by_role("button", name="Send").click()
+    assert page.get_by_role("heading", name="Thank you").is_visible()
+    _check(page, "5-thanks")
+
+    stored = _stored(site, "P1")
+    assert stored["status"] is ResponseStatus.completed
+    answers = stored["answers"]
+    assert answers["day_ai_minutes"][0] == 30
+    assert answers["day_ai_replaced"][0] == 3 and answers["day_ai_expectations"][0] == 7
+    assert answers["day_partner_compared"][1] == "yes" and answers["day_in_person"][1] == "yes"
+    assert answers["day_contact_quality"][0] == 6 and answers["day_lonely"][0] == 2
+    assert answers["day_note"][1] == "Long walk with my sister."
+
+    page.goto(site["links"]["P1"])  # the link again: thanks, not the form
+    assert page.get_by_text("Your answers are saved").is_visible()
+    assert page.locator("form").count() == 0
+    _check(page, "6-reused-link")
+    context.close()
+
+
+def test_another_token_never_shows_someone_elses_answers(site, browser):
+    page = browser.new_page(viewport=PHONE)
+    own = site["links"]["P2"]
+    page.goto(own)
+    assert page.get_by_text("Page 1 of 3").is_visible()
+    assert page.get_by_label("About how many minutes").input_value() == ""
+    forged = own[:-3] + ("aaa" if not own.endswith("aaa") else "bbb")
+    response = page.goto(forged)
+    assert response.status == 404
+    assert page.get_by_role("heading", name="This link does not work").is_visible()
+    _check(page, "7-unknown-link")
+    page.close()
+
+
+def test_an_expired_link(site, browser):
+    clock = site["clock"]
+    saved = clock.now()
+    clock.set(saved + timedelta(hours=3))  # past the diary's 150-minute window
+    try:
+        page = browser.new_page(viewport=PHONE)
+        response = page.goto(site["links"]["P2"])
+        assert response.status == 410
+        assert page.get_by_role("heading", name="This questionnaire has closed").is_visible()
+        _check(page, "8-expired-link")
+        page.close()
+    finally:
+        clock.set(saved)
