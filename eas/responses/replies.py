@@ -74,6 +74,7 @@ Outcome = Answered | Skipped | Invalid
 
 #: Dashes and minus signs phones type for "-"; emoji modifiers and invisible characters.
 _DASHES = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2014": "-", "\u2012": "-"})
+_ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060\ufe0e\ufe0f]")
 _INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufe0e\ufe0f\U0001f3fb-\U0001f3ff]")
 
 
@@ -234,7 +235,7 @@ def _multi_choice(item: dict[str, Any], text: str) -> Answered | None:
 
 def _text(item: dict[str, Any], text: str) -> Answered | None:
     stripped = printable(text).strip()
-    if not _INVISIBLE.sub("", stripped).strip():
+    if not _ZERO_WIDTH.sub("", stripped).strip():
         return None
     if not stripped or len(stripped) > item.get("max_length", 500):
         return None
