@@ -35,6 +35,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     install_clock(app, SystemClock())
 
     from eas.delivery.cli import run_command, scheduler_command
+    from eas.export.cli import export_command
     from eas.participants.cli import participants_cli
     from eas.protocols.cli import protocol_cli
     from eas.scheduling.cli import schedule_cli
@@ -48,6 +49,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         schedule_cli,
         scheduler_command,
         run_command,
+        export_command,
     ):
         app.cli.add_command(command)
     init_web(app)

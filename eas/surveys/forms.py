@@ -69,8 +69,10 @@ def _read(item: dict[str, Any], form: MultiDict) -> tuple[Outcome | None, str | 
         if not chosen:
             return None, None
         low, high = item.get("min_choices", 0), item.get("max_choices", len(item["options"]))
-        if not low <= len(chosen) <= high:
-            raise ValueError(f"Please choose between {max(low, 1)} and {high} options.")
+        if len(chosen) > high:
+            raise ValueError(f"Please choose at most {high}.")
+        if len(chosen) < low:
+            raise ValueError(f"Please choose at least {low}.")
         ordered = [o["value"] for o in item["options"] if any(o is c for c in chosen)]
         return Answered(None, json.dumps(ordered)), ",".join(chosen_values)
     raw = form.get(name, "")

@@ -1,0 +1,1 @@
+"""The study's product: a Frictionless data package of tidy longitudinal tables."""

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from eas.audit.operations import record
+from eas.core.clock import now_utc
+from eas.core.db import db
+from eas.export.operations import export_study
+from eas.studies.operations import get_study
+
+
+@click.command("export")
+@click.argument("study_id")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv")
+@click.option("--wide", is_flag=True, help="Also one wide table per questionnaire (openESM).")
+@click.option("--since", type=click.DateTime(), help="Only prompts due from this UTC time on.")
+def export_command(study_id: str, out: Path, fmt: str, wide: bool, since: datetime | None) -> None:
+    """Export a study as a Frictionless data package (tidy longitudinal tables)."""
+    study = get_study(study_id)
+    if study is None:
+        raise click.ClickException(f"no study '{study_id}'")
+    if out.exists() and any(out.iterdir()):
+        raise click.ClickException(f"{out} is not empty: export into a new folder")
+    total = len(study.participants)
+    with click.progressbar(length=total, label="Exporting participants", file=sys.stderr) as bar:
+        result = export_study(
+            study,
+            out,
+            now=now_utc(),
+            fmt=fmt,
+            wide=wide,
+            since=since.replace(tzinfo=UTC) if since else None,
+            progress=bar.update if sys.stderr.isatty() else None,
+        )
+    record("study.exported", actor="cli", study_id=study.id, format=fmt, rows=result.rows)
+    db.session.commit()
+    summary = ", ".join(f"{name} {rows}" for name, rows in result.rows.items())
+    click.echo(f"exported {study_id} to {out}: {summary}")

@@ -1,0 +1,226 @@
+"""Writing the data package: CSV or Parquet files, `datapackage.json`, a README and a codebook.
+
+Output is deterministic: rows in a fixed order, numbers and times always written the same way,
+and nothing that depends on the wall clock or the machine, so the same data gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from eas.export.tables import Column, Table
+
+
+def format_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return value.strftime("%Y-%m-%dT%H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+class CsvTable:
+    def __init__(self, table: Table, folder: Path) -> None:
+        self.table = table
+        self.path = folder / f"{table.name}.csv"
+        self.file = self.path.open("w", newline="", encoding="utf-8")
+        self.writer = csv.writer(self.file, lineterminator="\n")
+        self.writer.writerow(table.names)
+        self.rows = 0
+
+    def write(self, rows: list[dict[str, Any]]) -> None:
+        names = self.table.names
+        self.writer.writerows([format_value(row.get(name)) for name in names] for row in rows)
+        self.rows += len(rows)
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class ParquetTable:
+    """Row groups written as they come, so memory stays bounded."""
+
+    def __init__(self, table: Table, folder: Path) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.pa = pa
+        self.table = table
+        self.path = folder / f"{table.name}.parquet"
+        self.schema = pa.schema([(c.name, _arrow_type(pa, c)) for c in table.columns])
+        self.writer = pq.ParquetWriter(self.path, self.schema)
+        self.rows = 0
+
+    def write(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        columns = {
+            column.name: [_arrow_value(row.get(column.name), column) for row in rows]
+            for column in self.table.columns
+        }
+        self.writer.write_table(self.pa.Table.from_pydict(columns, schema=self.schema))
+        self.rows += len(rows)
+
+    def close(self) -> None:
+        if self.rows == 0:
+            self.writer.write_table(self.schema.empty_table())
+        self.writer.close()
+
+
+def _arrow_type(pa, column: Column):
+    return {
+        "integer": pa.int64(),
+        "number": pa.float64(),
+        "boolean": pa.bool_(),
+        "date": pa.date32(),
+        "datetime": pa.timestamp("s", tz="UTC")
+        if column.name.endswith("_utc")
+        else pa.timestamp("s"),
+    }.get(column.type, pa.string())
+
+
+def _arrow_value(value: Any, column: Column) -> Any:
+    if value is None:
+        return None
+    if column.type == "string" and not isinstance(value, str):
+        return str(value)
+    if column.type == "number":
+        return float(value)
+    return value
+
+
+def field_schema(column: Column) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "name": column.name,
+        "type": column.type,
+        "description": column.description,
+    }
+    if column.type == "datetime":
+        schema["format"] = (
+            "%Y-%m-%dT%H:%M:%SZ" if column.name.endswith("_utc") else "%Y-%m-%dT%H:%M:%S"
+        )
+    constraints: dict[str, Any] = {}
+    if column.required:
+        constraints["required"] = True
+    if column.categories:
+        constraints["enum"] = list(column.categories)
+        schema["categories"] = [
+            {"value": value, "label": label} for value, label in column.categories.items()
+        ]
+    if constraints:
+        schema["constraints"] = constraints
+    return schema
+
+
+def resource(table: Table, path: str, rows: int, fmt: str) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "fields": [field_schema(column) for column in table.columns],
+        "missingValues": [""] if fmt == "csv" else [],
+    }
+    if table.primary_key:
+        schema["primaryKey"] = table.primary_key
+    if table.foreign_keys:
+        schema["foreignKeys"] = table.foreign_keys
+    described = {
+        "name": table.name,
+        "title": table.title,
+        "description": f"{table.description} ({rows} rows)",
+        "path": path,
+        "format": fmt,
+        "schema": schema,
+    }
+    if fmt == "csv":
+        described.update(mediatype="text/csv", encoding="utf-8")
+    return described
+
+
+def write_datapackage(folder: Path, study: dict[str, Any], resources: list[dict[str, Any]]) -> Path:
+    package = {
+        "name": study["id"],
+        "title": study["title"],
+        "description": (
+            "Ecological momentary assessment data exported by eas. Missing values are empty "
+            "cells; why a value is missing is in responses.missing (skipped, not_presented, "
+            "invalid, timeout) or prompts.status/status_reason. Participants are pseudonymous."
+        ),
+        "resources": resources,
+    }
+    path = folder / "datapackage.json"
+    path.write_text(json.dumps(package, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+_PY_LOAD_CSV = (
+    'def load(name): return pd.read_csv(f"{name}.csv", keep_default_na=False, na_values=[""], '
+    'dtype={f["name"]: {"integer": "Int64", "number": "float64"}.get(f["type"], "string") '
+    'for f in fields[name] if f["type"] not in ("date", "datetime")}, '
+    'parse_dates=[f["name"] for f in fields[name] if f["type"] in ("date", "datetime")])'
+)
+_PY_FIELDS = (
+    'fields = {r["name"]: r["schema"]["fields"] '
+    'for r in json.load(open("datapackage.json"))["resources"]}'
+)
+_PY_LOAD_PARQUET = 'def load(name): return pd.read_parquet(f"{name}.parquet")'
+
+
+def write_readme(folder: Path, study: dict[str, Any], fmt: str, wide: list[str]) -> None:
+    ext = "csv" if fmt == "csv" else "parquet"
+    r_read = (
+        'read.csv("{name}.csv", na.strings = "")'
+        if fmt == "csv"
+        else 'arrow::read_parquet("{name}.parquet")'
+    )
+    py_load = _PY_LOAD_CSV if fmt == "csv" else _PY_LOAD_PARQUET
+    wide_lines = "".join(
+        f"- `responses_wide_{q}.{ext}`: questionnaire `{q}`, one row per prompt (`id`, `day`, "
+        "`beep`, one column per item; openESM layout)\n"
+        for q in wide
+    )
+    text = f"""# {study["title"]}
+
+Exported by eas from protocol `{study["id"]}`. Every table is described, with typed columns,
+keys and category labels, in `datapackage.json` (Frictionless Data Package); item wording, type,
+scale, labels, branching and SMS reply format are in `codebook.{ext}`.
+
+- `prompts.{ext}`: every planned prompt, sent or not, with its status and reason
+- `responses.{ext}`: one row per prompt and item, long format, with person means, person-mean-
+  centred values and within-day lag 1 for numeric items
+{wide_lines}- `participants.{ext}`, `compliance_days.{ext}`, `compliance_beeps.{ext}`,
+  `pauses.{ext}`, `events.{ext}`, `codebook.{ext}`
+
+Missing values are empty cells, and only empty cells: the reason is in `responses.missing` or
+`prompts.status` / `status_reason`. Times come twice: `*_utc` (UTC) and `*_local` (the
+participant's wall clock in the zone named in `prompts.timezone`, offset in `utc_offset`).
+
+## R
+
+```r
+prompts <- {r_read.format(name="prompts")}
+responses <- {r_read.format(name="responses")}
+merged <- merge(responses, prompts, by = c("prompt_id", "participant"))
+```
+
+## Python
+
+```python
+import json, pandas as pd
+{_PY_FIELDS}
+{py_load}
+```
+
+then `prompts = load("prompts")`, `responses = load("responses")`: integers as `Int64`, times as
+datetimes (UTC ones time-zone aware), empty cells as missing.
+"""
+    (folder / "README.md").write_text(text, encoding="utf-8")
