@@ -170,7 +170,7 @@ _PY_LOAD_CSV = (
 )
 _PY_FIELDS = (
     'fields = {r["name"]: r["schema"]["fields"] '
-    'for r in json.load(open("datapackage.json"))["resources"]}'
+    'for r in json.loads(pathlib.Path("datapackage.json").read_text())["resources"]}'
 )
 _PY_LOAD_PARQUET = 'def load(name): return pd.read_parquet(f"{name}.parquet")'
 
@@ -215,7 +215,7 @@ merged <- merge(responses, prompts, by = c("prompt_id", "participant"))
 ## Python
 
 ```python
-import json, pandas as pd
+import json, pathlib, pandas as pd
 {_PY_FIELDS}
 {py_load}
 ```
