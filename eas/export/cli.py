@@ -10,6 +10,7 @@ from eas.audit.operations import record
 from eas.core.clock import now_utc
 from eas.core.db import db
 from eas.export.operations import export_study
+from eas.export.stats_files import write_stats_files
 from eas.studies.operations import get_study
 
 
@@ -19,7 +20,11 @@ from eas.studies.operations import get_study
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv")
 @click.option("--wide", is_flag=True, help="Also one wide table per questionnaire (openESM).")
 @click.option("--since", type=click.DateTime(), help="Only prompts due from this UTC time on.")
-def export_command(study_id: str, out: Path, fmt: str, wide: bool, since: datetime | None) -> None:
+@click.option("--sav", is_flag=True, help="Also SPSS files of the wide tables (stats extra).")
+@click.option("--dta", is_flag=True, help="Also Stata files of the wide tables (stats extra).")
+def export_command(
+    study_id: str, out: Path, fmt: str, wide: bool, since: datetime | None, sav: bool, dta: bool
+) -> None:
     """Export a study as a Frictionless data package (tidy longitudinal tables)."""
     study = get_study(study_id)
     if study is None:
@@ -33,10 +38,18 @@ def export_command(study_id: str, out: Path, fmt: str, wide: bool, since: dateti
             out,
             now=now_utc(),
             fmt=fmt,
-            wide=wide,
+            wide=wide or sav or dta,
             since=since.replace(tzinfo=UTC) if since else None,
             progress=bar.update if sys.stderr.isatty() else None,
         )
+    formats = [name for name, wanted in (("sav", sav), ("dta", dta)) if wanted]
+    if formats:
+        if fmt != "csv":
+            raise click.ClickException("--sav and --dta are made from the CSV export")
+        try:
+            write_stats_files(out, study.current_version.definition["questionnaires"], formats)
+        except RuntimeError as problem:
+            raise click.ClickException(str(problem)) from None
     record("study.exported", actor="cli", study_id=study.id, format=fmt, rows=result.rows)
     db.session.commit()
     summary = ", ".join(f"{name} {rows}" for name, rows in result.rows.items())

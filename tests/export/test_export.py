@@ -221,3 +221,16 @@ def test_web_answers_round_trip(db, clock, client, diary, tmp_path):
     assert wide[str(prompt.id)]["day_lonely"] == ""
     status = {r["prompt_id"]: r["status"] for r in _read(tmp_path / "out", "prompts")}
     assert status[str(prompt.id)] == "completed"
+
+
+def test_spss_and_stata_files_carry_labels(db, runner, participant, tmp_path):
+    import pyreadstat
+
+    out = tmp_path / "pkg"
+    result = runner.invoke(args=["export", "ai-connection", "--out", str(out), "--sav", "--dta"])
+    assert result.exit_code == 0, result.output
+    _, meta = pyreadstat.read_sav(str(out / "responses_wide_momentary.sav"))
+    assert meta.column_names_to_labels["lonely"].startswith("Right now, how lonely do you feel?")
+    assert meta.variable_value_labels["ai_chat"] == {1.0: "Yes", 0.0: "No"}
+    _, meta = pyreadstat.read_dta(str(out / "responses_wide_baseline.dta"))
+    assert meta.variable_value_labels["ai_use_frequency"][0] == "Never"
