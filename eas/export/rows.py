@@ -22,13 +22,13 @@ import sqlalchemy as sa
 
 from eas.core.db import db
 from eas.delivery.models import Message
+from eas.export.derived import count_outcome, derive_item_variables, rates
 from eas.participants.models import Participant, ParticipantGroup, TimezoneChange
 from eas.responses.models import Answer, Response, ResponseStatus
 from eas.scheduling.localtime import zone
 from eas.scheduling.models import CancelReason, PlannedPrompt, PromptStatus
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_NOT_SENDABLE = ("cancelled", "not_sent")
 
 
 @dataclass
@@ -273,17 +273,17 @@ class StudyRows:
                         prompt.due_at - previous_due
                     ).total_seconds() / 60
                 previous_due = prompt.due_at
-                self._count(days[prompt.study_day], row["status"])
-                self._count(self.beeps[(prompt.schedule_id, row["beep"])], row["status"])
+                count_outcome(days[prompt.study_day], row["status"])
+                count_outcome(self.beeps[(prompt.schedule_id, row["beep"])], row["status"])
             for answer in answers.get(prompt.id, []):
                 rows.responses.append(self._response_row(row, prompt, answer))
                 info = self.items.get((prompt.questionnaire_id, answer.item_id))
                 if row["beep"] is not None and info is not None and info.numeric:
                     key = (answer.item_id, prompt.schedule_id, prompt.study_day, row["beep"])
                     values[key] = (answer.value_numeric, prompt.due_at)
-        self._derive(rows, values)
+        derive_item_variables(rows.responses, values)
         rows.days = [
-            {"participant": label, "study_day": day, **self._rates(*counts)}
+            {"participant": label, "study_day": day, **rates(*counts)}
             for day, counts in sorted(days.items())
         ]
         planned = sum(d["planned"] for d in rows.days)
@@ -299,25 +299,9 @@ class StudyRows:
         )
         return rows
 
-    @staticmethod
-    def _count(counts: list[int], status: str) -> None:
-        counts[0] += 1
-        counts[1] += status not in _NOT_SENDABLE
-        counts[2] += status == "completed"
-
-    @staticmethod
-    def _rates(planned: int, sendable: int, completed: int) -> dict[str, Any]:
-        return {
-            "planned": planned,
-            "sendable": sendable,
-            "completed": completed,
-            "compliance": completed / sendable if sendable else None,
-            "compliance_planned": completed / planned if planned else None,
-        }
-
     def compliance_beeps(self) -> list[dict[str, Any]]:
         return [
-            {"schedule": schedule, "beep": beep, **self._rates(*counts)}
+            {"schedule": schedule, "beep": beep, **rates(*counts)}
             for (schedule, beep), counts in sorted(self.beeps.items())
         ]
 
@@ -400,28 +384,3 @@ class StudyRows:
             "_schedule": prompt.schedule_id,
             "_due": prompt.due_at,
         }
-
-    def _derive(self, rows: ParticipantRows, values: dict) -> None:
-        """Person means, person-mean-centred values and within-day lag 1 of numeric items."""
-        sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
-        for (item_id, *_), (value, _) in values.items():
-            if value is not None:
-                sums[item_id][0] += value
-                sums[item_id][1] += 1
-        for row in rows.responses:
-            item_id, value = row["item"], row["value_numeric"]
-            total, count = sums.get(item_id, (0.0, 0))
-            mean = total / count if count else None
-            numeric = (row["_schedule"], row["study_day"], row["beep"])
-            is_numeric = (item_id, *numeric) in values
-            row["person_mean"] = mean if is_numeric else None
-            row["person_centred"] = value - mean if is_numeric and value is not None else None
-            previous = (
-                values.get((item_id, row["_schedule"], row["study_day"], row["beep"] - 1))
-                if is_numeric and row["beep"]
-                else None
-            )
-            row["lag1"] = previous[0] if previous else None
-            row["lag1_gap_minutes"] = (
-                (row["_due"] - previous[1]).total_seconds() / 60 if previous else None
-            )

@@ -1,0 +1,59 @@
+"""Variables analysts compute first, made ready: compliance rates, person means,
+person-mean-centred values and within-day lag 1."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+#: Outcomes that do not count against compliance "of what could be answered".
+_NOT_SENDABLE = ("cancelled", "not_sent")
+
+
+def count_outcome(counts: list[int], status: str) -> None:
+    """counts: [planned, sendable, completed]."""
+    counts[0] += 1
+    counts[1] += status not in _NOT_SENDABLE
+    counts[2] += status == "completed"
+
+
+def rates(planned: int, sendable: int, completed: int) -> dict[str, Any]:
+    return {
+        "planned": planned,
+        "sendable": sendable,
+        "completed": completed,
+        "compliance": completed / sendable if sendable else None,
+        "compliance_planned": completed / planned if planned else None,
+    }
+
+
+def derive_item_variables(
+    responses: list[dict[str, Any]],
+    values: dict[tuple[str, str, int, int], tuple[float | None, datetime]],
+) -> None:
+    """Person means, person-mean-centred values and within-day lag 1 of numeric items, for one
+    participant's response rows. `values` maps (item, schedule, day, beep) to the value and the
+    prompt's due time; a beep without an entry (missed) leaves the next one's lag empty."""
+    sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
+    for (item_id, *_), (value, _) in values.items():
+        if value is not None:
+            sums[item_id][0] += value
+            sums[item_id][1] += 1
+    for row in responses:
+        item_id, value = row["item"], row["value_numeric"]
+        total, count = sums.get(item_id, (0.0, 0))
+        mean = total / count if count else None
+        numeric = (row["_schedule"], row["study_day"], row["beep"])
+        is_numeric = (item_id, *numeric) in values
+        row["person_mean"] = mean if is_numeric else None
+        row["person_centred"] = value - mean if is_numeric and value is not None else None
+        previous = (
+            values.get((item_id, row["_schedule"], row["study_day"], row["beep"] - 1))
+            if is_numeric and row["beep"]
+            else None
+        )
+        row["lag1"] = previous[0] if previous else None
+        row["lag1_gap_minutes"] = (
+            (row["_due"] - previous[1]).total_seconds() / 60 if previous else None
+        )
