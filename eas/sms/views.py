@@ -8,6 +8,7 @@ from flask import Blueprint, Response, abort, request
 from twilio.twiml.messaging_response import MessagingResponse
 
 from eas.core.clock import now_utc
+from eas.core.db import begin_write
 from eas.sms.inbound import receive
 from eas.sms.signature import is_from_twilio
 from eas.sms.status import apply_status
@@ -21,6 +22,9 @@ def require_twilio_signature() -> None:
     if not is_from_twilio():
         log.warning("refused %s without a valid Twilio signature", request.path)
         abort(403)
+    # Each webhook reads, then writes: on SQLite it must hold the write lock from the start, or
+    # a text arriving while another worker commits fails ("database is locked") and is lost.
+    begin_write()
 
 
 def twiml(replies: list[str]) -> Response:

@@ -17,6 +17,7 @@ from flask import (
 from flask import Response as FlaskResponse
 
 from eas.core.clock import now_utc
+from eas.core.db import begin_write
 from eas.participants.models import Channel, ParticipantStatus
 from eas.responses import operations as responses
 from eas.responses.alerts import newly_triggered
@@ -29,6 +30,13 @@ from eas.web.csrf import require_csrf
 from eas.web.links import issue_token, resolve
 
 bp = Blueprint("surveys", __name__)
+
+
+@bp.before_request
+def writers_take_the_write_lock_first() -> None:
+    # Saving reads, then writes: on SQLite the transaction must start as the writer.
+    if request.method == "POST":
+        begin_write()
 
 
 @bp.after_request

@@ -10,12 +10,20 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from eas.core.clock import now_utc
-from eas.core.db import db
+from eas.core.db import begin_write, db
 from eas.delivery.models import Direction, Message, SimulatedMessage
 from eas.participants.models import Participant
 from eas.sms.inbound import receive
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator")
+
+
+@bp.before_request
+def writers_take_the_write_lock_first() -> None:
+    # Saving reads, then writes: on SQLite the transaction must start as the writer.
+    if request.method == "POST":
+        begin_write()
+
 
 _THREAD_LENGTH = 60
 
