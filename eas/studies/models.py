@@ -51,7 +51,8 @@ class ProtocolVersion(db.Model):
     number: Mapped[int]
     #: Where the source came from (a file path or "upload"), for people, not for logic.
     source_name: Mapped[str] = mapped_column(sa.String(500))
-    source_text: Mapped[str] = mapped_column(sa.Text)
+    #: Deferred: only pages that show the source need it, not every request that reads the study.
+    source_text: Mapped[str] = mapped_column(sa.Text, deferred=True)
     #: SHA-256 of the source text: publishing the current text again creates no version.
     source_hash: Mapped[str] = mapped_column(sa.String(64))
     definition: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
