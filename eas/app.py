@@ -39,6 +39,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from eas.participants.cli import participants_cli
     from eas.protocols.cli import protocol_cli
     from eas.scheduling.cli import schedule_cli
+    from eas.simulation.cli import simulate_command
     from eas.studies.cli import study_cli
     from eas.web import init_web
 
@@ -50,6 +51,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         scheduler_command,
         run_command,
         export_command,
+        simulate_command,
     ):
         app.cli.add_command(command)
     init_web(app)

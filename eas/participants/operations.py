@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
 from eas.audit.operations import record
 from eas.core.clock import now_utc
@@ -16,7 +17,7 @@ from eas.participants.csv_import import CsvInvalid, ParsedCsv, ParticipantRow, R
 from eas.participants.models import Participant, ParticipantGroup, TimezoneChange
 from eas.scheduling.localtime import local_date_of
 from eas.scheduling.operations import replan_participant
-from eas.scheduling.planner import PlanningError
+from eas.scheduling.planner import PlanningError, derive_seed
 from eas.studies.models import Study
 
 
@@ -35,6 +36,13 @@ def default_start_date(zone: str, now: datetime, rule: str = "next_day") -> date
     return today if rule == "same_day" else today + timedelta(days=1)
 
 
+def new_schedule_seed(*parts: object) -> int:
+    """A fresh seed for a participant's (or group's) random draws. The study simulator sets
+    `EAS_SCHEDULE_SEED` so the same simulation seed draws the same times every run."""
+    base = current_app.config.get("EAS_SCHEDULE_SEED")
+    return derive_seed(base, *parts) if base is not None else secrets.randbits(63)
+
+
 def _group(study: Study, label: str, now: datetime) -> ParticipantGroup:
     group = db.session.scalar(
         sa.select(ParticipantGroup).where(
@@ -43,7 +51,10 @@ def _group(study: Study, label: str, now: datetime) -> ParticipantGroup:
     )
     if group is None:
         group = ParticipantGroup(
-            study_id=study.id, label=label, schedule_seed=secrets.randbits(63), created_at=now
+            study_id=study.id,
+            label=label,
+            schedule_seed=new_schedule_seed("group", study.slug, label),
+            created_at=now,
         )
         db.session.add(group)
     return group
@@ -64,7 +75,7 @@ def enroll(
         channel=row.channel,
         enrolled_at=now,
         start_date=row.start_date or default_start_date(row.timezone, now, rule),
-        schedule_seed=secrets.randbits(63),
+        schedule_seed=new_schedule_seed("participant", study.slug, row.label),
         group=_group(study, row.group, now) if row.group else None,
     )
     participant.phone = row.phone

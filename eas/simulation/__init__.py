@@ -1,0 +1,1 @@
+"""Piloting a protocol in virtual time through the real pipeline: `eas simulate`."""

@@ -1,0 +1,155 @@
+"""Synthetic participants: who they are, how reliably and how fast they answer, and what.
+
+Each person has their own random stream (from the seed and their label), so what one person
+does never depends on the order in which the simulator meets the others. Answers have
+person-level random effects (an intercept per item) plus moment-to-moment noise, so the data
+have realistic within- and between-person structure.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from eas.protocols.expressions import parse
+from eas.scheduling.planner import derive_seed
+
+_NOTES = [
+    "Quiet day at home.",
+    "Long call with my sister.",
+    "Worked late, chatted with the AI before bed.",
+    "Went for a walk with a friend.",
+    "Felt a bit flat today.",
+    "Dinner with colleagues, nice evening.",
+]
+_MALFORMED = ["idk", "?", "later", "hmm not sure", "ok"]
+
+
+@dataclass
+class Person:
+    label: str
+    phone: str
+    timezone: str
+    wake: str
+    sleep: str
+    #: Chance of answering a prompt on day 1, and how it fades over the study.
+    compliance: float
+    decline_per_day: float
+    #: Mean minutes before reacting to a prompt.
+    latency_minutes: float
+    #: Chance that an SMS reply to an item cannot be read.
+    malformed: float
+    #: Answers several items in one text where the questionnaire allows it.
+    compact: bool
+    #: Participant-initiated reports a day, on average.
+    reports_per_day: float
+    stop_day: int | None = None
+    withdraw_day: int | None = None
+    rng: random.Random = field(default_factory=random.Random, repr=False)
+    intercepts: dict[str, float] = field(default_factory=dict, repr=False)
+
+    def answers_today(self, study_day: int) -> float:
+        return max(0.05, self.compliance * (1 - self.decline_per_day) ** (study_day - 1))
+
+    def latency_seconds(self) -> float:
+        return min(40 * 60, self.rng.expovariate(1 / (self.latency_minutes * 60)) + 20)
+
+    def intercept(self, item_id: str) -> float:
+        if item_id not in self.intercepts:
+            self.intercepts[item_id] = self.rng.gauss(0, 1)
+        return self.intercepts[item_id]
+
+
+def make_cohort(seed: int, count: int, zones: list[str], days: int) -> list[Person]:
+    people = []
+    for number in range(1, count + 1):
+        label = f"S{number:03d}"
+        rng = random.Random(derive_seed(seed, "person", label))
+        wake_hour = rng.choice([7, 8, 8, 9, 9, 10])
+        sleep_hour = rng.choice([21, 22, 22, 23, 23])
+        people.append(
+            Person(
+                label=label,
+                phone=f"+1202555{number:04d}",
+                timezone=zones[(number - 1) % len(zones)],
+                wake=f"{wake_hour:02d}:{rng.choice([0, 30]):02d}",
+                sleep=f"{sleep_hour:02d}:{rng.choice([0, 30]):02d}",
+                compliance=min(0.99, max(0.3, rng.betavariate(8, 1.8))),
+                decline_per_day=rng.uniform(0, 0.02),
+                latency_minutes=rng.uniform(2, 15),
+                malformed=rng.choice([0.0, 0.01, 0.02, 0.05]),
+                compact=rng.random() < 0.6,
+                reports_per_day=rng.choice([0, 0, 0.2, 0.5, 1.0]),
+                rng=rng,
+            )
+        )
+    chooser = random.Random(derive_seed(seed, "cohort"))
+    if count >= 4 and days >= 3:
+        stopper, leaver = chooser.sample(people, 2)
+        stopper.stop_day = chooser.randint(2, days)
+        leaver.withdraw_day = chooser.randint(2, days)
+    return people
+
+
+@dataclass(frozen=True)
+class Given:
+    """One answer: how it is sent (SMS text, web form value) and what it means."""
+
+    sms: str
+    web: list[str]
+    value: Any  # as branching expressions see it (None: skipped)
+
+
+def answer(person: Person, item: dict[str, Any]) -> Given:
+    rng, kind, shift = person.rng, item["type"], person.intercept(item["id"])
+    if rng.random() < 0.02:
+        return Given("skip", [], None)
+    if kind == "yes_no":
+        yes = rng.random() < 1 / (1 + math.exp(-(shift + rng.gauss(0, 0.8))))
+        text = rng.choice(["y", "yes", "Yes"] if yes else ["n", "no", "No"])
+        return Given(text, ["yes" if yes else "no"], yes)
+    if kind in ("scale", "slider"):
+        low, high = item["min"], item["max"]
+        middle, spread = (low + high) / 2, (high - low) / 4
+        value = round(min(high, max(low, middle + shift * spread + rng.gauss(0, spread / 1.5))))
+        return Given(str(value), [str(value)], value)
+    if kind == "choice":
+        weights = [math.exp(shift * (index - 1)) for index in range(len(item["options"]))]
+        index = rng.choices(range(len(item["options"])), weights)[0]
+        value = item["options"][index]["value"]
+        return Given(str(index + 1), [str(value)], value)
+    if kind == "multi_choice":
+        chosen = [i for i in range(len(item["options"])) if rng.random() < 0.3]
+        chosen = chosen[: item.get("max_choices", len(chosen))] or [
+            rng.randrange(len(item["options"]))
+        ]
+        values = [item["options"][i]["value"] for i in chosen]
+        return Given(" ".join(str(i + 1) for i in chosen), [str(v) for v in values], values)
+    if kind == "number":
+        high = item.get("max", 1000)
+        value = 0 if rng.random() < 0.3 else min(high, int(rng.lognormvariate(3 + shift / 2, 0.8)))
+        return Given(str(value), [str(value)], value)
+    note = rng.choice(_NOTES)
+    return Given(note, [note], note)
+
+
+def malformed(person: Person) -> str:
+    return person.rng.choice(_MALFORMED)
+
+
+def plan_compact(person: Person, items: list[dict], start: int, values: dict) -> list[Given]:
+    """Answers for the items from `start` on, following branching, while they are one-word
+    types: what a person who knows the format texts at once."""
+    given = []
+    for item in items[start:]:
+        if item.get("show_if") and not parse(item["show_if"]).evaluate(values):
+            continue
+        if item["type"] not in ("yes_no", "scale", "slider", "choice", "number"):
+            break
+        one = answer(person, item)
+        given.append(one)
+        if one.value is not None:
+            values[item["id"]] = one.value
+    return given
