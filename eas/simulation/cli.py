@@ -49,7 +49,7 @@ def simulate_command(protocol, participants, days, seed, out, start, timezones) 
         )  # fmt: skip
     except ProtocolInvalid as invalid:
         raise click.ClickException(str(invalid)) from None
-    html, data = write_report(out, build_report(result.export, result.facts))
+    data, html = write_report(out, build_report(result.export, result.facts))
     click.echo(
         f"\nsimulated {participants} participants x {days} days in {result.seconds:.0f} s: "
         f"{result.truth.texts_sent} texts from participants; export in {result.export}, "
