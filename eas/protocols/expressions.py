@@ -19,6 +19,7 @@ skipped item is not shown (whether it is written `x == 3`, `x != 3` or `not x`).
 from __future__ import annotations
 
 import ast
+import functools
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -236,7 +237,17 @@ def _check_node(node: ast.AST, depth: int = 0) -> None:
 
 
 def parse(source: str) -> Expression:
-    """Parse and check an expression; raise `ExpressionError` naming the offending position."""
+    """Parse and check an expression; raise `ExpressionError` naming the offending position.
+
+    Parsed expressions are immutable and a protocol has few: each text is parsed once per
+    process (branching is decided on every answer)."""
+    if not isinstance(source, str):
+        raise ExpressionError("expression is empty")
+    return _parse(source)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(source: str) -> Expression:
     if not isinstance(source, str) or not source.strip():
         raise ExpressionError("expression is empty")
     if "\n" in source.strip():

@@ -112,7 +112,9 @@ def answer(person: Person, item: dict[str, Any]) -> Given:
         return Given(text, ["yes" if yes else "no"], yes)
     if kind in ("scale", "slider"):
         low, high = item["min"], item["max"]
-        middle, spread = (low + high) / 2, (high - low) / 4
+        # Centred a little below the middle, as momentary ratings of mood and distress are:
+        # extreme answers (and so safety alerts) stay the exception they are in real studies.
+        middle, spread = low + (high - low) * 0.4, (high - low) / 5
         value = round(min(high, max(low, middle + shift * spread + rng.gauss(0, spread / 1.5))))
         return Given(str(value), [str(value)], value)
     if kind == "choice":
