@@ -86,7 +86,19 @@ def _rss_mb() -> float:
 
 
 def _peak_mb() -> float:
+    """The most this process held resident so far, in MB. Linux carries `ru_maxrss` over from the
+    parent that started the process (fork, exec), so the parent here stays small: it imports
+    neither eas nor pandas, and the set-up runs in a process of its own. `VmHWM` (this program
+    image's own peak) is returned beside it in the phases' results, as a check."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
+
+
+def _hwm_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def _config(database: Path, key: str) -> dict:
@@ -397,7 +409,12 @@ def build(database: Path, key: str, prompts: int, rate: float, seed: int) -> dic
                 .where(PlannedPrompt.status == PromptStatus.sent)
             ),
         }
+        # Leave the database at rest, as a study is when someone exports it: no connection open,
+        # the write-ahead log checkpointed and gone.
+        db.session.close()
         db.engine.dispose()
+    if database.with_name(database.name + "-wal").exists():
+        raise RuntimeError("the write-ahead log is still there: a connection was left open")
     return counts
 
 
@@ -437,6 +454,7 @@ def phase_export(database: Path, out: Path, key: str, profile: bool) -> dict:
         "seconds": seconds,
         "startup_mb": startup,
         "peak_mb": _peak_mb(),
+        "hwm_mb": _hwm_mb(),
     }
 
 
@@ -475,12 +493,13 @@ def phase_baseline(database: Path, out: Path) -> dict:
         "seconds": seconds,
         "startup_mb": startup,
         "peak_mb": _peak_mb(),
+        "hwm_mb": _hwm_mb(),
     }
 
 
-def _run_phase(phase: str, database: Path, out: Path, key: str, profile: bool = False) -> dict:
+def _run_phase(phase: str, database: Path, key: str, *options: str) -> dict:
     command = [sys.executable, __file__, "--phase", phase, "--database", str(database)]
-    command += ["--out", str(out), "--key", key] + (["--profile"] if profile else [])
+    command += ["--key", key, *options]
     done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -499,7 +518,7 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", action="store_true", help="cProfile the export instead")
-    parser.add_argument("--phase", choices=["export", "baseline"], help=argparse.SUPPRESS)
+    parser.add_argument("--phase", choices=["build", "export", "baseline"], help=argparse.SUPPRESS)
     parser.add_argument("--database", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--key", help=argparse.SUPPRESS)
@@ -507,7 +526,9 @@ def main() -> None:
 
     if args.phase:
         os.environ["EAS_INSTANCE_PATH"] = str(args.database.parent)
-        if args.phase == "export":
+        if args.phase == "build":
+            result = build(args.database, args.key, args.prompts, args.response_rate, args.seed)
+        elif args.phase == "export":
             result = phase_export(args.database, args.out, args.key, args.profile)
         else:
             result = phase_baseline(args.database, args.out)
@@ -526,7 +547,14 @@ def main() -> None:
             database = tmp / f"study-{size}" / "eas.sqlite3"
             database.parent.mkdir()
             started = time.perf_counter()
-            counts[size] = build(database, key, size, args.response_rate, args.seed)
+            counts[size] = _run_phase(
+                "build",
+                database,
+                key,
+                f"--prompts={size}",
+                f"--response-rate={args.response_rate}",
+                f"--seed={args.seed}",
+            )
             counts[size]["build_seconds"] = time.perf_counter() - started
             c = counts[size]
             print(
@@ -536,10 +564,11 @@ def main() -> None:
                 flush=True,
             )
             if args.profile:
-                _run_phase("export", database, tmp / "profile", key, profile=True)
+                _run_phase("export", database, key, f"--out={tmp / 'profile'}", "--profile")
                 return
             for phase in ("export", "baseline"):
-                results[(phase, size)] = _run_phase(phase, database, database.parent / phase, key)
+                out = f"--out={database.parent / phase}"
+                results[(phase, size)] = _run_phase(phase, database, key, out)
             shutil.rmtree(database.parent)  # keep the disk use to one study at a time
 
     _report(sizes, counts, results)
@@ -559,6 +588,10 @@ def _report(sizes: list[int], counts: dict, results: dict) -> None:
                 f"{r['rows'] / r['seconds']:>9,.0f} {r['startup_mb']:>12.0f} "
                 f"{r['peak_mb']:>8.0f}"
             )
+    for (phase, size), r in results.items():
+        if abs(r["peak_mb"] - r["hwm_mb"]) > 5:
+            print(f"note: {phase} @ {size:,}: ru_maxrss {r['peak_mb']:.0f} MB, VmHWM "
+                  f"{r['hwm_mb']:.0f} MB")  # fmt: skip
     tables = results[("export", full)]["tables"]
     print("export rows by table: " + ", ".join(f"{k} {v:,}" for k, v in tables.items()))
     export, baseline = results[("export", full)], results[("baseline", full)]
