@@ -71,6 +71,19 @@ class UTCDateTime(sa.TypeDecorator):
 
         return process
 
+    def result_processor(self, dialect, coltype):
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+
+        def process(value: str | None) -> datetime | None:
+            # The stored text is naive UTC: one parse instead of SQLAlchemy's and ours (exports
+            # read millions of these).
+            if value is None:
+                return None
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+        return process
+
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         if value is None:
             return None

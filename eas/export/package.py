@@ -8,32 +8,50 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from eas.export.tables import Column, Table
 
 
-def format_value(value: Any) -> str:
+def _number(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-        return value.strftime("%Y-%m-%dT%H:%M:%S")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
+    if isinstance(value, int):
+        return str(value)
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+
+
+def _utc(value: datetime | None) -> str:
+    return "" if value is None else value.isoformat(timespec="seconds")[:19] + "Z"
+
+
+def _local(value: datetime | None) -> str:
+    return "" if value is None else value.isoformat(timespec="seconds")
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def formatter(column: Column):
+    """How one column's values are written (chosen once per column, not per cell)."""
+    if column.type == "number":
+        return _number
+    if column.type == "datetime":
+        return _utc if column.name.endswith("_utc") else _local
+    if column.type == "boolean":
+        return lambda value: "" if value is None else ("true" if value else "false")
+    if column.type == "date":
+        return lambda value: "" if value is None else value.isoformat()
+    return _text
 
 
 class CsvTable:
     def __init__(self, table: Table, folder: Path) -> None:
         self.table = table
+        self.formatters = [(column.name, formatter(column)) for column in table.columns]
         self.path = folder / f"{table.name}.csv"
         self.file = self.path.open("w", newline="", encoding="utf-8")
         self.writer = csv.writer(self.file, lineterminator="\n")
@@ -41,8 +59,8 @@ class CsvTable:
         self.rows = 0
 
     def write(self, rows: list[dict[str, Any]]) -> None:
-        names = self.table.names
-        self.writer.writerows([format_value(row.get(name)) for name in names] for row in rows)
+        formatters = self.formatters
+        self.writer.writerows([fmt(row.get(name)) for name, fmt in formatters] for row in rows)
         self.rows += len(rows)
 
     def close(self) -> None:
