@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import operator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,10 @@ def _text(value: Any) -> str:
 
 
 def formatter(column: Column):
-    """How one column's values are written (chosen once per column, not per cell)."""
+    """How one column's values are written (chosen once per column, not per cell); None: as
+    they are (the csv module writes None as an empty cell, str and int as themselves)."""
+    if column.type in ("string", "integer"):
+        return None
     if column.type == "number":
         return _number
     if column.type == "datetime":
@@ -51,7 +55,14 @@ def formatter(column: Column):
 class CsvTable:
     def __init__(self, table: Table, folder: Path) -> None:
         self.table = table
-        self.formatters = [(column.name, formatter(column)) for column in table.columns]
+        self.names = table.names
+        self.values = operator.itemgetter(*self.names)
+        #: (position, formatter) of the columns whose values need formatting.
+        self.formatted = [
+            (position, fmt)
+            for position, fmt in enumerate(formatter(column) for column in table.columns)
+            if fmt is not None
+        ]
         self.path = folder / f"{table.name}.csv"
         self.file = self.path.open("w", newline="", encoding="utf-8")
         self.writer = csv.writer(self.file, lineterminator="\n")
@@ -59,8 +70,15 @@ class CsvTable:
         self.rows = 0
 
     def write(self, rows: list[dict[str, Any]]) -> None:
-        formatters = self.formatters
-        self.writer.writerows([fmt(row.get(name)) for name, fmt in formatters] for row in rows)
+        formatted, names = self.formatted, self.names
+        for row in rows:
+            try:
+                values = list(self.values(row))
+            except KeyError:  # wide tables leave unanswered items out
+                values = [row.get(name) for name in names]
+            for position, fmt in formatted:
+                values[position] = fmt(values[position])
+            self.writer.writerow(values)
         self.rows += len(rows)
 
     def close(self) -> None:

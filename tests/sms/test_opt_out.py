@@ -51,7 +51,7 @@ def test_stop_in_the_middle_of_a_conversation_is_not_taken_for_an_answer(
     # Whatever they text afterwards is kept, and left unanswered.
     assert phone.text("7") == []
     kept = db.session.scalars(
-        sa.select(Message.body).where(Message.direction == Direction.inbound)
+        sa.select(Message.body).where(Message.direction == Direction.inbound).order_by(Message.id)
     ).all()
     assert kept == ["y", "stop", "7"]
 

@@ -25,7 +25,7 @@ def test_a_participant_answers_a_check_in_from_the_simulated_phone(
     answered = db.session.scalar(sa.select(Response).where(Response.prompt_id == prompt.id))
     assert answered.status is ResponseStatus.completed
     inbound = db.session.scalars(
-        sa.select(Message.body).where(Message.direction == Direction.inbound)
+        sa.select(Message.body).where(Message.direction == Direction.inbound).order_by(Message.id)
     ).all()
     assert inbound == ["no", "3", "5", "6", "2", "4"]
     on_phone = db.session.scalars(
