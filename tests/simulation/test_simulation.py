@@ -89,3 +89,14 @@ def test_the_same_seed_gives_byte_identical_output(simulated, tmp_path):
     assert names == sorted(p.name for p in again.export.iterdir())
     for name in names:
         assert (simulated.export / name).read_bytes() == (again.export / name).read_bytes(), name
+
+
+def test_the_simulated_export_validates_and_has_its_report(simulated, tmp_path):
+    from frictionless import validate
+
+    from eas.simulation.report import build_report, write_report
+
+    report = validate(str(simulated.export / "datapackage.json"))
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])[:5]
+    data, html = write_report(tmp_path, build_report(simulated.export, simulated.facts))
+    assert '"opted_out": 1' in data.read_text() and "<svg" in html.read_text()
