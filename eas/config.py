@@ -33,6 +33,14 @@ _ENVIRONMENT_SETTINGS: tuple[tuple[str, str, str | None], ...] = (
     ("EAS_TWILIO_FROM", "EAS_TWILIO_FROM", None),
     # Only for tests against a mock of Twilio's API (Prism).
     ("EAS_TWILIO_API_BASE_URL", "EAS_TWILIO_API_BASE_URL", None),
+    # Safety alerts by e-mail: who, and through which SMTP server.
+    ("EAS_ALERT_EMAILS", "EAS_ALERT_EMAILS", None),
+    ("EAS_SMTP_HOST", "EAS_SMTP_HOST", None),
+    ("EAS_SMTP_PORT", "EAS_SMTP_PORT", "25"),
+    ("EAS_SMTP_USER", "EAS_SMTP_USER", None),
+    ("EAS_SMTP_PASSWORD", "EAS_SMTP_PASSWORD", None),
+    ("EAS_SMTP_FROM", "EAS_SMTP_FROM", None),
+    ("EAS_SMTP_STARTTLS", "EAS_SMTP_STARTTLS", "0"),
     # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (count).
     ("EAS_TRUSTED_PROXIES", "EAS_TRUSTED_PROXIES", "0"),
     # Delivery: "simulator" (the embedded default: messages land in the database) or "twilio".
@@ -54,6 +62,7 @@ _NUMERIC_SETTINGS = {
     "EAS_DISPATCH_LEASE_SECONDS": int,
     "EAS_SIMULATOR_LATENCY_MS": int,
     "EAS_TRUSTED_PROXIES": int,
+    "EAS_SMTP_PORT": int,
 }
 
 _GENERATED_SECRETS_FILE = "secrets.json"

@@ -4,6 +4,7 @@ from eas.audit.models import AuditEvent
 from eas.delivery.models import DispatcherHeartbeat, Message, SimulatedMessage
 from eas.participants.models import Participant, ParticipantGroup, Pause, TimezoneChange
 from eas.responses.models import AccessLink, Answer, Response
+from eas.safety.models import SafetyAlert
 from eas.scheduling.models import PlannedPrompt
 from eas.studies.models import ProtocolVersion, Study
 from eas.users.models import User
@@ -20,6 +21,7 @@ __all__ = [
     "PlannedPrompt",
     "ProtocolVersion",
     "Response",
+    "SafetyAlert",
     "SimulatedMessage",
     "Study",
     "TimezoneChange",

@@ -47,6 +47,7 @@ from eas.delivery.reminders import next_reminder, send_reminders
 from eas.participants.lifecycle import opt_out
 from eas.participants.models import Participant, ParticipantStatus
 from eas.responses.operations import close_lapsed
+from eas.safety.notify import Mailer, notify_due
 from eas.scheduling.models import CancelReason, PlannedPrompt, PromptStatus
 from eas.scheduling.queries import claim, paused_now, reachable_prompts
 from eas.web.links import prompt_link
@@ -69,6 +70,8 @@ class TickReport:
     reminders: int = 0
     #: Responses left unfinished when their window closed (now partial).
     closed: int = 0
+    alerts_notified: int = 0
+    alerts_failed: int = 0
     lateness: list[float] = field(default_factory=list)
 
 
@@ -93,8 +96,11 @@ class Dispatcher:
         workers: int = 32,
         lease_seconds: int = 60,
         rate_per_second: float = 0,
+        mailer: Mailer | None = None,
     ) -> None:
         self.transport = transport
+        #: Tells coordinators about safety alerts (None: no mail configured; alerts still show).
+        self.mailer = mailer
         self.name = name
         self.clock = clock
         self.lease = timedelta(seconds=lease_seconds)
@@ -137,6 +143,10 @@ class Dispatcher:
                 if len(claimed) < self.batch:
                     break
             send_reminders(self, self.clock.now(), report)
+            if self.mailer is not None:
+                report.alerts_notified, report.alerts_failed = notify_due(
+                    self.mailer, self.clock.now()
+                )
             beat(self, report)
         finally:
             session.expire_on_commit = expire_on_commit

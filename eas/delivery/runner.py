@@ -22,6 +22,7 @@ from eas.delivery.channels import Transport
 from eas.delivery.dispatcher import Dispatcher
 from eas.delivery.simulator import SimulatorTransport
 from eas.delivery.twilio import TwilioSettings, TwilioTransport
+from eas.safety.notify import Mailer
 
 log = logging.getLogger("eas.delivery")
 
@@ -45,6 +46,7 @@ def build_dispatcher(app: Flask, transport: Transport | None = None) -> Dispatch
         workers=config["EAS_DISPATCH_WORKERS"],
         lease_seconds=config["EAS_DISPATCH_LEASE_SECONDS"],
         rate_per_second=config["EAS_SEND_RATE_PER_SECOND"],
+        mailer=Mailer.from_config(config),
     )
 
 

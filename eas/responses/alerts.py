@@ -29,22 +29,22 @@ def keyword_hit(alert: dict[str, Any], text: str) -> bool:
 
 def newly_triggered(
     definition: dict[str, Any],
-    questionnaire_id: str,
+    questionnaire_id: str | None,
     before: dict[str, Any],
     after: dict[str, Any],
     texts: list[str],
-) -> list[dict[str, Any]]:
-    """Alerts that this step sets off: `before`/`after` are the answers (as branching sees
-    them) around it, `texts` what the participant wrote in it."""
+) -> list[tuple[dict[str, Any], str]]:
+    """Alerts that this step sets off, each with what did ("rule" or "keyword"): `before` and
+    `after` are the answers (as branching sees them) around it, `texts` what the participant
+    wrote in it. Without a questionnaire (a text outside any check-in) only alerts that are
+    not limited to one questionnaire apply."""
     fired = []
     for alert in definition.get("alerts", []):
         if not _applies(alert, questionnaire_id):
             continue
         condition = alert.get("when")
-        by_rule = bool(condition) and (
-            parse(condition).evaluate(after) and not parse(condition).evaluate(before)
-        )
-        by_words = any(keyword_hit(alert, text) for text in texts if text)
-        if by_rule or by_words:
-            fired.append(alert)
+        if condition and parse(condition).evaluate(after) and not parse(condition).evaluate(before):
+            fired.append((alert, "rule"))
+        elif any(keyword_hit(alert, text) for text in texts if text):
+            fired.append((alert, "keyword"))
     return fired

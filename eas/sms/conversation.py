@@ -36,6 +36,7 @@ from eas.responses.replies import (
     parse_reply,
     split_compact,
 )
+from eas.safety.operations import raise_alerts
 from eas.scheduling import events
 from eas.scheduling.models import PlannedPrompt, PromptStatus
 from eas.sms import texts
@@ -103,14 +104,16 @@ def _continue(
         responses.close_superseded(prompt.participant_id, prompt.id, now)
     before = responses.answered_values(response, questionnaire)
     text = _step(response, questionnaire, body, now)
+    # Rules over answers here; keywords are matched in every text, in `sms.inbound`.
     fired = newly_triggered(
         prompt.protocol_version.definition,
         questionnaire["id"],
         before,
         responses.answered_values(response, questionnaire),
-        [body],
+        [],
     )
-    return [text, *(alert["reply"] for alert in fired if alert.get("reply"))]
+    raise_alerts(prompt.participant, prompt.id, fired, channel="sms", now=now)
+    return [text, *(alert["reply"] for alert, _ in fired if alert.get("reply"))]
 
 
 def _step(response: Response, questionnaire: dict[str, Any], body: str, now: datetime) -> str:

@@ -19,6 +19,8 @@ from eas.core.db import db
 from eas.delivery.models import Direction, Message, MessageStatus
 from eas.participants.lifecycle import opt_in, opt_out
 from eas.participants.models import Participant, ParticipantStatus
+from eas.responses.alerts import newly_triggered
+from eas.safety.operations import raise_alerts
 from eas.sms import conversation, texts
 from eas.sms.keywords import Command, command_of
 
@@ -119,6 +121,7 @@ def _understand(message: Message, params: Mapping[str, str], now: datetime) -> l
     definition = participant.study.current_version.definition
     opted_out = participant.status is ParticipantStatus.opted_out
     command = command_of(message.body, opted_out=opted_out, opt_out_type=params.get("OptOutType"))
+    keyword_replies = _keyword_alerts(participant, message, now)
     if command is Command.opt_out:
         # Twilio itself confirms an opt-out to the phone: a text of ours would be one too many.
         opt_out(participant, now, source="sms STOP")
@@ -135,5 +138,16 @@ def _understand(message: Message, params: Mapping[str, str], now: datetime) -> l
     if opted_out:
         return []  # they asked to be left alone; the message is kept, nothing is sent
     if participant.status in (ParticipantStatus.withdrawn, ParticipantStatus.completed):
-        return [texts.ENDED + texts.contact_line(definition)]
-    return conversation.reply(participant, message, message.body, now)
+        return [texts.ENDED + texts.contact_line(definition), *keyword_replies]
+    return [*conversation.reply(participant, message, message.body, now), *keyword_replies]
+
+
+def _keyword_alerts(participant: Participant, message: Message, now: datetime) -> list[str]:
+    """Crisis words in any text, in a check-in or not, from anyone enrolled (opted out too:
+    a crisis must reach a human). Returns the protocol's replies to send."""
+    prompt, _, is_open = conversation.open_conversation(participant.id, now)
+    questionnaire = prompt.questionnaire_id if prompt is not None and is_open else None
+    definition = participant.study.current_version.definition
+    fired = newly_triggered(definition, questionnaire, {}, {}, [message.body])
+    raise_alerts(participant, message.prompt_id, fired, channel="sms", now=now)
+    return [alert["reply"] for alert, _ in fired if alert.get("reply")]

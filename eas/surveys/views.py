@@ -22,6 +22,7 @@ from eas.participants.models import Channel, ParticipantStatus
 from eas.responses import operations as responses
 from eas.responses.alerts import newly_triggered
 from eas.responses.models import ResponseStatus
+from eas.safety.operations import raise_alerts
 from eas.scheduling import events
 from eas.scheduling.models import PromptStatus
 from eas.surveys.forms import Tampered, read_page
@@ -154,13 +155,15 @@ def save_page(token: str):
         responses.record(response, item, outcome, raw, now)
         responses.advance(response, questionnaire, now)
     texts = [raw for item, _, raw in result.outcomes if item["type"] == "text" and raw]
-    for alert in newly_triggered(
+    fired = newly_triggered(
         prompt.protocol_version.definition,
         questionnaire["id"],
         values,
         responses.answered_values(response, questionnaire),
         texts,
-    ):
+    )
+    raise_alerts(prompt.participant, prompt.id, fired, channel="web", now=now)
+    for alert, _ in fired:
         if alert.get("reply"):
             flash(alert["reply"], "alert")
     return redirect(request.path, 303)

@@ -1,0 +1,1 @@
+"""Participant safety: alerts raised by answers, and the people they must reach."""

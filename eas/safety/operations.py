@@ -1,0 +1,81 @@
+"""Raising and acknowledging safety alerts. Raising records the alert (and who it concerns,
+pseudonymously) at once, in the same transaction as the answer that set it off; telling the
+coordinators happens after that commit (`notify`), and is retried until it succeeds."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from eas.audit.operations import record
+from eas.core.db import db
+from eas.participants.models import Participant
+from eas.safety.models import AlertStatus, SafetyAlert
+
+
+def raise_alerts(
+    participant: Participant,
+    prompt_id: int | None,
+    fired: list[tuple[dict[str, Any], str]],
+    *,
+    channel: str,
+    now: datetime,
+) -> list[SafetyAlert]:
+    """`fired`: (the protocol's alert, "rule" or "keyword") pairs."""
+    raised = []
+    for alert, trigger in fired:
+        safety_alert = SafetyAlert(
+            study_id=participant.study_id,
+            participant_id=participant.id,
+            prompt_id=prompt_id,
+            rule=alert["id"],
+            trigger=trigger,
+            channel=channel,
+            status=AlertStatus.open,
+            raised_at=now,
+            next_notify_at=now,
+        )
+        db.session.add(safety_alert)
+        raised.append(safety_alert)
+    db.session.flush()
+    for safety_alert in raised:
+        record(
+            "alert.raised",
+            study_id=participant.study_id,
+            participant_id=participant.id,
+            alert_id=safety_alert.id,
+            rule=safety_alert.rule,
+            trigger=safety_alert.trigger,
+        )
+    return raised
+
+
+class AlertError(ValueError):
+    pass
+
+
+def acknowledge(study_id: int, alert_id: int, *, by: str, now: datetime) -> SafetyAlert:
+    alert = db.session.scalar(
+        sa.select(SafetyAlert).where(SafetyAlert.id == alert_id, SafetyAlert.study_id == study_id)
+    )
+    if alert is None:
+        raise AlertError(f"no alert {alert_id} in this study")
+    if alert.status is AlertStatus.acknowledged:
+        raise AlertError(
+            f"alert {alert_id} was acknowledged by {alert.acknowledged_by} at "
+            f"{alert.acknowledged_at:%Y-%m-%d %H:%M} UTC"
+        )
+    alert.status = AlertStatus.acknowledged
+    alert.acknowledged_at = now
+    alert.acknowledged_by = by
+    record(
+        "alert.acknowledged",
+        actor=by,
+        study_id=study_id,
+        participant_id=alert.participant_id,
+        alert_id=alert.id,
+    )
+    db.session.flush()
+    return alert

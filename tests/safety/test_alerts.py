@@ -1,0 +1,126 @@
+"""The distress alert reaches a coordinator end to end: raised by SMS or web, mailed after the
+answer is committed, retried while the mail server fails, open until acknowledged."""
+
+from __future__ import annotations
+
+import smtplib
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from eas.audit.models import AuditEvent
+from eas.delivery.dispatcher import Dispatcher
+from eas.safety.models import AlertStatus, SafetyAlert
+from eas.safety.notify import Mailer
+from tests.surveys.conftest import Answerer
+
+
+class FakeSMTP:
+    """Stands in for smtplib.SMTP: records mails, or refuses while `down`."""
+
+    sent: list = []
+    down = False
+
+    def __init__(self, host, port, timeout=None) -> None:
+        if FakeSMTP.down:
+            raise ConnectionRefusedError(111, "Connection refused")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def send_message(self, message) -> None:
+        FakeSMTP.sent.append(message)
+
+
+@pytest.fixture
+def smtp(monkeypatch):
+    FakeSMTP.sent, FakeSMTP.down = [], False
+    monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
+    return FakeSMTP
+
+
+@pytest.fixture
+def mailing_dispatcher(clock, provider):
+    mailer = Mailer("mail.example.org", 25, "eas@example.org", ("oncall@example.org",))
+    dispatcher = Dispatcher(provider, name="alerts", clock=clock, workers=1, mailer=mailer)
+    yield dispatcher
+    dispatcher.close()
+
+
+def _alerts(db) -> list[SafetyAlert]:
+    db.session.expire_all()
+    return db.session.scalars(sa.select(SafetyAlert).order_by(SafetyAlert.id)).all()
+
+
+def test_a_distress_answer_by_sms_reaches_the_team_despite_a_failing_mail_server(
+    db, clock, phone, participant, send_next, mailing_dispatcher, smtp
+):
+    send_next()
+    phone.text("n 3 5 6")
+    replies = phone.text("9")  # distress 9
+    assert replies[1].startswith("Thank you for telling us.")
+    (alert,) = _alerts(db)
+    assert (alert.rule, alert.trigger, alert.channel) == ("high_distress", "rule", "sms")
+    assert alert.status is AlertStatus.open and alert.notified_at is None
+
+    smtp.down = True
+    report = mailing_dispatcher.tick()
+    assert (report.alerts_notified, report.alerts_failed) == (0, 1)
+    (alert,) = _alerts(db)
+    assert alert.notify_attempts == 1 and "Connection refused" in alert.last_error
+    assert alert.next_notify_at == clock.now() + timedelta(minutes=1)
+    assert mailing_dispatcher.tick().alerts_failed == 0  # not before its retry time
+
+    smtp.down = False
+    clock.advance(timedelta(minutes=1))
+    assert mailing_dispatcher.tick().alerts_notified == 1
+    (mail,) = smtp.sent
+    assert mail["To"] == "oncall@example.org"
+    assert "participant P1" in mail["Subject"] and "high_distress" in mail["Subject"]
+    body = mail.get_content()
+    assert f"eas alerts ack ai-connection {alert.id}" in body
+    assert "+1202" not in body and "202555" not in body
+    clock.advance(timedelta(hours=1))
+    assert mailing_dispatcher.tick().alerts_notified == 0  # once
+    (alert,) = _alerts(db)
+    assert alert.notified_at is not None and alert.status is AlertStatus.open
+
+
+def test_crisis_words_raise_an_alert_in_any_text(db, clock, phone, participant):
+    clock.advance(timedelta(days=1, hours=5))  # no check-in open
+    replies = phone.text("I want to die")
+    assert replies[-1].startswith("We are here for you.")
+    (alert,) = _alerts(db)
+    assert (alert.rule, alert.trigger) == ("crisis_words", "keyword")
+
+
+def test_an_alert_from_the_web_diary(db, client, diary):
+    answerer = Answerer(client, diary[1])
+    answerer.submit({"day_ai_minutes": "0"})
+    answerer.submit({"day_in_person": "no"})
+    answerer.submit({"day_lonely": "8", "day_note": "honestly I want to die"})
+    (alert,) = _alerts(db)
+    assert (alert.rule, alert.channel, alert.prompt_id) == ("crisis_words", "web", diary[0].id)
+
+
+def test_acknowledging_an_alert_is_audited_and_happens_once(db, runner, clock, phone, participant):
+    clock.advance(timedelta(days=1, hours=5))
+    phone.text("I want to die")
+    (alert,) = _alerts(db)
+    listed = runner.invoke(args=["alerts", "list", "ai-connection"])
+    assert f"{alert.id}\t" in listed.output and "OPEN" in listed.output
+    done = runner.invoke(args=["alerts", "ack", "ai-connection", str(alert.id), "--by", "dr-lee"])
+    assert done.exit_code == 0, done.output
+    (alert,) = _alerts(db)
+    assert alert.status is AlertStatus.acknowledged and alert.acknowledged_by == "dr-lee"
+    audit = db.session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.action == "alert.acknowledged")
+    )
+    assert audit.actor == "dr-lee" and audit.details["alert_id"] == alert.id
+    again = runner.invoke(args=["alerts", "ack", "ai-connection", str(alert.id), "--by", "x"])
+    assert again.exit_code == 1 and "was acknowledged by dr-lee" in again.output
+    assert "no open alerts" in runner.invoke(args=["alerts", "list", "ai-connection"]).output
