@@ -35,14 +35,16 @@ def derive_item_variables(
     """Person means, person-mean-centred values and within-day lag 1 of numeric items, for one
     participant's response rows. `values` maps (item, schedule, day, beep) to the value and the
     prompt's due time; a beep without an entry (missed) leaves the next one's lag empty."""
-    sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
-    for (item_id, *_), (value, _) in values.items():
+    # Means per schedule and item: the same item in a baseline and an exit questionnaire (or
+    # in check-ins and reports) is measured in other circumstances.
+    sums: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0])
+    for (item_id, schedule, *_), (value, _) in values.items():
         if value is not None:
-            sums[item_id][0] += value
-            sums[item_id][1] += 1
+            sums[(schedule, item_id)][0] += value
+            sums[(schedule, item_id)][1] += 1
     for row in responses:
         item_id, value = row["item"], row["value_numeric"]
-        total, count = sums.get(item_id, (0.0, 0))
+        total, count = sums.get((row["_schedule"], item_id), (0.0, 0))
         mean = total / count if count else None
         numeric = (row["_schedule"], row["study_day"], row["beep"])
         is_numeric = (item_id, *numeric) in values

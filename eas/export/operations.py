@@ -38,15 +38,16 @@ class ExportResult:
     rows: dict[str, int]
 
 
-def _items(study) -> dict[tuple[str, str], ItemInfo]:
-    """Items of every protocol version, the current wording winning."""
-    found: dict[tuple[str, str], ItemInfo] = {}
+def _items(study) -> dict[tuple, ItemInfo]:
+    """Items by (version id, questionnaire, item), as each protocol version defined them, and
+    by (None, questionnaire, item) in their latest wording (for wide tables)."""
+    found: dict[tuple, ItemInfo] = {}
     for version in reversed(study.versions):
         for questionnaire in version.definition["questionnaires"]:
             for item in questionnaire["items"]:
-                found.setdefault(
-                    (questionnaire["id"], item["id"]), ItemInfo(item, questionnaire["id"])
-                )
+                info = ItemInfo(item, questionnaire["id"])
+                found[(version.id, questionnaire["id"], item["id"])] = info
+                found.setdefault((None, questionnaire["id"], item["id"]), info)
     return found
 
 
@@ -94,7 +95,7 @@ def wide_table(questionnaire: dict[str, Any], infos: dict) -> t.Table:
         t.Column("status", "string", "Prompt outcome", categories=t.PROMPT_STATUSES),
     ]
     for item in questionnaire["items"]:
-        numeric = infos[(questionnaire["id"], item["id"])].numeric
+        numeric = infos[(None, questionnaire["id"], item["id"])].numeric
         columns.append(t.Column(item["id"], "number" if numeric else "string", item["text"][:200]))
     return t.Table(
         f"responses_wide_{questionnaire['id']}",
@@ -110,7 +111,7 @@ def _wide_rows(rows, questionnaire_id: str, infos: dict) -> list[dict[str, Any]]
     answers: dict[int, dict[str, Any]] = defaultdict(dict)
     for response in rows.responses:
         if response["questionnaire"] == questionnaire_id:
-            info = infos.get((questionnaire_id, response["item"]))
+            info = infos.get((None, questionnaire_id, response["item"]))
             numeric = info is not None and info.numeric
             answers[response["prompt_id"]][response["item"]] = (
                 response["value_numeric"] if numeric else response["value"]

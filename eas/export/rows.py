@@ -119,6 +119,17 @@ class StudyRows:
         self.chunk = chunk
         self.beeps: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0, 0])
         self.study_versions = {version.id: version.number for version in study.versions}
+        #: Participant-initiated reports: exported like prompts, but not compliance.
+        self.event_schedules = {
+            schedule["id"]
+            for version in study.versions
+            for schedule in version.definition["schedules"]
+            if schedule["type"] == "event"
+        }
+
+    def item(self, prompt, item_id: str) -> ItemInfo | None:
+        """The item as the prompt's own protocol version defined it (labels, type)."""
+        return self.items.get((prompt.protocol_version_id, prompt.questionnaire_id, item_id))
 
     def participants(self) -> list[tuple]:
         return db.session.execute(
@@ -149,9 +160,10 @@ class StudyRows:
 
     def _chunk(self, chunk: list[tuple]) -> Iterator[ParticipantRows]:
         ids = [row[0] for row in chunk]
+        # Every prompt, also before --since: beeps, indexes, gaps and lags must not depend on
+        # where an export starts (so incremental exports can be put together); rows before
+        # `since` are left out at the end.
         prompt_filter = [PlannedPrompt.participant_id.in_(ids)]
-        if self.since is not None:
-            prompt_filter.append(PlannedPrompt.due_at >= self.since)
         prompts = db.session.execute(
             sa.select(
                 PlannedPrompt.id,
@@ -273,15 +285,22 @@ class StudyRows:
                         prompt.due_at - previous_due
                     ).total_seconds() / 60
                 previous_due = prompt.due_at
-                count_outcome(days[prompt.study_day], row["status"])
-                count_outcome(self.beeps[(prompt.schedule_id, row["beep"])], row["status"])
+                if prompt.schedule_id not in self.event_schedules and (
+                    self.since is None or prompt.due_at >= self.since
+                ):
+                    count_outcome(days[prompt.study_day], row["status"])
+                    count_outcome(self.beeps[(prompt.schedule_id, row["beep"])], row["status"])
             for answer in answers.get(prompt.id, []):
                 rows.responses.append(self._response_row(row, prompt, answer))
-                info = self.items.get((prompt.questionnaire_id, answer.item_id))
+                info = self.item(prompt, answer.item_id)
                 if row["beep"] is not None and info is not None and info.numeric:
                     key = (answer.item_id, prompt.schedule_id, prompt.study_day, row["beep"])
                     values[key] = (answer.value_numeric, prompt.due_at)
         derive_item_variables(rows.responses, values)
+        if self.since is not None:
+            rows.prompts = [p for p in rows.prompts if p["scheduled_utc"] >= self.since]
+            kept = {p["prompt_id"] for p in rows.prompts}
+            rows.responses = [r for r in rows.responses if r["prompt_id"] in kept]
         rows.days = [
             {"participant": label, "study_day": day, **rates(*counts)}
             for day, counts in sorted(days.items())
@@ -363,7 +382,7 @@ class StudyRows:
         return row
 
     def _response_row(self, prompt_row: dict, prompt, answer) -> dict:
-        info = self.items.get((prompt.questionnaire_id, answer.item_id))
+        info = self.item(prompt, answer.item_id)
         item = info.item if info else {"type": "text"}
         return {
             "prompt_id": prompt.id,

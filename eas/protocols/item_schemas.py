@@ -18,6 +18,8 @@ _ITEM_FIELDS_BY_TYPE: dict[str, set[str]] = {
     "text": {"max_length"},
 }
 _TYPED_ITEM_FIELDS = set().union(*_ITEM_FIELDS_BY_TYPE.values())
+#: Columns every wide export table has before the items' own.
+_EXPORT_COLUMNS = frozenset({"id", "day", "beep", "prompt_id", "scheduled_local", "status"})
 
 
 class ItemSchema(StrictSchema):
@@ -46,6 +48,10 @@ class ItemSchema(StrictSchema):
     @validates_schema(skip_on_field_errors=False, pass_original=True)
     def check_type_fields(self, data: dict[str, Any], original: Any, **kwargs) -> None:
         kind = data.get("type")
+        if data.get("id") in _EXPORT_COLUMNS:
+            raise ValidationError(
+                {"id": [f"'{data['id']}' names a column of every export table; choose another id"]}
+            )
         if kind not in _ITEM_FIELDS_BY_TYPE:
             return
         errors: dict[str, list[str]] = {}

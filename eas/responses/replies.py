@@ -45,7 +45,7 @@ _NUMBER_WORDS = {
     )
 } | {"none": 0, "nothing": 0, "nil": 0}
 _NUMBER = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+(?:[.,]\d+)?|[.,]\d+)")
-_THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+$")
+THOUSANDS_SEPARATED = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+$")
 #: "7/10" and "7 out of 10" name the scale's top after the answer.
 _OUT_OF = re.compile(r"^\s*(\S+?)\s*(?:/|out of|of)\s*\d+\s*$")
 _PARTS = re.compile(r"\s*(?:[,;&+/]|\band\b)\s*")
@@ -74,7 +74,7 @@ Outcome = Answered | Skipped | Invalid
 
 #: Dashes and minus signs phones type for "-"; emoji modifiers and invisible characters.
 _DASHES = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2014": "-", "\u2012": "-"})
-_ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060\ufe0e\ufe0f]")
+ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060\ufe0e\ufe0f]")
 _INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufe0e\ufe0f\U0001f3fb-\U0001f3ff]")
 
 
@@ -155,7 +155,11 @@ def _one_number(text: str) -> float | None:
     if len(found) != 1:
         return None
     # "1,000" is a thousand; "2,5" is two and a half.
-    token = found[0].replace(",", "") if _THOUSANDS.match(found[0]) else found[0].replace(",", ".")
+    token = (
+        found[0].replace(",", "")
+        if THOUSANDS_SEPARATED.match(found[0])
+        else found[0].replace(",", ".")
+    )
     number = float(token)
     return number if abs(number) < 1e12 else None
 
@@ -235,7 +239,7 @@ def _multi_choice(item: dict[str, Any], text: str) -> Answered | None:
 
 def _text(item: dict[str, Any], text: str) -> Answered | None:
     stripped = printable(text).strip()
-    if not _ZERO_WIDTH.sub("", stripped).strip():
+    if not ZERO_WIDTH.sub("", stripped).strip():
         return None
     if not stripped or len(stripped) > item.get("max_length", 500):
         return None
@@ -258,7 +262,8 @@ COMPACT_TYPES = frozenset({"yes_no", "scale", "slider", "choice", "number"})
 
 def split_compact(text: str) -> list[str]:
     """The words of a compact reply, or [] when it is not one."""
-    words = [word for word in re.split(r"[\s,;]+", text.strip()) if word]
+    # A comma before exactly three digits is a thousands separator ("1,000"), not a break.
+    words = [word for word in re.split(r"[\s;]+|(?<!\d),|,(?!\d{3}(?!\d))", text.strip()) if word]
     return words if len(words) >= 2 else []
 
 

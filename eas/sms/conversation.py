@@ -46,14 +46,20 @@ _LATE_REPLY_NOTICE = timedelta(hours=12)
 
 
 def latest_sms_prompt(participant_id: int) -> PlannedPrompt | None:
+    """The participant's latest SMS prompt that went out. One still `sending` counts: the
+    dispatcher records a batch's sends after the whole batch, and a quick reply may come first
+    (a participant cannot answer a text they did not get)."""
     return db.session.scalar(
         sa.select(PlannedPrompt)
         .where(
             PlannedPrompt.participant_id == participant_id,
             PlannedPrompt.channel == Channel.sms,
-            PlannedPrompt.status == PromptStatus.sent,
+            PlannedPrompt.status.in_([PromptStatus.sent, PromptStatus.sending]),
         )
-        .order_by(PlannedPrompt.sent_at.desc(), PlannedPrompt.id.desc())
+        .order_by(
+            sa.func.coalesce(PlannedPrompt.sent_at, PlannedPrompt.due_at).desc(),
+            PlannedPrompt.id.desc(),
+        )
         .limit(1)
     )
 

@@ -45,7 +45,13 @@ def receive(params: Mapping[str, str], now: datetime) -> Inbound:
         db.session.scalar(sa.select(Message).where(Message.provider_sid == sid)) if sid else None
     )
     if existing is not None:
-        return Inbound(existing, duplicate=True)
+        # Twilio retried (our first answer was lost): send the same replies again, do nothing.
+        replies = db.session.scalars(
+            sa.select(Message.body)
+            .where(Message.idempotency_key.like(f"reply-{existing.id}-%"))
+            .order_by(Message.id)
+        ).all()
+        return Inbound(existing, replies=list(replies), duplicate=True)
     sender = params.get("From", "")
     # Kept as sent, except NUL, which PostgreSQL cannot store in text.
     body = params.get("Body", "").replace("\x00", "\ufffd")
@@ -117,29 +123,44 @@ def _understand(message: Message, params: Mapping[str, str], now: datetime) -> l
     if participant is None:
         log.info("inbound message=%s from a number no study knows", message.id)
         return []
+    # One text at a time per participant (PostgreSQL; SQLite already has one writer): two
+    # replies arriving together must not both answer the same item.
+    db.session.execute(
+        sa.select(Participant.id).where(Participant.id == participant.id).with_for_update()
+    )
     message.participant_id = participant.id
-    definition = participant.study.current_version.definition
     opted_out = participant.status is ParticipantStatus.opted_out
     command = command_of(message.body, opted_out=opted_out, opt_out_type=params.get("OptOutType"))
-    keyword_replies = _keyword_alerts(participant, message, now)
     if command is Command.opt_out:
-        # Twilio itself confirms an opt-out to the phone: a text of ours would be one too many.
-        opt_out(participant, now, source="sms STOP")
+        # The number is the participant's in every study it is enrolled in, and Twilio blocks
+        # it for all of them: they all stop. Twilio confirms the opt-out itself.
+        for enrolment in _enrolments(message.phone_hash):
+            opt_out(enrolment, now, source="sms STOP")
         return []
+    keyword_replies = _keyword_alerts(participant, message, now)
+    definition = participant.study.current_version.definition
     if command is Command.opt_in:
         if not opted_out:
             return []
         if definition["study"]["sms"].get("resubscribe"):
-            opt_in(participant, now, source="sms START")
+            for enrolment in _enrolments(message.phone_hash):
+                if enrolment.status is ParticipantStatus.opted_out:
+                    opt_in(enrolment, now, source="sms START")
             return [texts.OPTED_IN]
         return [texts.STILL_OPTED_OUT + texts.contact_line(definition)]
     if command is Command.help:
-        return [texts.help_text(definition)]
+        return [texts.help_text(definition), *keyword_replies]
     if opted_out:
         return []  # they asked to be left alone; the message is kept, nothing is sent
     if participant.status in (ParticipantStatus.withdrawn, ParticipantStatus.completed):
         return [texts.ENDED + texts.contact_line(definition), *keyword_replies]
     return [*conversation.reply(participant, message, message.body, now), *keyword_replies]
+
+
+def _enrolments(phone_hash: str) -> list[Participant]:
+    return db.session.scalars(
+        sa.select(Participant).where(Participant.phone_hash == phone_hash).order_by(Participant.id)
+    ).all()
 
 
 def _keyword_alerts(participant: Participant, message: Message, now: datetime) -> list[str]:

@@ -10,7 +10,9 @@ import enum
 
 from eas.responses.replies import normalise
 
-OPT_OUT = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit"})
+OPT_OUT = frozenset(
+    {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout", "opt out"}
+)
 #: YES re-subscribes only someone who opted out; from anyone else it is an answer.
 OPT_IN = frozenset({"start", "unstop"})
 OPT_IN_WHEN_OPTED_OUT = OPT_IN | {"yes"}

@@ -15,7 +15,14 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from eas.responses.replies import Answered, Outcome, Skipped
+from eas.responses.replies import (
+    THOUSANDS_SEPARATED,
+    ZERO_WIDTH,
+    Answered,
+    Outcome,
+    Skipped,
+    printable,
+)
 
 
 class Tampered(ValueError):
@@ -33,8 +40,10 @@ class PageResult:
 
 
 def _number(text: str) -> float:
+    # As by SMS: "1,000" is a thousand, "2,5" two and a half.
+    text = text.replace(",", "") if THOUSANDS_SEPARATED.match(text) else text.replace(",", ".")
     try:
-        number = float(text.replace(",", "."))
+        number = float(text)
     except ValueError:
         raise ValueError("Please enter a number.") from None
     if not math.isfinite(number):
@@ -89,6 +98,9 @@ def _read(item: dict[str, Any], form: MultiDict) -> tuple[Outcome | None, str | 
         numeric = value if isinstance(value, int | float) and not isinstance(value, bool) else None
         return Answered(numeric, str(value)), raw
     if kind == "text":
+        raw = printable(raw).strip()
+        if not ZERO_WIDTH.sub("", raw).strip():
+            return None, None
         if len(raw) > item.get("max_length", 500):
             raise ValueError(f"Please keep this under {item.get('max_length', 500)} characters.")
         return Answered(None, raw), raw

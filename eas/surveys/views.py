@@ -4,6 +4,7 @@ branching, required items and ranges; every state has a clear page, never an err
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
@@ -17,14 +18,14 @@ from flask import (
 from flask import Response as FlaskResponse
 
 from eas.core.clock import now_utc
-from eas.core.db import begin_write
+from eas.core.db import begin_write, db
 from eas.participants.models import Channel, ParticipantStatus
 from eas.responses import operations as responses
 from eas.responses.alerts import newly_triggered
 from eas.responses.models import ResponseStatus
 from eas.safety.operations import raise_alerts
 from eas.scheduling import events
-from eas.scheduling.models import PromptStatus
+from eas.scheduling.models import PlannedPrompt, PromptStatus
 from eas.surveys.forms import Tampered, read_page
 from eas.surveys.pages import page_of, pages_of, visible
 from eas.web.csrf import require_csrf
@@ -119,6 +120,11 @@ def save_page(token: str):
     if refusal:
         return refusal
     now = now_utc()
+    # One page at a time per prompt (PostgreSQL; SQLite has one writer): a double submit or a
+    # second tab sees the first one's result, and is sent back to where things stand.
+    db.session.execute(
+        sa.select(PlannedPrompt.id).where(PlannedPrompt.id == prompt.id).with_for_update()
+    )
     response = responses.response_for(prompt)
     questionnaire = responses.questionnaire_of(prompt)
     if response is not None and response.status is ResponseStatus.completed:
@@ -189,7 +195,7 @@ def start_report(token: str, schedule_id: str):
     require_csrf()
     link = resolve(token, personal=True) or abort(404)
     participant = link.participant
-    if participant.status is not ParticipantStatus.active:
+    if participant.status not in (ParticipantStatus.active, ParticipantStatus.paused):
         abort(404)
     definition = participant.study.current_version.definition
     schedule = next((s for s in events.event_schedules(definition) if s["id"] == schedule_id), None)

@@ -26,7 +26,8 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(sms_views.bp)
     app.register_blueprint(survey_views.bp)
-    if app.config["EAS_SMS_PROVIDER"] == "simulator":
+    # The phone simulator lets anyone text as any participant: a development tool only.
+    if app.config["EAS_SMS_PROVIDER"] == "simulator" and app.config["EAS_ENV"] != "production":
         app.register_blueprint(simulator.bp)
 
     @app.after_request

@@ -25,7 +25,7 @@ questionnaires:
       - {id: note, type: text, text: "Anything else?"}
   - id: diary
     title: Evening diary
-    items: [{id: day, type: text, text: "How was your day?"}]
+    items: [{id: day_story, type: text, text: "How was your day?"}]
 schedules:
   - {id: morning, questionnaire: check_in, type: fixed, times: ["10:00"], channel: sms,
      expires_after_minutes: 30, reminders: [{after_minutes: 10}]}

@@ -234,3 +234,60 @@ def test_spss_and_stata_files_carry_labels(db, runner, participant, tmp_path):
     assert meta.variable_value_labels["ai_chat"] == {1.0: "Yes", 0.0: "No"}
     _, meta = pyreadstat.read_dta(str(out / "responses_wide_baseline.dta"))
     assert meta.variable_value_labels["ai_use_frequency"][0] == "Never"
+
+
+def test_reports_participants_start_do_not_count_in_compliance(
+    db, clock, client, twilio_config, participant, tmp_path
+):
+    phone = Phone(client)
+    clock.advance(timedelta(days=1, hours=4))
+    for _ in range(3):
+        phone.text("AI")
+        clock.advance(timedelta(hours=1))
+    export_study(participant.study, tmp_path / "out", now=clock.now())
+    prompts = _read(tmp_path / "out", "prompts")
+    assert sum(p["schedule"] == "after_ai" for p in prompts) == 3
+    day1 = next(d for d in _read(tmp_path / "out", "compliance_days") if d["study_day"] == "1")
+    planned_day1 = sum(
+        1 for p in prompts if p["study_day"] == "1" and p["schedule"] != "after_ai" and p["beep"]
+    )
+    assert int(day1["planned"]) == planned_day1
+    assert "after_ai" not in {b["schedule"] for b in _read(tmp_path / "out", "compliance_beeps")}
+
+
+def test_since_keeps_beeps_and_indexes_as_in_the_full_export(
+    db, clock, participant, send_next, tmp_path
+):
+    send_next()
+    second = send_next()
+    full = {p["prompt_id"]: p for p in _read_export(participant, clock, tmp_path / "full")}
+    part = _read_export(participant, clock, tmp_path / "part", since=second.due_at)
+    cutoff = second.due_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert part and all(p["scheduled_utc"] >= cutoff for p in part)
+    for row in part:
+        for column in ("beep", "prompt_index", "minutes_since_previous"):
+            assert row[column] == full[row["prompt_id"]][column], column
+
+
+def _read_export(participant, clock, folder, since=None):
+    export_study(participant.study, folder, now=clock.now(), since=since)
+    return _read(folder, "prompts")
+
+
+def test_answers_keep_the_labels_of_their_own_protocol_version(
+    db, clock, client, twilio_config, participant, send_next, tmp_path
+):
+    from eas.protocols.validation import validate_protocol_text
+    from eas.studies.operations import publish_protocol
+    from tests.conftest import DEMO_PROTOCOL
+
+    phone = Phone(client)
+    send_next()
+    phone.text("n 3 5 0 2 4")  # mood 0: "very bad" in version 1
+    reversed_anchors = DEMO_PROTOCOL.read_text().replace(
+        "anchors: {0: very bad, 10: very good}", "anchors: {0: very good, 10: very bad}"
+    )
+    publish_protocol(validate_protocol_text(reversed_anchors, "v2.yaml"), actor="test")
+    export_study(participant.study, tmp_path / "out", now=clock.now())
+    mood = next(r for r in _read(tmp_path / "out", "responses") if r["item"] == "mood")
+    assert mood["value_label"] == "very bad"

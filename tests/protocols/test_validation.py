@@ -412,3 +412,11 @@ schedules:
     (error,) = errors_of(text)
     assert error.startswith("p.yaml:4:12: questionnaires[0].intro: sent with the first item")
     assert "needs 2 SMS segments" in error
+
+
+def test_item_ids_that_are_export_columns_are_refused():
+    text = DEMO_PROTOCOL.read_text().replace("id: lonely\n", "id: day\n", 1)
+    errors = errors_of(text)
+    assert any(
+        "questionnaires[0].items[5].id: 'day' names a column of every export" in e for e in errors
+    )

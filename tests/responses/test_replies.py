@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import string
 from typing import Any
 
@@ -1141,4 +1142,10 @@ def test_split_compact_words_are_non_empty_and_unseparated(reply):
     assert words == [] or len(words) >= 2
     for word in words:
         assert word
-        assert not any(ch.isspace() or ch in ",;" for ch in word)
+        assert not any(ch.isspace() or ch == ";" for ch in word)
+        # A comma stays only as a thousands separator: a digit, then exactly three digits.
+        assert all(
+            re.fullmatch(r"\d,\d{3}", word[i - 1 : i + 4]) and not word[i + 4 : i + 5].isdigit()
+            for i, ch in enumerate(word)
+            if ch == ","
+        )

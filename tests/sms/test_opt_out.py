@@ -110,3 +110,17 @@ def test_a_withdrawn_participant_is_told_politely(db, phone, participant):
     withdraw(participant, participant.enrolled_at, actor="test")
     (reply,) = phone.text("7")
     assert reply.startswith("You are no longer receiving check-ins from this study.")
+
+
+def test_stop_stops_the_number_in_every_study_it_is_enrolled_in(
+    db, phone, participant, create_study, enroll_csv
+):
+    from eas.protocols.validation import validate_protocol_text
+
+    other_text = DEMO_PROTOCOL.read_text().replace("id: ai-connection", "id: ai-connection-two")
+    other = publish_protocol(validate_protocol_text(other_text, "two.yaml"), actor="test").study
+    second = enroll_csv(other, "label,phone,timezone\nQ1,+12025550101,America/New_York\n")
+    assert phone.text("STOP") == []
+    db.session.expire_all()
+    assert participant.status is ParticipantStatus.opted_out
+    assert second.created[0].status is ParticipantStatus.opted_out
