@@ -10,12 +10,13 @@ import sqlalchemy as sa
 
 from eas.core.db import db
 from eas.delivery import metrics
-from eas.delivery.channels import SendReceipt
+from eas.delivery.channels import NotSent, SendReceipt
 from eas.delivery.compose import reminder_text
 from eas.delivery.models import MessageStatus
+from eas.participants.models import Participant, ParticipantStatus
 from eas.responses.models import Response
 from eas.scheduling.models import PlannedPrompt, PromptStatus
-from eas.scheduling.queries import claim, reachable_prompts
+from eas.scheduling.queries import claim, paused_now, reachable_prompts
 from eas.web.links import prompt_link
 
 if TYPE_CHECKING:
@@ -35,6 +36,25 @@ def next_reminder(prompt: PlannedPrompt, sent_at: datetime, reminders_sent: int)
         return None
     moment = sent_at + delays[reminders_sent]
     return moment if moment < prompt.expires_at else None
+
+
+def still_open(ids: list[int], now: datetime) -> set[int]:
+    """Prompts whose participant is still reachable and which nobody has started answering."""
+    if not ids:
+        return set()
+    started = sa.exists().where(Response.prompt_id == PlannedPrompt.id)
+    return set(
+        db.session.scalars(
+            sa.select(PlannedPrompt.id)
+            .join(Participant, Participant.id == PlannedPrompt.participant_id)
+            .where(
+                PlannedPrompt.id.in_(ids),
+                Participant.status == ParticipantStatus.active,
+                ~paused_now(now),
+                ~started,
+            )
+        ).all()
+    )
 
 
 def send_reminders(dispatcher: Dispatcher, now: datetime, report: TickReport) -> None:
@@ -66,7 +86,15 @@ def send_reminders(dispatcher: Dispatcher, now: datetime, report: TickReport) ->
         key = f"prompt-{prompt.id}-reminder-{prompt.reminders_sent}"
         jobs.append(dispatcher.job(prompt, body, key, "reminder", now))
     db.session.commit()
-    outcomes = list(dispatcher.pool.map(dispatcher.send, jobs))
+    # The last look before sending, as for prompts: a STOP, withdrawal, pause or a first answer
+    # since the claim means no reminder.
+    sendable = still_open([job.prompt.id for job in jobs], dispatcher.clock.now())
+    dispatcher.end_read()
+
+    def send(job):
+        return dispatcher.send(job) if job.prompt.id in sendable else NotSent("not reachable")
+
+    outcomes = list(dispatcher.pool.map(send, jobs))
     for job, outcome in zip(jobs, outcomes, strict=True):
         job.message.updated_at = dispatcher.clock.now()
         if isinstance(outcome, SendReceipt):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -11,7 +12,9 @@ from eas.core.db import db
 from eas.participants.models import Participant, ParticipantStatus, Pause, TimezoneChange
 from eas.protocols.schemas import iana_zones
 from eas.scheduling.models import CancelReason
-from eas.scheduling.operations import ReplanResult, replan_group_of
+from eas.scheduling.operations import ReplanResult, cancel_future, replan_group_of
+
+log = logging.getLogger("eas.participants")
 
 
 class LifecycleError(ValueError):
@@ -109,7 +112,15 @@ def opt_out(participant: Participant, now: datetime, *, source: str) -> ReplanRe
     participant.status = ParticipantStatus.opted_out
     _close_pauses(participant, now)
     db.session.flush()
-    result = replan_group_of(participant, now, reason=CancelReason.opted_out)
+    try:
+        with db.session.begin_nested():
+            result = replan_group_of(participant, now, reason=CancelReason.opted_out)
+    except Exception:
+        # A STOP must hold even if re-planning the partners of a group fails: cancel this
+        # participant's future prompts directly, and say so.
+        log.exception("re-planning after opt-out failed; cancelling %s directly", participant.id)
+        cancelled = cancel_future(participant, now, CancelReason.opted_out)
+        result = ReplanResult(created=0, cancelled=cancelled, kept=0)
     record(
         "participant.opted_out",
         actor="participant" if source.startswith("sms") else "system",
