@@ -38,7 +38,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from eas.export.cli import export_command
     from eas.participants.cli import participants_cli
     from eas.protocols.cli import protocol_cli
-    from eas.safety.cli import alerts_cli
+    from eas.safety.cli import alerts_cli, keys_cli
     from eas.scheduling.cli import schedule_cli
     from eas.simulation.cli import simulate_command
     from eas.studies.cli import study_cli
@@ -54,6 +54,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         export_command,
         simulate_command,
         alerts_cli,
+        keys_cli,
     ):
         app.cli.add_command(command)
     init_web(app)

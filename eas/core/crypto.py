@@ -34,6 +34,13 @@ class DataCipher:
         except InvalidToken as exc:
             raise ValueError("value cannot be decrypted with the configured keys") from exc
 
+    def rotate(self, token: bytes) -> bytes:
+        """The same value, encrypted with the first (newest) key."""
+        try:
+            return self._fernet.rotate(token)
+        except InvalidToken as exc:
+            raise ValueError("value cannot be decrypted with the configured keys") from exc
+
     def lookup_hash(self, value: str) -> str:
         return hmac.new(self._lookup_key, value.encode(), hashlib.sha256).hexdigest()
 

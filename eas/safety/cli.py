@@ -71,3 +71,33 @@ def ack_command(study_id: str, alert_id: int, by: str) -> None:
         raise click.ClickException(str(problem)) from None
     db.session.commit()
     click.echo(f"alert {alert.id} acknowledged by {by}")
+
+
+keys_cli = AppGroup("keys", help="Encryption keys of identifying data at rest.")
+
+
+@keys_cli.command("new")
+def new_key_command() -> None:
+    """Print a new encryption key to put first in EAS_ENCRYPTION_KEYS."""
+    from cryptography.fernet import Fernet
+
+    click.echo(Fernet.generate_key().decode())
+
+
+@keys_cli.command("rotate")
+def rotate_command() -> None:
+    """Re-encrypt every stored phone number with the first key of EAS_ENCRYPTION_KEYS (all or
+    nothing); afterwards the older keys can be removed."""
+    from eas.safety.keys import rotate_keys
+
+    begin_write()
+    try:
+        done = rotate_keys()
+    except ValueError as problem:
+        db.session.rollback()
+        raise click.ClickException(f"nothing changed: {problem}") from None
+    db.session.commit()
+    click.echo(
+        f"re-encrypted {done.participants} participant and {done.messages} message numbers "
+        "with the first key; the other keys in EAS_ENCRYPTION_KEYS can now be removed"
+    )
