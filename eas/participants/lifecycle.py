@@ -92,6 +92,7 @@ def withdraw(
     _close_pauses(participant, now)
     db.session.flush()
     result = replan_group_of(participant, now, reason=CancelReason.withdrawn)
+    consent = participant.study.current_version.definition["study"]["consent"]
     record(
         "participant.withdrawn",
         actor=actor,
@@ -99,7 +100,12 @@ def withdraw(
         participant_id=participant.id,
         reason=reason,
         cancelled=result.cancelled,
+        data=consent["on_withdrawal"],
     )
+    if consent["on_withdrawal"] == "delete":
+        from eas.safety.retention import delete_participant_data
+
+        delete_participant_data(participant, now, actor=actor)
     return result
 
 

@@ -54,6 +54,17 @@ class SmsSettingsSchema(StrictSchema):
     )
 
 
+class ConsentSchema(StrictSchema):
+    on_withdrawal = fields.String(
+        load_default="keep",
+        validate=validate.OneOf(["keep", "delete"]),
+        metadata={
+            "description": "What withdrawing does to a participant's data: keep it for "
+            "analysis, or delete their answers and messages (an audit record remains)."
+        },
+    )
+
+
 class StudySchema(StrictSchema):
     id = fields.String(
         required=True,
@@ -63,6 +74,7 @@ class StudySchema(StrictSchema):
     )
     title = fields.String(required=True, validate=validate.Length(1, 200))
     description = fields.String()
+    consent = fields.Nested(ConsentSchema, load_default=lambda: {"on_withdrawal": "keep"})
     contact = fields.String(
         validate=validate.Length(1, 300),
         metadata={"description": "How participants reach the team; the answer to HELP."},

@@ -54,3 +54,31 @@ def list_command() -> None:
             f"{study.slug}\tv{version.number if version else '-'}\t"
             f"{len(study.participants)} participants\t{study.title}"
         )
+
+
+@study_cli.command("purge-identifiers")
+@click.argument("study_id")
+@click.option("--yes", is_flag=True, help="Do it without asking (scripts).")
+def purge_identifiers_command(study_id: str, yes: bool) -> None:
+    """After the study has ended: remove every participant's phone number for good, keeping
+    the pseudonymous dataset. Refused while prompts are still to be sent."""
+    from eas.core.clock import now_utc
+    from eas.safety.retention import StudyStillRunning, purge_identifiers
+    from eas.studies.operations import get_study
+
+    begin_write()
+    study = get_study(study_id)
+    if study is None:
+        raise click.ClickException(f"no study '{study_id}'")
+    if not yes:
+        click.confirm(
+            f"Remove every phone number of {study_id} for good? Nobody can be texted again",
+            abort=True,
+        )
+    try:
+        count = purge_identifiers(study, now_utc(), actor="cli")
+    except StudyStillRunning as problem:
+        db.session.rollback()
+        raise click.ClickException(str(problem)) from None
+    db.session.commit()
+    click.echo(f"{study_id}: phone numbers of {count} participant(s) removed for good")
