@@ -13,6 +13,7 @@ request left may have been accepted, so the dispatcher treats it as ambiguous.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import requests
@@ -65,11 +66,16 @@ class TwilioSettings:
         )
 
 
+#: Phone numbers in Twilio's error texts ("The 'To' number +1202... is not valid"): the reason is
+#: logged, stored and exported, and must not carry them.
+_NUMBER = re.compile(r"\+?\d[\d ().-]{5,}\d")
+
+
 def classify(error: TwilioRestException | TwilioServiceException) -> SendError:
     """Twilio's refusal as the dispatcher's rule: retry (5xx, 429, 20429) or stop."""
     retryable = error.status >= 500 or error.status == 429 or error.code in _RETRYABLE_CODES
     text = error.msg if isinstance(error, TwilioRestException) else error.detail or error.title
-    reason = f"Twilio {error.status}: {text}".strip()
+    reason = _NUMBER.sub("[number]", f"Twilio {error.status}: {text}").strip()
     return SendError(reason[:180], code=error.code, retryable=retryable)
 
 

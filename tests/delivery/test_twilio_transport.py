@@ -363,3 +363,13 @@ def test_lookup_never_claims_to_know():
 
     assert transport.lookup("prompt-7-attempt-1") == (Lookup.unknown, None)
     assert fake.sent == []  # and asks Twilio nothing
+
+
+def test_a_phone_number_in_twilios_error_text_is_not_kept():
+    transport, _ = make_transport(
+        twilio_error(400, 21211, "The 'To' number +1 (202) 555-0101 is not a valid phone number.")
+    )
+    with pytest.raises(SendError) as failed:
+        transport.send(message())
+    assert "555" not in failed.value.reason
+    assert "The 'To' number [number] is not a valid phone number." in failed.value.reason
