@@ -35,6 +35,12 @@ _ENVIRONMENT_SETTINGS: tuple[tuple[str, str, str | None], ...] = (
     ("EAS_TWILIO_API_BASE_URL", "EAS_TWILIO_API_BASE_URL", None),
     # Safety alerts by e-mail: who, and through which SMTP server.
     ("EAS_ALERT_EMAILS", "EAS_ALERT_EMAILS", None),
+    ("EAS_ALERT_BACKUP_EMAILS", "EAS_ALERT_BACKUP_EMAILS", None),
+    # The on-call contact's quiet hours ("22:00-07:00", in EAS_ALERT_TIMEZONE): alerts then go
+    # to the backup at once; and minutes without acknowledgement before the backup is told.
+    ("EAS_ALERT_QUIET_HOURS", "EAS_ALERT_QUIET_HOURS", None),
+    ("EAS_ALERT_TIMEZONE", "EAS_ALERT_TIMEZONE", "UTC"),
+    ("EAS_ALERT_ESCALATE_MINUTES", "EAS_ALERT_ESCALATE_MINUTES", "60"),
     ("EAS_SMTP_HOST", "EAS_SMTP_HOST", None),
     ("EAS_SMTP_PORT", "EAS_SMTP_PORT", "25"),
     ("EAS_SMTP_USER", "EAS_SMTP_USER", None),
@@ -63,6 +69,7 @@ _NUMERIC_SETTINGS = {
     "EAS_SIMULATOR_LATENCY_MS": int,
     "EAS_TRUSTED_PROXIES": int,
     "EAS_SMTP_PORT": int,
+    "EAS_ALERT_ESCALATE_MINUTES": int,
 }
 
 _GENERATED_SECRETS_FILE = "secrets.json"

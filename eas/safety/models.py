@@ -38,3 +38,5 @@ class SafetyAlert(db.Model):
     notify_attempts: Mapped[int] = mapped_column(default=0)
     next_notify_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     last_error: Mapped[str | None] = mapped_column(sa.String(300))
+    #: When the backup contact was told (on-call in quiet hours, or no acknowledgement in time).
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -124,3 +124,60 @@ def test_acknowledging_an_alert_is_audited_and_happens_once(db, runner, clock, p
     again = runner.invoke(args=["alerts", "ack", "ai-connection", str(alert.id), "--by", "x"])
     assert again.exit_code == 1 and "was acknowledged by dr-lee" in again.output
     assert "no open alerts" in runner.invoke(args=["alerts", "list", "ai-connection"]).output
+
+
+def _mailer(**extra) -> Mailer:
+    return Mailer(
+        "mail.example.org", 25, "eas@example.org", ("oncall@example.org",),
+        backup=("backup@example.org",), **extra,
+    )  # fmt: skip
+
+
+def test_an_unacknowledged_alert_is_escalated_to_the_backup_once(
+    db, clock, phone, participant, provider, smtp
+):
+    from datetime import time
+
+    dispatcher = Dispatcher(
+        provider, name="esc", clock=clock, workers=1,
+        mailer=_mailer(escalate_after=timedelta(minutes=30), quiet_hours=(time(23), time(6))),
+    )  # fmt: skip
+    try:
+        clock.advance(timedelta(days=1, hours=5))  # 15:00 New York, 19:00 UTC: not quiet
+        phone.text("I want to die")
+        dispatcher.tick()
+        assert [m["To"] for m in smtp.sent] == ["oncall@example.org"]
+        clock.advance(timedelta(minutes=29))
+        dispatcher.tick()
+        assert len(smtp.sent) == 1
+        clock.advance(timedelta(minutes=2))
+        dispatcher.tick()
+        assert [m["To"] for m in smtp.sent] == ["oncall@example.org", "backup@example.org"]
+        assert smtp.sent[1]["Subject"].startswith("[eas] ESCALATED: Safety alert")
+        assert "nobody acknowledged it within 30 minutes" in smtp.sent[1].get_content()
+        clock.advance(timedelta(hours=2))
+        dispatcher.tick()
+        assert len(smtp.sent) == 2
+    finally:
+        dispatcher.close()
+
+
+def test_in_the_on_call_contacts_quiet_hours_the_backup_is_told_at_once(
+    db, clock, phone, participant, provider, smtp
+):
+    from datetime import time
+
+    dispatcher = Dispatcher(
+        provider, name="quiet", clock=clock, workers=1,
+        mailer=_mailer(quiet_hours=(time(22), time(7)), zone="America/New_York"),
+    )  # fmt: skip
+    try:
+        clock.advance(timedelta(days=1, hours=13))  # 03:00 UTC: 23:00 in New York
+        phone.text("I want to die")
+        dispatcher.tick()
+        assert [m["To"] for m in smtp.sent] == ["backup@example.org"]
+        assert "the on-call contact is in quiet hours" in smtp.sent[0].get_content()
+        (alert,) = _alerts(db)
+        assert alert.notified_at is not None and alert.escalated_at is not None
+    finally:
+        dispatcher.close()
