@@ -11,10 +11,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import current_app
 
 _EXTENSION_KEY = "eas.cipher"
+#: Marks a text column's value as encrypted (studies that encrypt free text at rest).
+SEALED_PREFIX = "enc1:"
 
 
 class DataCipher:
@@ -41,6 +44,13 @@ class DataCipher:
         except InvalidToken as exc:
             raise ValueError("value cannot be decrypted with the configured keys") from exc
 
+    def seal(self, text: str) -> str:
+        """Text to store encrypted in a `SealedText` column (read back decrypted)."""
+        return SEALED_PREFIX + self._fernet.encrypt(text.encode()).decode()
+
+    def unseal(self, stored: str) -> str:
+        return self.decrypt(stored[len(SEALED_PREFIX) :].encode())
+
     def lookup_hash(self, value: str) -> str:
         return hmac.new(self._lookup_key, value.encode(), hashlib.sha256).hexdigest()
 
@@ -53,3 +63,24 @@ def init_cipher(app) -> None:
 
 def get_cipher() -> DataCipher:
     return current_app.extensions[_EXTENSION_KEY]
+
+
+class SealedText(sa.TypeDecorator):
+    """Text that may be stored encrypted: values written as `cipher.seal(text)` are read back
+    decrypted, others as they are. Whether to seal is the writer's decision (a study option)."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_result_value(self, value: str | None, dialect) -> str | None:
+        if value is not None and value.startswith(SEALED_PREFIX):
+            return get_cipher().unseal(value)
+        return value
+
+
+def unsealed(value: str | None) -> str | None:
+    """A text column's value as written, also when it was sealed in this session (reads from
+    the database are unsealed by `SealedText` already)."""
+    if value is not None and value.startswith(SEALED_PREFIX):
+        return get_cipher().unseal(value)
+    return value

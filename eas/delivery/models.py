@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from eas.core.crypto import SealedText
 from eas.core.db import UTCDateTime, db, enum_type
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ class Message(db.Model):
     #: The participant's side of the conversation, encrypted, and its keyed hash.
     phone_encrypted: Mapped[bytes] = mapped_column(sa.LargeBinary)
     phone_hash: Mapped[str] = mapped_column(sa.String(64), index=True)
-    body: Mapped[str] = mapped_column(sa.Text)
+    body: Mapped[str] = mapped_column(SealedText)
     #: The provider's id (Twilio MessageSid): unique, so a retried webhook is stored once.
     provider_sid: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     #: Outbound only: one key per send attempt, so a crash can be reconciled with the provider.

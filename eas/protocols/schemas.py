@@ -65,6 +65,16 @@ class ConsentSchema(StrictSchema):
     )
 
 
+class PrivacySchema(StrictSchema):
+    encrypt_free_text = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Store what participants write (SMS texts, free-text answers) "
+            "encrypted at rest; exports decrypt it."
+        },
+    )
+
+
 class StudySchema(StrictSchema):
     id = fields.String(
         required=True,
@@ -75,6 +85,7 @@ class StudySchema(StrictSchema):
     title = fields.String(required=True, validate=validate.Length(1, 200))
     description = fields.String()
     consent = fields.Nested(ConsentSchema, load_default=lambda: {"on_withdrawal": "keep"})
+    privacy = fields.Nested(PrivacySchema, load_default=lambda: {"encrypt_free_text": False})
     contact = fields.String(
         validate=validate.Length(1, 300),
         metadata={"description": "How participants reach the team; the answer to HELP."},

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from eas.core.crypto import SealedText
 from eas.core.db import UTCDateTime, db, enum_type
 from eas.participants.models import Channel
 
@@ -71,10 +72,10 @@ class Answer(db.Model):
     #: Order in which the item was presented, from 1.
     position: Mapped[int]
     #: Exactly what the participant sent (the SMS text, the form value).
-    raw_value: Mapped[str | None] = mapped_column(sa.Text)
+    raw_value: Mapped[str | None] = mapped_column(SealedText)
     value_numeric: Mapped[float | None]
     #: Chosen option value(s) or free text.
-    value_text: Mapped[str | None] = mapped_column(sa.Text)
+    value_text: Mapped[str | None] = mapped_column(SealedText)
     missing_code: Mapped[MissingCode | None] = mapped_column(enum_type(MissingCode))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

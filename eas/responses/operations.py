@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from eas.core.crypto import get_cipher, unsealed
 from eas.core.db import db
 from eas.participants.models import Channel
 from eas.protocols.expressions import parse
@@ -65,24 +66,37 @@ def answered_values(response: Response, questionnaire: dict[str, Any]) -> dict[s
     """Stored answers as branching expressions see them (missing ones left out)."""
     items = {item["id"]: item for item in questionnaire["items"]}
     return {
-        answer.item_id: answer_value(items[answer.item_id], answer.value_numeric, answer.value_text)
+        answer.item_id: answer_value(
+            items[answer.item_id], answer.value_numeric, unsealed(answer.value_text)
+        )
         for answer in response.answers
         if answer.missing_code is None and answer.item_id in items
     }
 
 
+def _sealer(response: Response):
+    definition = response.prompt.participant.study.current_version.definition
+    if definition["study"]["privacy"]["encrypt_free_text"]:
+        return get_cipher().seal
+    return lambda text: text
+
+
 def record(
     response: Response, item: dict[str, Any], outcome: Outcome, raw: str | None, now: datetime
 ) -> Answer:
-    """Store one item's outcome: an answer, a skip, or (after the re-ask) an invalid reply."""
+    """Store one item's outcome: an answer, a skip, or (after the re-ask) an invalid reply.
+    Where the study encrypts free text, what the participant wrote is stored sealed."""
+    seal = _sealer(response)
     answer = Answer(
         item_id=item["id"],
         position=len(response.answers) + 1,
-        raw_value=raw,
+        raw_value=seal(raw) if raw else raw,
         answered_at=now,
     )
     if isinstance(outcome, Answered):
-        answer.value_numeric, answer.value_text = outcome.numeric, outcome.text
+        answer.value_numeric = outcome.numeric
+        text = outcome.text
+        answer.value_text = seal(text) if text and item["type"] == "text" else text
     elif isinstance(outcome, Skipped):
         answer.missing_code = MissingCode.skipped
     elif isinstance(outcome, Invalid):

@@ -99,5 +99,6 @@ def rotate_command() -> None:
     db.session.commit()
     click.echo(
         f"re-encrypted {done.participants} participant and {done.messages} message numbers "
-        "with the first key; the other keys in EAS_ENCRYPTION_KEYS can now be removed"
+        f"and {done.texts} sealed texts with the first key; the other keys in "
+        "EAS_ENCRYPTION_KEYS can now be removed"
     )

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from eas.core.crypto import get_cipher
+from eas.core.crypto import SEALED_PREFIX, get_cipher
 from eas.core.db import db
 from eas.delivery.models import Message
 from eas.participants.models import Participant
+from eas.responses.models import Answer
 
 _BATCH = 1000
 
@@ -23,6 +24,8 @@ _BATCH = 1000
 class Rotation:
     participants: int
     messages: int
+    #: Texts stored sealed (studies that encrypt free text): message bodies and answers.
+    texts: int = 0
 
 
 def _rotate_table(model) -> int:
@@ -53,6 +56,43 @@ def _rotate_table(model) -> int:
         last_id = rows[-1][0]
 
 
+def _rotate_sealed(model, column_name: str) -> int:
+    """Sealed texts of one column, re-sealed with the newest key (read as stored: the column's
+    type would unseal them)."""
+    cipher, table, done, last_id = get_cipher(), model.__table__, 0, 0
+    stored = sa.type_coerce(table.c[column_name], sa.Text)
+    while True:
+        rows = db.session.execute(
+            sa.select(table.c.id, stored)
+            .where(table.c.id > last_id, stored.like(f"{SEALED_PREFIX}%"))
+            .order_by(table.c.id)
+            .limit(_BATCH)
+        ).all()
+        if not rows:
+            return done
+        db.session.execute(
+            table.update()
+            .where(table.c.id == sa.bindparam("row_id"))
+            .values({column_name: sa.bindparam("text")}),
+            [
+                {
+                    "row_id": row_id,
+                    "text": SEALED_PREFIX
+                    + cipher.rotate(text[len(SEALED_PREFIX) :].encode()).decode(),
+                }
+                for row_id, text in rows
+            ],
+        )
+        done += len(rows)
+        last_id = rows[-1][0]
+
+
 def rotate_keys() -> Rotation:
     """Re-encrypt everything; the caller commits (all or nothing)."""
-    return Rotation(participants=_rotate_table(Participant), messages=_rotate_table(Message))
+    return Rotation(
+        participants=_rotate_table(Participant),
+        messages=_rotate_table(Message),
+        texts=_rotate_sealed(Message, "body")
+        + _rotate_sealed(Answer, "raw_value")
+        + _rotate_sealed(Answer, "value_text"),
+    )

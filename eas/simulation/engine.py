@@ -43,6 +43,8 @@ from eas.studies.operations import publish_protocol
 from eas.web.links import resolve
 
 _STEP = timedelta(minutes=1)
+#: A questionnaire has at most one page per item; this only guards against a loop.
+_MAX_PAGES = 100
 _LINK = re.compile(r"/p/([A-Za-z0-9_-]+)")
 _INPUT = re.compile(r'name="([a-z][a-z0-9_]*)"')
 _HIDDEN = re.compile(r'name="(csrf_token|page_item)" value="([^"]*)"')
@@ -308,7 +310,7 @@ class Simulation:
         """Open the link and answer page after page, as a browser without JavaScript would."""
         browser = self.app.test_client()
         questionnaire = None
-        for _ in range(len(self.definition["questionnaires"][0]["items"]) + 20):
+        for _ in range(_MAX_PAGES):
             page = browser.get(f"/p/{token}")
             html = page.get_data(as_text=True)
             hidden = dict(_HIDDEN.findall(html))

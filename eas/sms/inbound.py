@@ -56,11 +56,12 @@ def receive(params: Mapping[str, str], now: datetime) -> Inbound:
     # Kept as sent, except NUL, which PostgreSQL cannot store in text.
     body = params.get("Body", "").replace("\x00", "\ufffd")
     cipher = get_cipher()
+    phone_hash = cipher.lookup_hash(sender)
     message = Message(
         direction=Direction.inbound,
         phone_encrypted=cipher.encrypt(sender),
-        phone_hash=cipher.lookup_hash(sender),
-        body=body,
+        phone_hash=phone_hash,
+        body=cipher.seal(body) if _encrypts_free_text(phone_hash, now) else body,
         provider_sid=sid,
         purpose="inbound",
         status=MessageStatus.received,
@@ -77,7 +78,7 @@ def receive(params: Mapping[str, str], now: datetime) -> Inbound:
     inbound = Inbound(message)
     try:
         with db.session.begin_nested():
-            inbound.replies = _understand(message, params, now)
+            inbound.replies = _understand(message, body, params, now)
     except Exception:
         log.exception("inbound message=%s could not be handled; it is stored", message.id)
         inbound.replies = []
@@ -118,7 +119,21 @@ def sender_of(phone_hash: str, now: datetime) -> Participant | None:
     return (active or candidates)[0]
 
 
-def _understand(message: Message, params: Mapping[str, str], now: datetime) -> list[str]:
+def _encrypts_free_text(phone_hash: str, now: datetime) -> bool:
+    """Whether the sender's study stores what participants write encrypted. Asked before the
+    message is stored, so its text is never written in clear; if asking fails, the message is
+    still stored (in clear) rather than lost."""
+    try:
+        participant = sender_of(phone_hash, now)
+        if participant is None:
+            return False
+        return participant.study.current_version.definition["study"]["privacy"]["encrypt_free_text"]
+    except Exception:
+        log.exception("cannot tell whether to encrypt an inbound text; storing it anyway")
+        return False
+
+
+def _understand(message: Message, body: str, params: Mapping[str, str], now: datetime) -> list[str]:
     participant = sender_of(message.phone_hash, now)
     if participant is None:
         log.info("inbound message=%s from a number no study knows", message.id)
@@ -130,14 +145,14 @@ def _understand(message: Message, params: Mapping[str, str], now: datetime) -> l
     )
     message.participant_id = participant.id
     opted_out = participant.status is ParticipantStatus.opted_out
-    command = command_of(message.body, opted_out=opted_out, opt_out_type=params.get("OptOutType"))
+    command = command_of(body, opted_out=opted_out, opt_out_type=params.get("OptOutType"))
     if command is Command.opt_out:
         # The number is the participant's in every study it is enrolled in, and Twilio blocks
         # it for all of them: they all stop. Twilio confirms the opt-out itself.
         for enrolment in _enrolments(message.phone_hash):
             opt_out(enrolment, now, source="sms STOP")
         return []
-    keyword_replies = _keyword_alerts(participant, message, now)
+    keyword_replies = _keyword_alerts(participant, message, body, now)
     definition = participant.study.current_version.definition
     if command is Command.opt_in:
         if not opted_out:
@@ -154,7 +169,7 @@ def _understand(message: Message, params: Mapping[str, str], now: datetime) -> l
         return []  # they asked to be left alone; the message is kept, nothing is sent
     if participant.status in (ParticipantStatus.withdrawn, ParticipantStatus.completed):
         return [texts.ENDED + texts.contact_line(definition), *keyword_replies]
-    return [*conversation.reply(participant, message, message.body, now), *keyword_replies]
+    return [*conversation.reply(participant, message, body, now), *keyword_replies]
 
 
 def _enrolments(phone_hash: str) -> list[Participant]:
@@ -163,12 +178,14 @@ def _enrolments(phone_hash: str) -> list[Participant]:
     ).all()
 
 
-def _keyword_alerts(participant: Participant, message: Message, now: datetime) -> list[str]:
+def _keyword_alerts(
+    participant: Participant, message: Message, body: str, now: datetime
+) -> list[str]:
     """Crisis words in any text, in a check-in or not, from anyone enrolled (opted out too:
     a crisis must reach a human). Returns the protocol's replies to send."""
     prompt, _, is_open = conversation.open_conversation(participant.id, now)
     questionnaire = prompt.questionnaire_id if prompt is not None and is_open else None
     definition = participant.study.current_version.definition
-    fired = newly_triggered(definition, questionnaire, {}, {}, [message.body])
+    fired = newly_triggered(definition, questionnaire, {}, {}, [body])
     raise_alerts(participant, message.prompt_id, fired, channel="sms", now=now)
     return [alert["reply"] for alert, _ in fired if alert.get("reply")]

@@ -26,7 +26,7 @@ def test_rotation_keeps_every_number_readable(db, runner, clock, phone, particip
     app.extensions["eas.cipher"] = DataCipher(f"{new},{old}", lookup)
     result = runner.invoke(args=["keys", "rotate"])
     assert result.exit_code == 0, result.output
-    assert "re-encrypted 1 participant and 2 message numbers" in result.output
+    assert "re-encrypted 1 participant and 2 message numbers and 0 sealed" in result.output
     app.extensions["eas.cipher"] = DataCipher(new, lookup)  # the old key is gone
     db.session.expire_all()
     assert db.session.get(Participant, participant.id).phone == "+12025550101"
