@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# The demo's coordinator account (a local demo only: set your own for anything else).
+DEMO_USER ?= coordinator@example.org
+DEMO_PASSWORD ?= eas-demo-password
 
 .PHONY: run test lint format setup clean
 
@@ -26,7 +29,9 @@ run: $(VENV)/.installed-run
 	$(BIN)/eas db upgrade
 	$(BIN)/eas study create protocols/ai-connection.yaml
 	$(BIN)/eas participants import ai-connection protocols/demo-participants.csv --start today
-	@echo "eas is serving the demo study on http://$(HOST):$(PORT)/ (prompts arrive in the phone simulator: http://$(HOST):$(PORT)/simulator)"
+	$(BIN)/eas users create $(DEMO_USER) --name "Demo coordinator" --password "$(DEMO_PASSWORD)" --if-missing
+	$(BIN)/eas users grant $(DEMO_USER) ai-connection owner
+	@echo "eas is serving the demo study on http://$(HOST):$(PORT)/ (sign in as $(DEMO_USER), password $(DEMO_PASSWORD)); prompts arrive in the phone simulator: http://$(HOST):$(PORT)/simulator"
 	$(BIN)/eas run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-test lint

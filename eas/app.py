@@ -42,6 +42,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from eas.scheduling.cli import schedule_cli
     from eas.simulation.cli import simulate_command
     from eas.studies.cli import study_cli
+    from eas.users.cli import users_cli
     from eas.web import init_web
 
     for command in (
@@ -55,6 +56,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         simulate_command,
         alerts_cli,
         keys_cli,
+        users_cli,
     ):
         app.cli.add_command(command)
     init_web(app)

@@ -7,13 +7,14 @@ from eas.responses.models import AccessLink, Answer, Response
 from eas.safety.models import SafetyAlert
 from eas.scheduling.models import PlannedPrompt
 from eas.studies.models import ProtocolVersion, Study
-from eas.users.models import User
+from eas.users.models import LoginAttempt, StudyMembership, User
 
 __all__ = [
     "AccessLink",
     "Answer",
     "AuditEvent",
     "DispatcherHeartbeat",
+    "LoginAttempt",
     "Message",
     "Participant",
     "ParticipantGroup",
@@ -24,6 +25,7 @@ __all__ = [
     "SafetyAlert",
     "SimulatedMessage",
     "Study",
+    "StudyMembership",
     "TimezoneChange",
     "User",
 ]

@@ -62,3 +62,30 @@ def send_next(db, clock, participant, dispatcher):
         return sent
 
     return _send_next
+
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def make_user(db, clock):
+    """Factory: a coordinator account, optionally on a study with a role."""
+    from eas.users.models import StudyRole
+    from eas.users.operations import create_user, grant
+
+    def _make_user(email="coord@example.org", study=None, role="coordinator"):
+        user = create_user(email, "Coordinator", PASSWORD, clock.now())
+        if study is not None:
+            grant(user, study.id, StudyRole(role), clock.now(), actor="test")
+        db.session.commit()
+        return user
+
+    return _make_user
+
+
+def sign_in(client, email="coord@example.org", password=PASSWORD):
+    import re
+
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return client.post("/login", data={"csrf_token": token, "email": email, "password": password})

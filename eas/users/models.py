@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from eas.core.db import UTCDateTime, db
+from eas.core.db import UTCDateTime, db, enum_type
 
 
 class User(db.Model):
@@ -25,3 +26,39 @@ class User(db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"
+
+
+class StudyRole(enum.Enum):
+    """What a user may do in one study: owners also manage who is on it; coordinators run it
+    (enrol, acknowledge alerts, export); viewers only look."""
+
+    owner = "owner"
+    coordinator = "coordinator"
+    viewer = "viewer"
+
+    @property
+    def rank(self) -> int:
+        return {"viewer": 0, "coordinator": 1, "owner": 2}[self.value]
+
+
+class StudyMembership(db.Model):
+    __tablename__ = "study_memberships"
+    __table_args__ = (sa.UniqueConstraint("user_id", "study_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    study_id: Mapped[int] = mapped_column(sa.ForeignKey("studies.id"), index=True)
+    role: Mapped[StudyRole] = mapped_column(enum_type(StudyRole))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LoginAttempt(db.Model):
+    """Sign-in attempts, for throttling: too many failures lock an address or an account."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), index=True)
+    remote_addr: Mapped[str] = mapped_column(sa.String(64), index=True)
+    succeeded: Mapped[bool]
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

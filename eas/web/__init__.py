@@ -18,11 +18,12 @@ _SECURITY_HEADERS = {
 def init_web(app: Flask) -> None:
     from eas.sms import views as sms_views
     from eas.surveys import views as survey_views
-    from eas.web import health, simulator, views
+    from eas.web import auth, health, simulator, views
     from eas.web.csrf import csrf_token
 
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.register_blueprint(views.bp)
+    app.register_blueprint(auth.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(sms_views.bp)
     app.register_blueprint(survey_views.bp)

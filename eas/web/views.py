@@ -1,26 +1,47 @@
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import Blueprint, abort, render_template
+import io
+import tempfile
+import zipfile
+from pathlib import Path
 
+import sqlalchemy as sa
+from flask import Blueprint, abort, redirect, render_template, send_file, url_for
+
+from eas.audit.operations import record
+from eas.core.clock import now_utc
 from eas.core.db import db
+from eas.export.operations import export_study
 from eas.participants.models import Participant, ParticipantStatus
 from eas.protocols.sms_format import answer_hint
+from eas.safety.models import AlertStatus, SafetyAlert
+from eas.safety.operations import AlertError, acknowledge
 from eas.studies.models import Study
+from eas.users.models import StudyMembership, StudyRole
+from eas.web.auth import current_user, login_required, study_for
+from eas.web.csrf import require_csrf
+from eas.web.heatmap import compliance_heatmap
 
 bp = Blueprint("web", __name__)
 
 
 @bp.get("/")
+@login_required
 def index():
-    studies = db.session.scalars(sa.select(Study).order_by(Study.title)).all()
+    studies = db.session.scalars(
+        sa.select(Study)
+        .join(StudyMembership, StudyMembership.study_id == Study.id)
+        .where(StudyMembership.user_id == current_user().id)
+        .order_by(Study.title)
+    ).all()
     return render_template("index.html", studies=studies)
 
 
 @bp.get("/studies/<slug>")
+@login_required
 def study(slug: str):
-    study = db.session.scalar(sa.select(Study).where(Study.slug == slug))
-    if study is None or study.current_version is None:
+    study, role = study_for(slug)
+    if study.current_version is None:
         abort(404)
     counts = dict(
         db.session.execute(
@@ -29,11 +50,59 @@ def study(slug: str):
             .group_by(Participant.status)
         ).all()
     )
+    alerts = db.session.execute(
+        sa.select(SafetyAlert, Participant.label)
+        .join(Participant, Participant.id == SafetyAlert.participant_id)
+        .where(SafetyAlert.study_id == study.id, SafetyAlert.status == AlertStatus.open)
+        .order_by(SafetyAlert.raised_at)
+    ).all()
     return render_template(
         "study.html",
         study=study,
+        role=role,
+        can_act=role.rank >= StudyRole.coordinator.rank,
         version=study.current_version,
         definition=study.current_version.definition,
         status_counts=[(status.value, counts.get(status, 0)) for status in ParticipantStatus],
+        alerts=alerts,
+        heatmap=compliance_heatmap(study, now_utc()),
         answer_hint=answer_hint,
     )
+
+
+@bp.post("/studies/<slug>/alerts/<int:alert_id>/ack")
+@login_required
+def acknowledge_alert(slug: str, alert_id: int):
+    require_csrf()
+    study, _ = study_for(slug, StudyRole.coordinator)
+    try:
+        acknowledge(study.id, alert_id, by=current_user().email, now=now_utc())
+    except AlertError:
+        abort(404)
+    return redirect(url_for("web.study", slug=slug, _anchor="alerts"), 303)
+
+
+@bp.post("/studies/<slug>/export")
+@login_required
+def download_export(slug: str):
+    """The export package, zipped (built in a temporary folder, then streamed from memory)."""
+    require_csrf()
+    study, _ = study_for(slug, StudyRole.coordinator)
+    now = now_utc()
+    buffer = io.BytesIO()
+    with tempfile.TemporaryDirectory(prefix="eas-export-") as folder:
+        result = export_study(study, Path(folder) / "export", now=now, wide=True)
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted((Path(folder) / "export").iterdir()):
+                archive.write(path, f"{study.slug}/{path.name}")
+    record(
+        "study.exported",
+        actor=current_user().email,
+        user_id=current_user().id,
+        study_id=study.id,
+        format="csv",
+        rows=result.rows,
+    )
+    buffer.seek(0)
+    name = f"{study.slug}-{now:%Y%m%dT%H%MZ}.zip"
+    return send_file(buffer, mimetype="application/zip", as_attachment=True, download_name=name)

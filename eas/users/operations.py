@@ -1,0 +1,100 @@
+"""Coordinator accounts: argon2 password hashes, per-study roles, throttled sign-in."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+
+from eas.audit.operations import record
+from eas.core.db import db
+from eas.users.models import LoginAttempt, StudyMembership, StudyRole, User
+
+_hasher = PasswordHasher()
+#: Failures within the window that lock an account, or an address, for the rest of it.
+THROTTLE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_ACCOUNT = 5
+MAX_FAILURES_PER_ADDRESS = 20
+MIN_PASSWORD_LENGTH = 10
+
+
+class AccountError(ValueError):
+    pass
+
+
+def create_user(email: str, name: str, password: str, now: datetime) -> User:
+    email = email.strip().lower()
+    if "@" not in email:
+        raise AccountError(f"'{email}' is not an e-mail address")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if db.session.scalar(sa.select(User.id).where(User.email == email)):
+        raise AccountError(f"{email} already has an account")
+    user = User(email=email, name=name, password_hash=_hasher.hash(password), created_at=now)
+    db.session.add(user)
+    db.session.flush()
+    record("user.created", actor="cli", user_id=user.id, email=email)
+    return user
+
+
+def grant(user: User, study_id: int, role: StudyRole, now: datetime, *, actor: str) -> None:
+    membership = db.session.scalar(
+        sa.select(StudyMembership).where(
+            StudyMembership.user_id == user.id, StudyMembership.study_id == study_id
+        )
+    )
+    if membership is None:
+        db.session.add(
+            StudyMembership(user_id=user.id, study_id=study_id, role=role, created_at=now)
+        )
+    else:
+        membership.role = role
+    db.session.flush()
+    record("user.granted", actor=actor, user_id=user.id, study_id=study_id, role=role.value)
+
+
+def _recent_failures(column, value: str, now: datetime) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(LoginAttempt)
+        .where(
+            column == value,
+            LoginAttempt.succeeded.is_(False),
+            LoginAttempt.at > now - THROTTLE_WINDOW,
+        )
+    )
+
+
+def authenticate(email: str, password: str, remote_addr: str, now: datetime) -> User:
+    """The user, or AccountError with a message that does not tell which part was wrong."""
+    email = email.strip().lower()
+    if (
+        _recent_failures(LoginAttempt.email, email, now) >= MAX_FAILURES_PER_ACCOUNT
+        or _recent_failures(LoginAttempt.remote_addr, remote_addr, now) >= MAX_FAILURES_PER_ADDRESS
+    ):
+        raise AccountError("Too many failed sign-ins: try again in 15 minutes.")
+    user = db.session.scalar(sa.select(User).where(User.email == email, User.is_active))
+    ok = False
+    if user is not None:
+        try:
+            ok = _hasher.verify(user.password_hash, password)
+        except (VerifyMismatchError, InvalidHashError):
+            ok = False
+    else:
+        _hasher.hash(password)  # the same time spent whether or not the account exists
+    db.session.add(LoginAttempt(email=email, remote_addr=remote_addr, succeeded=ok, at=now))
+    db.session.flush()
+    if not ok:
+        raise AccountError("Wrong e-mail address or password.")
+    record("user.signed_in", actor=email, user_id=user.id)
+    return user
+
+
+def role_in(user: User, study_id: int) -> StudyRole | None:
+    return db.session.scalar(
+        sa.select(StudyMembership.role).where(
+            StudyMembership.user_id == user.id, StudyMembership.study_id == study_id
+        )
+    )

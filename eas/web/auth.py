@@ -1,0 +1,77 @@
+"""Signing in and out, and who may see which study (404 for studies one is not on, so their
+existence does not leak)."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+
+from eas.core.clock import now_utc
+from eas.core.db import db
+from eas.studies.models import Study
+from eas.users.models import StudyRole, User
+from eas.users.operations import AccountError, authenticate, role_in
+from eas.web.csrf import require_csrf
+
+bp = Blueprint("auth", __name__)
+
+
+def current_user() -> User | None:
+    user_id = session.get("user_id")
+    user = db.session.get(User, user_id) if user_id else None  # the identity map caches it
+    return user if user is not None and user.is_active else None
+
+
+def login_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if current_user() is None:
+            return redirect(url_for("auth.login", next=request.path))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def study_for(slug: str, at_least: StudyRole = StudyRole.viewer) -> tuple[Study, StudyRole]:
+    """The study if the signed-in user is on it with at least that role; 404 otherwise."""
+    study = db.session.scalar(sa.select(Study).where(Study.slug == slug))
+    user = current_user()
+    role = role_in(user, study.id) if study is not None and user is not None else None
+    if study is None or role is None or role.rank < at_least.rank:
+        abort(404)
+    return study, role
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    error = None
+    if request.method == "POST":
+        require_csrf()
+        try:
+            user = authenticate(
+                request.form.get("email", ""),
+                request.form.get("password", ""),
+                request.remote_addr or "unknown",
+                now_utc(),
+            )
+        except AccountError as problem:
+            error = str(problem)
+        else:
+            session.clear()  # a fresh session: no fixation
+            session["user_id"] = user.id
+            target = request.args.get("next", "")
+            return redirect(
+                target
+                if target.startswith("/") and not target.startswith("//")
+                else url_for("web.index")
+            )
+    return render_template("login.html", error=error)
+
+
+@bp.post("/logout")
+def logout():
+    require_csrf()
+    session.clear()
+    return redirect(url_for("auth.login"))
