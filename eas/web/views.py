@@ -79,7 +79,7 @@ def acknowledge_alert(slug: str, alert_id: int):
         acknowledge(study.id, alert_id, by=current_user().email, now=now_utc())
     except AlertError:
         abort(404)
-    return redirect(url_for("web.study", slug=slug, _anchor="alerts"), 303)
+    return redirect(url_for("web.study", slug=slug, _anchor="open-alerts"), 303)
 
 
 @bp.post("/studies/<slug>/export")

@@ -28,8 +28,11 @@ from eas.protocols.validation import validate_protocol_file
 from eas.responses.models import Response, ResponseStatus
 from eas.scheduling.models import PlannedPrompt
 from eas.studies.operations import publish_protocol
+from eas.users.models import StudyRole
+from eas.users.operations import create_user, grant
 from tests.conftest import DEMO_PROTOCOL, ROOT, T0, make_test_config
 from tests.delivery.fakes import FakeProvider
+from tests.fixtures import PASSWORD
 from tests.surveys.conftest import DIARY_DUE
 
 pytestmark = pytest.mark.browser
@@ -75,6 +78,8 @@ def site(tmp_path_factory):
         )
         parsed = parse_participants_csv(csv, study.current_version.definition, "US")
         import_participants(study, parsed, actor="test")
+        user = create_user("coord@example.org", "Coordinator", PASSWORD, clock.now())
+        grant(user, study.id, StudyRole.owner, clock.now(), actor="test")
         db.session.commit()
         clock.set(DIARY_DUE + timedelta(seconds=1))
         dispatcher = Dispatcher(provider, name="browser", clock=clock, workers=1)
@@ -233,3 +238,17 @@ def test_an_expired_link(site, browser):
         page.close()
     finally:
         clock.set(saved)
+
+
+def test_the_coordinators_study_page_after_signing_in(site, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(site["base"] + "/studies/ai-connection")
+    assert page.get_by_role("heading", name="Sign in").is_visible()
+    _check(page, "9-sign-in")
+    page.get_by_label("E-mail address").fill("coord@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    assert page.get_by_role("heading", name="Open safety alerts").is_visible()
+    assert page.get_by_role("img", name="Share of due prompts completed").is_visible()
+    _check(page, "10-study-page")
+    page.close()
