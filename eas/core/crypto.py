@@ -73,9 +73,7 @@ class SealedText(sa.TypeDecorator):
     cache_ok = True
 
     def process_result_value(self, value: str | None, dialect) -> str | None:
-        if value is not None and value.startswith(SEALED_PREFIX):
-            return get_cipher().unseal(value)
-        return value
+        return unsealed(value)
 
 
 def unsealed(value: str | None) -> str | None:

@@ -49,7 +49,7 @@ from eas.participants.models import Participant, ParticipantStatus
 from eas.responses.operations import close_lapsed
 from eas.safety.notify import Mailer, notify_due
 from eas.scheduling.models import CancelReason, PlannedPrompt, PromptStatus
-from eas.scheduling.queries import claim, paused_now, reachable_prompts
+from eas.scheduling.queries import claim, reachable_prompts
 from eas.web.links import prompt_link
 
 log = logging.getLogger("eas.delivery")
@@ -244,14 +244,12 @@ class Dispatcher:
         if not ids:
             return set()
         rows = db.session.scalars(
-            sa.select(PlannedPrompt.id)
-            .join(Participant, Participant.id == PlannedPrompt.participant_id)
-            .where(
+            reachable_prompts(
+                now,
                 PlannedPrompt.id.in_(ids),
                 PlannedPrompt.status == PromptStatus.sending,
                 PlannedPrompt.claimed_by == self.name,
-                Participant.status == ParticipantStatus.active,
-                ~paused_now(now),
+                lock=False,
             )
         ).all()
         self.end_read()

@@ -13,10 +13,9 @@ from eas.delivery import metrics
 from eas.delivery.channels import NotSent, SendReceipt
 from eas.delivery.compose import reminder_text
 from eas.delivery.models import MessageStatus
-from eas.participants.models import Participant, ParticipantStatus
 from eas.responses.models import Response
 from eas.scheduling.models import PlannedPrompt, PromptStatus
-from eas.scheduling.queries import claim, paused_now, reachable_prompts
+from eas.scheduling.queries import claim, reachable_prompts
 from eas.web.links import prompt_link
 
 if TYPE_CHECKING:
@@ -43,18 +42,8 @@ def still_open(ids: list[int], now: datetime) -> set[int]:
     if not ids:
         return set()
     started = sa.exists().where(Response.prompt_id == PlannedPrompt.id)
-    return set(
-        db.session.scalars(
-            sa.select(PlannedPrompt.id)
-            .join(Participant, Participant.id == PlannedPrompt.participant_id)
-            .where(
-                PlannedPrompt.id.in_(ids),
-                Participant.status == ParticipantStatus.active,
-                ~paused_now(now),
-                ~started,
-            )
-        ).all()
-    )
+    query = reachable_prompts(now, PlannedPrompt.id.in_(ids), ~started, lock=False)
+    return set(db.session.scalars(query).all())
 
 
 def send_reminders(dispatcher: Dispatcher, now: datetime, report: TickReport) -> None:

@@ -28,43 +28,16 @@ class Rotation:
     texts: int = 0
 
 
-def _rotate_table(model) -> int:
-    cipher, done, last_id = get_cipher(), 0, 0
-    while True:
-        rows = db.session.execute(
-            sa.select(model.id, model.phone_encrypted)
-            .where(model.id > last_id)
-            .order_by(model.id)
-            .limit(_BATCH)
-        ).all()
-        if not rows:
-            return done
-        table = model.__table__
-        rotated = [
-            {"row_id": row_id, "token": cipher.rotate(token)}
-            for row_id, token in rows
-            if token  # purged numbers are empty
-        ]
-        if rotated:
-            db.session.execute(
-                table.update()
-                .where(table.c.id == sa.bindparam("row_id"))
-                .values(phone_encrypted=sa.bindparam("token")),
-                rotated,
-            )
-        done += len(rows)
-        last_id = rows[-1][0]
-
-
-def _rotate_sealed(model, column_name: str) -> int:
-    """Sealed texts of one column, re-sealed with the newest key (read as stored: the column's
-    type would unseal them)."""
-    cipher, table, done, last_id = get_cipher(), model.__table__, 0, 0
-    stored = sa.type_coerce(table.c[column_name], sa.Text)
+def _rewrite(model, column_name: str, stored_as: sa.types.TypeEngine, only, change) -> int:
+    """Rewrite one column's values, in batches by id: each stored value matching `only`
+    becomes `change(value)`. Values are read as stored (`stored_as`), not through the
+    column's own type, which would unseal sealed texts."""
+    table, done, last_id = model.__table__, 0, 0
+    stored = sa.type_coerce(table.c[column_name], stored_as)
     while True:
         rows = db.session.execute(
             sa.select(table.c.id, stored)
-            .where(table.c.id > last_id, stored.like(f"{SEALED_PREFIX}%"))
+            .where(table.c.id > last_id, only(stored))
             .order_by(table.c.id)
             .limit(_BATCH)
         ).all()
@@ -73,26 +46,41 @@ def _rotate_sealed(model, column_name: str) -> int:
         db.session.execute(
             table.update()
             .where(table.c.id == sa.bindparam("row_id"))
-            .values({column_name: sa.bindparam("text")}),
-            [
-                {
-                    "row_id": row_id,
-                    "text": SEALED_PREFIX
-                    + cipher.rotate(text[len(SEALED_PREFIX) :].encode()).decode(),
-                }
-                for row_id, text in rows
-            ],
+            .values({column_name: sa.bindparam("value")}),
+            [{"row_id": row_id, "value": change(value)} for row_id, value in rows],
         )
         done += len(rows)
         last_id = rows[-1][0]
 
 
+def _numbers(model) -> int:
+    # Purged numbers are empty: nothing to rotate.
+    return _rewrite(
+        model,
+        "phone_encrypted",
+        sa.LargeBinary(),
+        lambda column: column != b"",
+        get_cipher().rotate,
+    )
+
+
+def _sealed(model, column_name: str) -> int:
+    cipher = get_cipher()
+
+    def reseal(text: str) -> str:
+        return SEALED_PREFIX + cipher.rotate(text[len(SEALED_PREFIX) :].encode()).decode()
+
+    return _rewrite(
+        model, column_name, sa.Text(), lambda column: column.like(f"{SEALED_PREFIX}%"), reseal
+    )
+
+
 def rotate_keys() -> Rotation:
     """Re-encrypt everything; the caller commits (all or nothing)."""
     return Rotation(
-        participants=_rotate_table(Participant),
-        messages=_rotate_table(Message),
-        texts=_rotate_sealed(Message, "body")
-        + _rotate_sealed(Answer, "raw_value")
-        + _rotate_sealed(Answer, "value_text"),
+        participants=_numbers(Participant),
+        messages=_numbers(Message),
+        texts=_sealed(Message, "body")
+        + _sealed(Answer, "raw_value")
+        + _sealed(Answer, "value_text"),
     )

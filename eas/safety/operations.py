@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from eas.audit.operations import record
 from eas.core.db import db
 from eas.participants.models import Participant
+from eas.responses.alerts import newly_triggered
 from eas.safety.models import AlertStatus, SafetyAlert
 
 
@@ -50,6 +51,25 @@ def raise_alerts(
             trigger=safety_alert.trigger,
         )
     return raised
+
+
+def alerts_for_answers(
+    prompt,
+    questionnaire_id: str,
+    before: dict,
+    after: dict,
+    texts: list[str],
+    *,
+    channel: str,
+    now: datetime,
+) -> list[str]:
+    """Raise the alerts an answering step sets off (rules becoming true between `before` and
+    `after`, keywords in `texts`); returns the protocol's replies for the participant."""
+    fired = newly_triggered(
+        prompt.protocol_version.definition, questionnaire_id, before, after, texts
+    )
+    raise_alerts(prompt.participant, prompt.id, fired, channel=channel, now=now)
+    return [alert["reply"] for alert, _ in fired if alert.get("reply")]
 
 
 class AlertError(ValueError):

@@ -11,15 +11,16 @@ from eas.participants.models import Participant, ParticipantStatus, Pause
 from eas.scheduling.models import PlannedPrompt
 
 
-def reachable_prompts(now: datetime, *conditions) -> sa.Select:
-    """Ids of prompts meeting `conditions` whose participant is active and not paused at `now`,
-    locked for a claim (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite ignores it)."""
-    return (
+def reachable_prompts(now: datetime, *conditions, lock: bool = True) -> sa.Select:
+    """Ids of prompts meeting `conditions` whose participant is active and not paused at `now`;
+    with `lock`, locked for a claim (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite ignores
+    it), else a plain read (the last look before sending)."""
+    query = (
         sa.select(PlannedPrompt.id)
         .join(Participant, Participant.id == PlannedPrompt.participant_id)
         .where(*conditions, Participant.status == ParticipantStatus.active, ~paused_now(now))
-        .with_for_update(skip_locked=True, of=PlannedPrompt)
     )
+    return query.with_for_update(skip_locked=True, of=PlannedPrompt) if lock else query
 
 
 def claim(candidates: sa.Select, **values) -> list[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time as wallclock
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -75,7 +75,9 @@ def run_simulation(
     database = out / "simulation.sqlite3"
     database.unlink(missing_ok=True)
     protocol = validate_protocol_file(protocol_path)
+    # --days overrides the protocol's duration; the version says so where people look.
     protocol.definition["study"]["duration_days"] = days
+    protocol = replace(protocol, source_name=f"{protocol.source_name} (simulated for {days} days)")
     app = simulation_app(database, seed)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     with app.app_context():

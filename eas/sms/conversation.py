@@ -24,7 +24,6 @@ from eas.participants.models import Channel, Participant
 from eas.protocols.expressions import parse
 from eas.protocols.sms_format import closing_text, render_item
 from eas.responses import operations as responses
-from eas.responses.alerts import newly_triggered
 from eas.responses.models import Response, ResponseStatus
 from eas.responses.replies import (
     COMPACT_TYPES,
@@ -36,7 +35,7 @@ from eas.responses.replies import (
     parse_reply,
     split_compact,
 )
-from eas.safety.operations import raise_alerts
+from eas.safety.operations import alerts_for_answers
 from eas.scheduling import events
 from eas.scheduling.models import PlannedPrompt, PromptStatus
 from eas.sms import texts
@@ -75,10 +74,17 @@ def open_conversation(
     return prompt, response, responses.is_open(prompt, response, now)
 
 
-def reply(participant: Participant, message: Message, body: str, now: datetime) -> list[str]:
-    """Answer one inbound text from an active (or paused) participant: the texts to send back."""
+def reply(
+    participant: Participant,
+    message: Message,
+    body: str,
+    now: datetime,
+    current: tuple[PlannedPrompt | None, Response | None, bool] | None = None,
+) -> list[str]:
+    """Answer one inbound text from an active (or paused) participant: the texts to send back.
+    `current`: `open_conversation` as the caller already found it."""
     definition = participant.study.current_version.definition
-    prompt, response, is_open = open_conversation(participant.id, now)
+    prompt, response, is_open = current or open_conversation(participant.id, now)
     if prompt is not None and is_open:
         message.prompt_id = prompt.id
         return _continue(prompt, response, body, now)
@@ -111,15 +117,11 @@ def _continue(
     before = responses.answered_values(response, questionnaire)
     text = _step(response, questionnaire, body, now)
     # Rules over answers here; keywords are matched in every text, in `sms.inbound`.
-    fired = newly_triggered(
-        prompt.protocol_version.definition,
-        questionnaire["id"],
-        before,
-        responses.answered_values(response, questionnaire),
-        [],
-    )
-    raise_alerts(prompt.participant, prompt.id, fired, channel="sms", now=now)
-    return [text, *(alert["reply"] for alert, _ in fired if alert.get("reply"))]
+    after = responses.answered_values(response, questionnaire)
+    return [
+        text,
+        *alerts_for_answers(prompt, questionnaire["id"], before, after, [], channel="sms", now=now),
+    ]
 
 
 def _step(response: Response, questionnaire: dict[str, Any], body: str, now: datetime) -> str:

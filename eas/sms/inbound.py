@@ -36,7 +36,6 @@ class Inbound:
     message: Message
     #: Texts to send back to the participant, in order.
     replies: list[str] = field(default_factory=list)
-    duplicate: bool = False
 
 
 def receive(params: Mapping[str, str], now: datetime) -> Inbound:
@@ -51,17 +50,18 @@ def receive(params: Mapping[str, str], now: datetime) -> Inbound:
             .where(Message.idempotency_key.like(f"reply-{existing.id}-%"))
             .order_by(Message.id)
         ).all()
-        return Inbound(existing, replies=list(replies), duplicate=True)
+        return Inbound(existing, replies=list(replies))
     sender = params.get("From", "")
     # Kept as sent, except NUL, which PostgreSQL cannot store in text.
     body = params.get("Body", "").replace("\x00", "\ufffd")
     cipher = get_cipher()
     phone_hash = cipher.lookup_hash(sender)
+    participant = _sender_or_none(phone_hash, now)
     message = Message(
         direction=Direction.inbound,
         phone_encrypted=cipher.encrypt(sender),
         phone_hash=phone_hash,
-        body=cipher.seal(body) if _encrypts_free_text(phone_hash, now) else body,
+        body=cipher.seal(body) if _encrypts_free_text(participant) else body,
         provider_sid=sid,
         purpose="inbound",
         status=MessageStatus.received,
@@ -78,7 +78,7 @@ def receive(params: Mapping[str, str], now: datetime) -> Inbound:
     inbound = Inbound(message)
     try:
         with db.session.begin_nested():
-            inbound.replies = _understand(message, body, params, now)
+            inbound.replies = _understand(participant, message, body, params, now)
     except Exception:
         log.exception("inbound message=%s could not be handled; it is stored", message.id)
         inbound.replies = []
@@ -119,22 +119,29 @@ def sender_of(phone_hash: str, now: datetime) -> Participant | None:
     return (active or candidates)[0]
 
 
-def _encrypts_free_text(phone_hash: str, now: datetime) -> bool:
-    """Whether the sender's study stores what participants write encrypted. Asked before the
-    message is stored, so its text is never written in clear; if asking fails, the message is
-    still stored (in clear) rather than lost."""
+def _sender_or_none(phone_hash: str, now: datetime) -> Participant | None:
+    """The sender, looked up before the message is stored (its text may have to be sealed);
+    if that fails, the message is still stored, in clear, rather than lost."""
     try:
-        participant = sender_of(phone_hash, now)
-        if participant is None:
-            return False
-        return participant.study.current_version.definition["study"]["privacy"]["encrypt_free_text"]
+        return sender_of(phone_hash, now)
     except Exception:
-        log.exception("cannot tell whether to encrypt an inbound text; storing it anyway")
+        log.exception("cannot tell who sent an inbound text; storing it anyway")
+        return None
+
+
+def _encrypts_free_text(participant: Participant | None) -> bool:
+    if participant is None:
         return False
+    return participant.study.current_version.definition["study"]["privacy"]["encrypt_free_text"]
 
 
-def _understand(message: Message, body: str, params: Mapping[str, str], now: datetime) -> list[str]:
-    participant = sender_of(message.phone_hash, now)
+def _understand(
+    participant: Participant | None,
+    message: Message,
+    body: str,
+    params: Mapping[str, str],
+    now: datetime,
+) -> list[str]:
     if participant is None:
         log.info("inbound message=%s from a number no study knows", message.id)
         return []
@@ -152,7 +159,9 @@ def _understand(message: Message, body: str, params: Mapping[str, str], now: dat
         for enrolment in _enrolments(message.phone_hash):
             opt_out(enrolment, now, source="sms STOP")
         return []
-    keyword_replies = _keyword_alerts(participant, message, body, now)
+    # The conversation as it stands before this text: for the alerts and the reply alike.
+    current = conversation.open_conversation(participant.id, now)
+    keyword_replies = _keyword_alerts(participant, current, body, now)
     definition = participant.study.current_version.definition
     if command is Command.opt_in:
         if not opted_out:
@@ -169,7 +178,7 @@ def _understand(message: Message, body: str, params: Mapping[str, str], now: dat
         return []  # they asked to be left alone; the message is kept, nothing is sent
     if participant.status in (ParticipantStatus.withdrawn, ParticipantStatus.completed):
         return [texts.ENDED + texts.contact_line(definition), *keyword_replies]
-    return [*conversation.reply(participant, message, body, now), *keyword_replies]
+    return [*conversation.reply(participant, message, body, now, current), *keyword_replies]
 
 
 def _enrolments(phone_hash: str) -> list[Participant]:
@@ -178,14 +187,14 @@ def _enrolments(phone_hash: str) -> list[Participant]:
     ).all()
 
 
-def _keyword_alerts(
-    participant: Participant, message: Message, body: str, now: datetime
-) -> list[str]:
+def _keyword_alerts(participant: Participant, current, body: str, now: datetime) -> list[str]:
     """Crisis words in any text, in a check-in or not, from anyone enrolled (opted out too:
     a crisis must reach a human). Returns the protocol's replies to send."""
-    prompt, _, is_open = conversation.open_conversation(participant.id, now)
-    questionnaire = prompt.questionnaire_id if prompt is not None and is_open else None
+    prompt, _, is_open = current
+    in_check_in = prompt if prompt is not None and is_open else None
     definition = participant.study.current_version.definition
+    questionnaire = in_check_in.questionnaire_id if in_check_in else None
     fired = newly_triggered(definition, questionnaire, {}, {}, [body])
-    raise_alerts(participant, message.prompt_id, fired, channel="sms", now=now)
+    prompt_id = in_check_in.id if in_check_in else None
+    raise_alerts(participant, prompt_id, fired, channel="sms", now=now)
     return [alert["reply"] for alert, _ in fired if alert.get("reply")]

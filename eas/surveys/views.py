@@ -21,9 +21,8 @@ from eas.core.clock import now_utc
 from eas.core.db import begin_write, db
 from eas.participants.models import Channel, ParticipantStatus
 from eas.responses import operations as responses
-from eas.responses.alerts import newly_triggered
 from eas.responses.models import ResponseStatus
-from eas.safety.operations import raise_alerts
+from eas.safety.operations import alerts_for_answers
 from eas.scheduling import events
 from eas.scheduling.models import PlannedPrompt, PromptStatus
 from eas.surveys.forms import Tampered, read_page
@@ -161,17 +160,11 @@ def save_page(token: str):
         responses.record(response, item, outcome, raw, now)
         responses.advance(response, questionnaire, now)
     texts = [raw for item, _, raw in result.outcomes if item["type"] == "text" and raw]
-    fired = newly_triggered(
-        prompt.protocol_version.definition,
-        questionnaire["id"],
-        values,
-        responses.answered_values(response, questionnaire),
-        texts,
-    )
-    raise_alerts(prompt.participant, prompt.id, fired, channel="web", now=now)
-    for alert, _ in fired:
-        if alert.get("reply"):
-            flash(alert["reply"], "alert")
+    after = responses.answered_values(response, questionnaire)
+    for reply in alerts_for_answers(
+        prompt, questionnaire["id"], values, after, texts, channel="web", now=now
+    ):
+        flash(reply, "alert")
     return redirect(request.path, 303)
 
 

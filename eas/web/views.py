@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import io
 import tempfile
 import zipfile
 from pathlib import Path
@@ -85,14 +84,15 @@ def acknowledge_alert(slug: str, alert_id: int):
 @bp.post("/studies/<slug>/export")
 @login_required
 def download_export(slug: str):
-    """The export package, zipped (built in a temporary folder, then streamed from memory)."""
+    """The export package, zipped: built in a temporary folder, zipped into an anonymous
+    temporary file (removed once sent), so a big study does not sit in memory."""
     require_csrf()
     study, _ = study_for(slug, StudyRole.coordinator)
     now = now_utc()
-    buffer = io.BytesIO()
+    archive_file = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the response)
     with tempfile.TemporaryDirectory(prefix="eas-export-") as folder:
         result = export_study(study, Path(folder) / "export", now=now, wide=True)
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        with zipfile.ZipFile(archive_file, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in sorted((Path(folder) / "export").iterdir()):
                 archive.write(path, f"{study.slug}/{path.name}")
     record(
@@ -103,6 +103,8 @@ def download_export(slug: str):
         format="csv",
         rows=result.rows,
     )
-    buffer.seek(0)
+    archive_file.seek(0)
     name = f"{study.slug}-{now:%Y%m%dT%H%MZ}.zip"
-    return send_file(buffer, mimetype="application/zip", as_attachment=True, download_name=name)
+    return send_file(
+        archive_file, mimetype="application/zip", as_attachment=True, download_name=name
+    )

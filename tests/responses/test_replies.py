@@ -1149,3 +1149,8 @@ def test_split_compact_words_are_non_empty_and_unseparated(reply):
             for i, ch in enumerate(word)
             if ch == ","
         )
+
+
+def test_a_compact_reply_keeps_a_thousands_separator():
+    assert split_compact("1,000 2") == ["1,000", "2"]
+    assert split_compact("7,2,5") == ["7", "2", "5"]

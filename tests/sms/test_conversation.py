@@ -224,10 +224,3 @@ def test_a_reply_while_the_dispatcher_has_not_yet_recorded_the_send(db, phone, s
     db.session.commit()
     assert phone.text("y")[0].startswith("2/10")
     assert _answers(db, prompt)["ai_chat"][1] == "yes"
-
-
-def test_a_compact_reply_keeps_a_thousands_separator(db, client, twilio_config, participant):
-    from eas.responses.replies import split_compact
-
-    assert split_compact("1,000 2") == ["1,000", "2"]
-    assert split_compact("7,2,5") == ["7", "2", "5"]

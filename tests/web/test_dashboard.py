@@ -81,6 +81,7 @@ def test_the_heatmap_and_the_export_download(
     download = client.post("/studies/ai-connection/export", data={"csrf_token": _csrf(client, "/")})
     assert download.status_code == 200 and download.mimetype == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(download.data)).namelist()
+    download.close()  # as a server does once sent: the temporary zip goes
     assert "ai-connection/datapackage.json" in names
     assert "ai-connection/responses_wide_momentary.csv" in names
     audit = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "study.exported"))
