@@ -51,6 +51,7 @@ def pause(
         study_id=participant.study_id,
         participant_id=participant.id,
         until=until.isoformat() if until else None,
+        reason=reason,
         cancelled=result.cancelled,
     )
     return result

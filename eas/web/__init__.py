@@ -18,11 +18,24 @@ _SECURITY_HEADERS = {
 def init_web(app: Flask) -> None:
     from eas.sms import views as sms_views
     from eas.surveys import views as survey_views
-    from eas.web import auth, health, simulator, views
+    from eas.web import (
+        auth,
+        health,
+        monitor_views,
+        participant_views,
+        setup_views,
+        simulator,
+        views,
+    )
     from eas.web.csrf import csrf_token
+    from eas.web.monitoring import hide_link_tokens
 
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.filters["hide_link_tokens"] = hide_link_tokens
     app.register_blueprint(views.bp)
+    app.register_blueprint(setup_views.bp)
+    app.register_blueprint(participant_views.bp)
+    app.register_blueprint(monitor_views.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(sms_views.bp)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 
 from eas.core.clock import now_utc
-from eas.core.db import db
+from eas.core.db import begin_write, db
 from eas.studies.models import Study
 from eas.users.models import StudyRole, User
 from eas.users.operations import AccountError, authenticate, role_in
@@ -29,6 +29,20 @@ def login_required(view):
     def wrapper(*args, **kwargs):
         if current_user() is None:
             return redirect(url_for("auth.login", next=request.path))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def form_post(view):
+    """For views that change things: the form's CSRF token is checked, and the transaction
+    starts as a writer before anything is read (SQLite: waiting its turn for the write lock,
+    instead of failing half-way when the dispatcher holds it)."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        require_csrf()
+        begin_write()
         return view(*args, **kwargs)
 
     return wrapper

@@ -17,8 +17,7 @@ from eas.safety.models import AlertStatus, SafetyAlert
 from eas.safety.operations import AlertError, acknowledge
 from eas.studies.models import Study
 from eas.users.models import StudyMembership, StudyRole
-from eas.web.auth import current_user, login_required, study_for
-from eas.web.csrf import require_csrf
+from eas.web.auth import current_user, form_post, login_required, study_for
 from eas.web.heatmap import compliance_heatmap
 
 bp = Blueprint("web", __name__)
@@ -70,9 +69,9 @@ def study(slug: str):
 
 
 @bp.post("/studies/<slug>/alerts/<int:alert_id>/ack")
+@form_post
 @login_required
 def acknowledge_alert(slug: str, alert_id: int):
-    require_csrf()
     study, _ = study_for(slug, StudyRole.coordinator)
     try:
         acknowledge(study.id, alert_id, by=current_user().email, now=now_utc())
@@ -82,11 +81,11 @@ def acknowledge_alert(slug: str, alert_id: int):
 
 
 @bp.post("/studies/<slug>/export")
+@form_post
 @login_required
 def download_export(slug: str):
     """The export package, zipped: built in a temporary folder, zipped into an anonymous
     temporary file (removed once sent), so a big study does not sit in memory."""
-    require_csrf()
     study, _ = study_for(slug, StudyRole.coordinator)
     now = now_utc()
     archive_file = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the response)

@@ -7,11 +7,8 @@ without them unless EAS_REQUIRE_BROWSER=1. Screenshots of every state go to arti
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 from datetime import timedelta
-from pathlib import Path
 
 import flask_migrate
 import pytest
@@ -30,6 +27,7 @@ from eas.scheduling.models import PlannedPrompt
 from eas.studies.operations import publish_protocol
 from eas.users.models import StudyRole
 from eas.users.operations import create_user, grant
+from tests.browsers import check_page, chromium, require_browser
 from tests.conftest import DEMO_PROTOCOL, ROOT, T0, make_test_config
 from tests.delivery.fakes import FakeProvider
 from tests.fixtures import PASSWORD
@@ -38,31 +36,12 @@ from tests.surveys.conftest import DIARY_DUE
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = ROOT / "artifacts" / "surveys"
-AXE = Path(os.environ.get("EAS_TEST_AXE", ROOT / ".tools/axe/node_modules/axe-core/axe.min.js"))
-CHROMIUM = os.environ.get("EAS_TEST_CHROMIUM") or shutil.which("chromium")
 PHONE = {"width": 390, "height": 844}
-AXE_SOURCE = AXE.read_text() if AXE.exists() else ""
-
-
-def _requirements() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is not installed"
-    if not CHROMIUM:
-        return "Debian's chromium is not installed"
-    if not AXE.exists():
-        return f"axe-core is not at {AXE}"
-    return None
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    missing = _requirements()
-    if missing:
-        if os.environ.get("EAS_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"browser tests required but {missing}")
-        pytest.skip(missing)
+    require_browser()
     tmp = tmp_path_factory.mktemp("browser")
     app = create_app(make_test_config(f"sqlite:///{tmp / 'browser.sqlite3'}", tmp))
     clock = VirtualClock(T0)
@@ -103,33 +82,12 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(site):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run",
-            ],
-        )  # fmt: skip
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def _check(page, name: str) -> None:
-    """Screenshot the state, and fail on serious or critical accessibility violations."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    # Evaluated over the DevTools protocol: the page's CSP (no inline script) stays in force.
-    page.evaluate(AXE_SOURCE)
-    result = page.evaluate("async () => await axe.run(document)")
-    serious = [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert serious == [], f"{name}: {serious}"
+    check_page(page, ARTIFACTS, name)
 
 
 def _stored(site, label: str) -> dict:

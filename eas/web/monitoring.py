@@ -1,0 +1,255 @@
+"""What the monitoring pages ask of the database: compliance per participant, today's prompts,
+delivery failures, the audit log. Read-only."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+
+from eas.audit.models import AuditEvent
+from eas.core.db import db
+from eas.delivery.models import Direction, Message, MessageStatus
+from eas.participants.models import Participant, ParticipantStatus
+from eas.responses.models import Answer, Response, ResponseStatus
+from eas.scheduling.localtime import local, local_date_of
+from eas.scheduling.models import PlannedPrompt, PromptStatus
+from eas.studies.models import Study
+
+#: Prompts that were due (sent, or due but not sent): cancelled and future ones do not count.
+DUE_STATUSES = (PromptStatus.sent, PromptStatus.expired, PromptStatus.failed)
+#: A common minimum in EMA studies (many analyses drop people below it), changeable per look.
+DEFAULT_THRESHOLD = 0.6
+#: Too few prompts say nothing about someone's compliance yet.
+MIN_DUE = 3
+
+
+@dataclass(frozen=True)
+class Compliance:
+    participant: Participant
+    due: int
+    completed: int
+    last_completed_at: datetime | None
+
+    @property
+    def rate(self) -> float | None:
+        return self.completed / self.due if self.due else None
+
+
+def compliance_by_participant(study: Study, now: datetime) -> list[Compliance]:
+    completed = sa.func.count(Response.id).filter(Response.status == ResponseStatus.completed)
+    counts = {
+        row.participant_id: row
+        for row in db.session.execute(
+            sa.select(
+                PlannedPrompt.participant_id,
+                sa.func.count().label("due"),
+                completed.label("completed"),
+                sa.func.max(Response.completed_at).label("last_completed_at"),
+            )
+            .join(Participant, Participant.id == PlannedPrompt.participant_id)
+            .outerjoin(Response, Response.prompt_id == PlannedPrompt.id)
+            .where(
+                Participant.study_id == study.id,
+                PlannedPrompt.status.in_(DUE_STATUSES),
+                PlannedPrompt.due_at <= now,
+            )
+            .group_by(PlannedPrompt.participant_id)
+        )
+    }
+    people = db.session.scalars(
+        sa.select(Participant).where(Participant.study_id == study.id).order_by(Participant.label)
+    ).all()
+    result = []
+    for person in people:
+        row = counts.get(person.id)
+        result.append(
+            Compliance(
+                person,
+                row.due if row else 0,
+                row.completed if row else 0,
+                row.last_completed_at if row else None,
+            )
+        )
+    return result
+
+
+def below_threshold(rows: list[Compliance], threshold: float) -> list[Compliance]:
+    """Active or paused participants with enough prompts behind them to judge, below it."""
+    return [
+        row
+        for row in rows
+        if row.participant.status in (ParticipantStatus.active, ParticipantStatus.paused)
+        and row.due >= MIN_DUE
+        and row.rate is not None
+        and row.rate < threshold
+    ]
+
+
+@dataclass(frozen=True)
+class PromptView:
+    prompt: PlannedPrompt
+    label: str
+    zone: str
+    response_status: ResponseStatus | None
+    #: The moment the page looks from, to tell an open prompt from a missed one.
+    now: datetime
+
+    @property
+    def local_due(self) -> datetime:
+        return local(self.prompt.due_at, self.zone)
+
+    @property
+    def state(self) -> str:
+        """What happened to it, in the words the export uses."""
+        status = self.prompt.status
+        if status is PromptStatus.sent:
+            if self.response_status is ResponseStatus.completed:
+                return "completed"
+            if self.response_status is not None:
+                return "partly answered"
+            return "open" if self.prompt.expires_at > self.now else "missed"
+        if status in (PromptStatus.scheduled, PromptStatus.sending):
+            return "to come" if status is PromptStatus.scheduled else "sending"
+        return status.value
+
+
+def _prompt_views(query, now: datetime) -> list[PromptView]:
+    rows = db.session.execute(
+        query.add_columns(Participant.label, Participant.timezone, Response.status)
+        .join(Participant, Participant.id == PlannedPrompt.participant_id)
+        .outerjoin(Response, Response.prompt_id == PlannedPrompt.id)
+    ).all()
+    return [PromptView(prompt, label, zone, status, now) for prompt, label, zone, status in rows]
+
+
+def todays_prompts(study: Study, now: datetime) -> list[PromptView]:
+    """Every prompt of each participant's own local today (not cancelled ones)."""
+    # Local dates differ by at most a day across zones: narrow in SQL, then exactly per person.
+    utc_today = now.date()
+    query = (
+        sa.select(PlannedPrompt)
+        .where(
+            Participant.study_id == study.id,
+            PlannedPrompt.local_date.between(
+                utc_today - timedelta(days=1), utc_today + timedelta(days=1)
+            ),
+            PlannedPrompt.status != PromptStatus.cancelled,
+        )
+        .order_by(PlannedPrompt.due_at, Participant.label)
+    )
+    return [
+        view
+        for view in _prompt_views(query, now)
+        if view.prompt.local_date == local_date_of(now, view.zone)
+    ]
+
+
+def answers_by_prompt(participant: Participant) -> dict[int, list[tuple[str, str]]]:
+    """What the participant answered, per prompt: (item, value as they gave it or its code)."""
+    rows = db.session.execute(
+        sa.select(Response.prompt_id, Answer)
+        .join(Answer, Answer.response_id == Response.id)
+        .join(PlannedPrompt, PlannedPrompt.id == Response.prompt_id)
+        .where(PlannedPrompt.participant_id == participant.id)
+        .order_by(Response.prompt_id, Answer.position)
+    ).all()
+    answers: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for prompt_id, answer in rows:
+        if answer.missing_code is not None:
+            shown = answer.missing_code.value
+        elif answer.value_text is not None:
+            shown = answer.value_text
+        elif answer.value_numeric is not None:
+            shown = f"{answer.value_numeric:g}"
+        else:
+            shown = ""
+        answers[prompt_id].append((answer.item_id, shown))
+    return answers
+
+
+def participant_prompts(participant: Participant, now: datetime) -> list[PromptView]:
+    query = (
+        sa.select(PlannedPrompt)
+        .where(PlannedPrompt.participant_id == participant.id)
+        .order_by(PlannedPrompt.due_at, PlannedPrompt.revision)
+    )
+    return _prompt_views(query, now)
+
+
+@dataclass(frozen=True)
+class Failure:
+    at: datetime
+    label: str
+    what: str
+    code: int | None
+    detail: str
+
+
+def delivery_failures(study: Study, since: datetime) -> list[Failure]:
+    """Prompts that could not be sent and texts the carrier did not deliver, newest first."""
+    prompts = db.session.execute(
+        sa.select(PlannedPrompt, Participant.label)
+        .join(Participant, Participant.id == PlannedPrompt.participant_id)
+        .where(
+            Participant.study_id == study.id,
+            PlannedPrompt.status == PromptStatus.failed,
+            PlannedPrompt.due_at >= since,
+        )
+    ).all()
+    messages = db.session.execute(
+        sa.select(Message, Participant.label)
+        .join(Participant, Participant.id == Message.participant_id)
+        .where(
+            Participant.study_id == study.id,
+            Message.direction == Direction.outbound,
+            Message.status.in_([MessageStatus.failed, MessageStatus.undelivered]),
+            Message.updated_at >= since,
+        )
+    ).all()
+    failures = [
+        Failure(
+            p.due_at,
+            label,
+            f"prompt {p.schedule_id} (day {p.study_day}) not sent",
+            p.delivery_error_code,
+            p.status_reason or "",
+        )
+        for p, label in prompts
+    ] + [
+        Failure(m.updated_at, label, f"{m.purpose or 'text'} {m.status.value}", m.error_code, "")
+        for m, label in messages
+    ]
+    return sorted(failures, key=lambda f: f.at, reverse=True)
+
+
+_LINK_TOKEN = re.compile(r"/(p|me)/[A-Za-z0-9_-]+")
+
+
+def hide_link_tokens(body: str) -> str:
+    """A text as the team may read it: a link's token would let its reader answer (or read
+    answers) as the participant, so it is left out."""
+    return _LINK_TOKEN.sub(r"/\1/…", body)
+
+
+def thread(participant: Participant) -> list[Message]:
+    """Every text to and from the participant, oldest first."""
+    return db.session.scalars(
+        sa.select(Message)
+        .where(Message.participant_id == participant.id)
+        .order_by(Message.created_at, Message.id)
+    ).all()
+
+
+def audit_page(study: Study, *, before: int | None, size: int = 50) -> list[AuditEvent]:
+    query = sa.select(AuditEvent).where(AuditEvent.study_id == study.id)
+    if before is not None:
+        query = query.where(AuditEvent.id < before)
+    return db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(size)).all()
+
+
+def local_today(study: Study, now: datetime) -> date:
+    return local_date_of(now, study.timezone)

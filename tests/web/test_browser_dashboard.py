@@ -1,0 +1,156 @@
+"""A coordinator runs a study from the browser alone, in headless Chromium: signs in, creates
+the study from a protocol with an error (seen beside its line, then fixed), imports
+participants from a CSV (a bad file first), opens the heatmap, a participant, today's page
+and the audit log, and downloads the export. axe-core checks every page; screenshots go to
+artifacts/dashboard/."""
+
+from __future__ import annotations
+
+import threading
+import zipfile
+from datetime import timedelta
+
+import flask_migrate
+import pytest
+import sqlalchemy as sa
+from werkzeug.serving import make_server
+
+from eas import create_app
+from eas.core.clock import VirtualClock, install_clock
+from eas.core.db import db
+from eas.delivery.dispatcher import Dispatcher
+from eas.participants.models import Participant
+from eas.scheduling.models import PlannedPrompt
+from eas.sms.inbound import receive
+from eas.users.operations import create_user
+from tests.browsers import check_page, chromium, require_browser
+from tests.conftest import DEMO_PROTOCOL, ROOT, T0, make_test_config
+from tests.delivery.fakes import FakeProvider
+from tests.fixtures import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = ROOT / "artifacts" / "dashboard"
+DESKTOP = {"width": 1280, "height": 900}
+DEMO = DEMO_PROTOCOL.read_text()
+BROKEN = DEMO.replace("  duration_days: 14\n", "  duration_days: fourteen\n")
+GOOD_CSV = (
+    "label,phone,timezone,start_date\n"
+    "P1,+12025550101,America/New_York,2026-03-19\n"
+    "P2,+13125550102,America/Chicago,2026-03-19\n"
+)
+BAD_CSV = GOOD_CSV + "P3,12,Mars/Base,2026-03-19\n"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    require_browser()
+    tmp = tmp_path_factory.mktemp("dashboard")
+    app = create_app(make_test_config(f"sqlite:///{tmp / 'dashboard.sqlite3'}", tmp))
+    clock = VirtualClock(T0)
+    install_clock(app, clock)
+    with app.app_context():
+        flask_migrate.upgrade()
+        create_user("coord@example.org", "Coordinator", PASSWORD, clock.now())
+        db.session.commit()
+        db.session.remove()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield {"app": app, "clock": clock, "base": f"http://127.0.0.1:{server.server_port}"}
+    server.shutdown()
+    thread.join()
+
+
+def _first_day_passes(site) -> None:
+    """The dispatcher sends day 1's prompts; P1 answers the first check-in by SMS."""
+    app, clock = site["app"], site["clock"]
+    provider = FakeProvider(clock)
+    with app.app_context():
+        dispatcher = Dispatcher(provider, name="browser", clock=clock, workers=1)
+        due = db.session.execute(
+            sa.select(PlannedPrompt.due_at, PlannedPrompt.schedule_id, Participant.label)
+            .join(Participant, Participant.id == PlannedPrompt.participant_id)
+            .where(PlannedPrompt.study_day == 1)
+            .order_by(PlannedPrompt.due_at)
+        ).all()
+        answered = False
+        for moment, schedule, label in due:
+            clock.set(moment + timedelta(seconds=1))
+            dispatcher.tick()
+            if (schedule, label, answered) == ("beeps", "P1", False):
+                reply = {"MessageSid": "SMbrowser1", "From": "+12025550101", "Body": "n 3 5 6 2 4"}
+                receive(reply, clock.now())
+                db.session.commit()
+                answered = True
+        dispatcher.close()
+        db.session.remove()
+    clock.set(due[-1][0] + timedelta(hours=3))
+
+
+def test_a_coordinator_runs_the_study_from_the_browser(site):
+    with chromium() as browser:
+        page = browser.new_page(viewport=DESKTOP, accept_downloads=True)
+        page.goto(site["base"] + "/")
+        page.get_by_label("E-mail address").fill("coord@example.org")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        assert page.get_by_role("heading", name="Studies").is_visible()
+        check_page(page, ARTIFACTS, "1-no-studies")
+
+        page.get_by_role("link", name="Set up a new study").click()
+        page.get_by_label("or paste or edit it here").fill(BROKEN)
+        page.get_by_role("button", name="Check").click()
+        alert = page.get_by_role("alert")
+        assert "nothing was saved" in alert.inner_text()
+        assert "(study.duration_days)" in alert.inner_text()
+        assert page.get_by_role("button", name="Create the study").count() == 0
+        check_page(page, ARTIFACTS, "2-protocol-error")
+
+        page.get_by_label("or paste or edit it here").fill(DEMO)
+        page.get_by_role("button", name="Check").click()
+        assert page.get_by_text("prompts a day").is_visible()
+        check_page(page, ARTIFACTS, "3-protocol-valid")
+        page.get_by_role("button", name="Create the study").click()
+        assert page.get_by_role("heading", name="AI conversations, connection").is_visible()
+        assert "created from pasted in the browser" in page.get_by_role("status").inner_text()
+
+        page.get_by_role("navigation", name="Study").get_by_role(
+            "link", name="Participants"
+        ).click()
+        files = page.get_by_label("CSV file (UTF-8)")
+        files.set_input_files(
+            {"name": "wave1.csv", "mimeType": "text/csv", "buffer": BAD_CSV.encode()}
+        )
+        page.get_by_role("button", name="Import").click()
+        assert "nobody was enrolled" in page.get_by_role("alert").inner_text()
+        check_page(page, ARTIFACTS, "4-import-errors")
+        files = page.get_by_label("CSV file (UTF-8)")
+        files.set_input_files(
+            {"name": "wave1.csv", "mimeType": "text/csv", "buffer": GOOD_CSV.encode()}
+        )
+        page.get_by_role("button", name="Import").click()
+        assert "enrolled 2 participant(s)" in page.get_by_role("status").inner_text()
+        check_page(page, ARTIFACTS, "5-participants")
+
+        _first_day_passes(site)
+        page.get_by_role("link", name="P1").click()
+        assert page.get_by_role("heading", name="Text messages").is_visible()
+        check_page(page, ARTIFACTS, "6-participant")
+
+        page.get_by_role("link", name="Today").click()
+        check_page(page, ARTIFACTS, "7-today")
+        page.get_by_role("link", name="Audit log").click()
+        assert page.get_by_text("participants.imported").is_visible()
+        check_page(page, ARTIFACTS, "8-audit")
+
+        page.get_by_role("link", name="Overview").click()
+        heatmap = page.get_by_role("img", name="Share of due prompts completed")
+        assert heatmap.is_visible()
+        assert "P1, day 1: 1 of" in page.content()
+        check_page(page, ARTIFACTS, "9-heatmap")
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Download the data package (zip)").click()
+        names = zipfile.ZipFile(download.value.path()).namelist()
+        assert "ai-connection/datapackage.json" in names
+        assert "ai-connection/responses.csv" in names

@@ -1,0 +1,68 @@
+"""Monitoring: today's prompts in each participant's own day, delivery failures, who is below
+the compliance threshold, and the audit log."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from eas.delivery.channels import SendError
+from eas.scheduling.models import PlannedPrompt, PromptStatus
+from tests.fixtures import sign_in
+from tests.web.helpers import post, text
+
+STUDY = "/studies/ai-connection"
+
+
+def _first_prompts(db, participant, count: int) -> list[PlannedPrompt]:
+    return db.session.scalars(
+        sa.select(PlannedPrompt)
+        .where(PlannedPrompt.participant_id == participant.id)
+        .order_by(PlannedPrompt.due_at)
+        .limit(count)
+    ).all()
+
+
+def test_today_failures_and_falling_behind(
+    db, client, clock, participant, dispatcher, provider, make_user
+):
+    provider.fail = lambda message: SendError("invalid To number", code=21211, retryable=False)
+    for prompt in _first_prompts(db, participant, 3):
+        clock.set(prompt.due_at + timedelta(seconds=1))
+        dispatcher.tick()
+    db.session.expire_all()
+    assert {p.status for p in _first_prompts(db, participant, 3)} == {PromptStatus.failed}
+
+    make_user(study=participant.study, role="viewer")
+    sign_in(client)
+    page = text(client.get(f"{STUDY}/today"))
+    # P1's local day (New York), with the three failed prompts and those still to come.
+    assert "failed" in page and "to come" in page
+    assert page.count('<tr class="status-failed">') == 3
+    assert "EDT</td><td>beeps</td>" in page or "EDT</td><td>intake</td>" in page
+    failures = page.split('id="failures-h"')[1].split('id="behind-h"')[0]
+    assert failures.count("<td>21211</td>") == 3
+    behind = page.split('id="behind-h"')[1]
+    assert '<tr class="low">' in behind and "0 / 3 (0%)" in behind and "never" in behind
+    stricter = text(client.get(f"{STUDY}/today?threshold=abc"))  # a bad value: the default
+    assert "Below 60% compliance" in stricter
+
+
+def test_nobody_is_judged_on_too_few_prompts(db, client, clock, participant, make_user):
+    make_user(study=participant.study)
+    sign_in(client)
+    page = text(client.get(f"{STUDY}/today?threshold=90"))
+    assert "Below 90% compliance" in page
+    assert '<tr class="low">' not in page.split('id="behind-h"')[1]
+
+
+def test_the_audit_log_says_who_did_what(db, client, clock, participant, make_user):
+    make_user(study=participant.study)
+    sign_in(client)
+    post(client, f"{STUDY}/participants/P1/pause", {"reason": "flu"})
+    page = text(client.get(f"{STUDY}/audit"))
+    assert "<td>coord@example.org</td><td>participant.paused</td>\n    <td>P1</td>" in page
+    assert "reason: flu" in page
+    assert "<td>test</td><td>participants.imported</td>" in page
+    assert "Older entries" not in page
