@@ -88,6 +88,19 @@ class ItemSchema(StrictSchema):
                     errors.setdefault("options", []).append(
                         f"option values must differ; repeated: {', '.join(duplicates)}"
                     )
+                joined = list(
+                    dict.fromkeys(
+                        str(text)
+                        for option in options
+                        for text in (option["value"], option["label"])
+                        if ";" in str(text)
+                    )
+                )
+                if kind == "multi_choice" and joined:
+                    # The export joins the chosen values (and labels) with ";".
+                    errors.setdefault("options", []).append(
+                        f"a multi_choice option cannot contain ';': {', '.join(joined)}"
+                    )
                 high_choices = data.get("max_choices", len(options))
                 if high_choices > len(options):
                     errors.setdefault("max_choices", []).append(

@@ -147,6 +147,9 @@ SINGLE_ERRORS = [
     case("[{", f"{Q}.options: option values must differ; repeated: 1",
          items="- {id: x, type: choice, text: X, options: [{value: 1, label: A}, "
          "{value: 1, label: B}]}", id="duplicate-int-options"),
+    case("[a;b", f"{Q}.options: a multi_choice option cannot contain ';': a;b, C;D",
+         items="- {id: x, type: multi_choice, text: X, options: [a;b, {value: c, label: C;D}]}",
+         id="semicolon-in-multi-choice"),
     case("[c]", f"{Q}.options: length must be between 2 and 20",
          items="- {id: x, type: choice, text: X, options: [c]}", id="one-option"),
     case("max_choices: 4", f"{Q}.max_choices: there are only 3 options", 13,
