@@ -34,6 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_cipher(app)
     install_clock(app, SystemClock())
 
+    from eas.api import init_api
     from eas.delivery.cli import run_command, scheduler_command
     from eas.export.cli import export_command
     from eas.participants.cli import participants_cli
@@ -60,4 +61,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     ):
         app.cli.add_command(command)
     init_web(app)
+    init_api(app)
     return app

@@ -1,5 +1,6 @@
 """Every model, imported once so the metadata (and Alembic) sees all tables."""
 
+from eas.api.models import ApiToken
 from eas.audit.models import AuditEvent
 from eas.delivery.models import DispatcherHeartbeat, Message, SimulatedMessage
 from eas.participants.models import Participant, ParticipantGroup, Pause, TimezoneChange
@@ -12,6 +13,7 @@ from eas.users.models import LoginAttempt, StudyMembership, User
 __all__ = [
     "AccessLink",
     "Answer",
+    "ApiToken",
     "AuditEvent",
     "DispatcherHeartbeat",
     "LoginAttempt",

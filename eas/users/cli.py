@@ -4,6 +4,7 @@ import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
 
+from eas.api.tokens import TokenError, issue_token, revoke_tokens, user_tokens
 from eas.core.clock import now_utc
 from eas.core.db import begin_write, db
 from eas.studies.operations import get_study
@@ -47,3 +48,63 @@ def grant_command(email: str, study_id: str, role: str) -> None:
     grant(user, study.id, StudyRole(role), now_utc(), actor="cli")
     db.session.commit()
     click.echo(f"{user.email} is {role} of {study_id}")
+
+
+def _user(email: str) -> User:
+    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"no user {email}")
+    return user
+
+
+@users_cli.command("token")
+@click.argument("email")
+@click.option("--name", required=True, help="What the token is for, e.g. 'analysis laptop'.")
+def token_command(email: str, name: str) -> None:
+    """Create an API token for a user and print it (once: only its hash is kept)."""
+    begin_write()
+    user = _user(email)
+    try:
+        _, token = issue_token(user, name, now_utc(), actor="cli")
+    except TokenError as problem:
+        db.session.rollback()
+        raise click.ClickException(str(problem)) from None
+    db.session.commit()
+    click.echo(
+        f"API token '{name.strip()}' of {user.email} (shown once; keep it secret):", err=True
+    )
+    click.echo(token)
+
+
+@users_cli.command("revoke-token")
+@click.argument("email")
+@click.option("--name", help="Revoke only the tokens with this name (default: all).")
+def revoke_token_command(email: str, name: str | None) -> None:
+    """Revoke a user's API tokens (those named --name, or all of them)."""
+    begin_write()
+    user = _user(email)
+    count = revoke_tokens(user, now_utc(), actor="cli", name=name)
+    db.session.commit()
+    if count == 0:
+        which = f" named '{name}'" if name else ""
+        raise click.ClickException(f"{user.email} has no live API token{which}")
+    click.echo(f"revoked {count} API token(s) of {user.email}")
+
+
+@users_cli.command("tokens")
+@click.argument("email")
+def tokens_command(email: str) -> None:
+    """List a user's API tokens: name, when made, last used, revoked (never the tokens)."""
+
+    def when(moment) -> str:
+        return f"{moment:%Y-%m-%dT%H:%MZ}" if moment else "-"
+
+    tokens = user_tokens(_user(email))
+    if not tokens:
+        click.echo(f"{email.lower()} has no API tokens: `eas users token {email} --name NAME`")
+    for token in tokens:
+        state = f"revoked {when(token.revoked_at)}" if token.revoked_at else "live"
+        click.echo(
+            f"{token.name}\tcreated {when(token.created_at)}\tlast used "
+            f"{when(token.last_used_at)}\t{state}"
+        )

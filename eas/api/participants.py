@@ -1,0 +1,233 @@
+"""Participants: list, enrol (one, or many from CSV, by the rules of `eas participants import`),
+pause, resume, withdraw, move time zone. Phone numbers go in and never come out."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_smorest import abort
+
+from eas.api.auth import addressable, current_user, study_for
+from eas.api.base import NO_PARTICIPANT, NO_STUDY, api_blueprint, field_errors, page_of
+from eas.api.schemas import (
+    ChangeSchema,
+    EnrolledSchema,
+    EnrolSchema,
+    ImportedSchema,
+    ImportSchema,
+    ParticipantDetailSchema,
+    ParticipantQuerySchema,
+    ParticipantSchema,
+    PauseInputSchema,
+    TimezoneInputSchema,
+    WithdrawSchema,
+)
+from eas.core.clock import now_utc
+from eas.participants.csv_import import CsvInvalid, ParsedCsv, RowError, parse_participants_csv
+from eas.participants.lifecycle import (
+    LifecycleError,
+    change_timezone,
+    find_participant,
+    pause,
+    resume,
+    withdraw,
+)
+from eas.participants.models import Participant
+from eas.participants.operations import import_participants
+from eas.scheduling.planner import PlanningError
+from eas.studies.models import Study
+from eas.users.models import StudyRole
+
+blp = api_blueprint("Participants", __name__, "Enrol participants and change their state.")
+
+_START_RULES = {"today": "same_day", "tomorrow": "next_day"}
+#: The number a participant gave, quoted back in the importer's messages: not in API answers.
+_QUOTED_NUMBER = re.compile(r"^'.*' is not (a |a valid )phone number")
+
+
+def _message(error: RowError) -> str:
+    if error.column == "phone":
+        return _QUOTED_NUMBER.sub(r"this number is not \1phone number", error.message)
+    return error.message
+
+
+def participant_or_404(study: Study, label: str) -> Participant:
+    participant = find_participant(study.id, label) if addressable(label) else None
+    if participant is None:
+        abort(404, message=f"no participant '{label}' in study '{study.slug}'")
+    return participant
+
+
+def _beyond_the_calendar(study: Study, parsed: ParsedCsv) -> list[RowError]:
+    """Start dates so far out that planning the study would run past the year 9999 (the
+    importer does not check this yet: planning would fail with an OverflowError)."""
+    reach = timedelta(days=study.current_version.definition["study"]["duration_days"] + 366)
+    return [
+        RowError(row.line, "start_date", f"{row.start_date} is out of range")
+        for row in parsed.rows
+        if row.start_date is not None and row.start_date > date.max - reach
+    ]
+
+
+def _import(study: Study, text: str, start: str | None):
+    parsed = parse_participants_csv(
+        text, study.current_version.definition, current_app.config["EAS_DEFAULT_PHONE_REGION"]
+    )
+    if far := _beyond_the_calendar(study, parsed):
+        raise CsvInvalid(sorted(parsed.errors + far, key=lambda error: error.line))
+    return import_participants(
+        study, parsed, actor=current_user().email, start_rule=_START_RULES.get(start)
+    )
+
+
+@blp.route("/studies/<slug>/participants")
+@blp.arguments(ParticipantQuerySchema, location="query")
+@blp.response(200, ParticipantSchema(many=True))
+@blp.error(404, NO_STUDY)
+@blp.paginate()
+def list_participants(query: dict, slug: str, pagination_parameters):
+    """A study's participants, by label"""
+    study, _ = study_for(slug)
+    select = sa.select(Participant).where(Participant.study_id == study.id)
+    if "status" in query:
+        select = select.where(Participant.status == query["status"])
+    return page_of(select.order_by(Participant.label), pagination_parameters)
+
+
+@blp.route("/studies/<slug>/participants/<label>")
+@blp.response(200, ParticipantDetailSchema)
+@blp.error(404, NO_PARTICIPANT)
+def get_participant(slug: str, label: str):
+    """One participant, with their pauses and time zones"""
+    study, _ = study_for(slug)
+    return participant_or_404(study, label)
+
+
+@blp.route("/studies/<slug>/participants", methods=["POST"])
+@blp.arguments(EnrolSchema)
+@blp.response(201, EnrolledSchema, description="Enrolled, and their prompts planned")
+@blp.alt_response(200, schema=EnrolledSchema, description="Already enrolled with these details")
+@blp.error(403, "Viewers cannot enrol")
+@blp.error(404, NO_STUDY)
+def enrol(body: dict, slug: str):
+    """Enrol one participant
+
+    The same rules as a row of `eas participants import`: defaults from the protocol, every
+    problem named by its field, and a label or number already enrolled with other details is
+    an error. Enrolling the same details again changes nothing. Coordinators and owners only.
+    """
+    study, _ = study_for(slug, StudyRole.coordinator)
+    start = body.pop("start", None)
+    if "/" in body["label"]:
+        field_errors(422, "not enrolled", {"json": {"label": ["must not contain '/'"]}})
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(body))
+    writer.writeheader()
+    writer.writerow(body)
+    try:
+        result = _import(study, buffer.getvalue(), start)
+    except CsvInvalid as exc:
+        errors: dict[str, list[str]] = {}
+        for error in exc.errors:
+            errors.setdefault(error.column or "_schema", []).append(_message(error))
+        field_errors(422, "not enrolled", {"json": errors})
+    created = bool(result.created)
+    participant = (result.created or result.unchanged)[0]
+    return {
+        "participant": participant,
+        "created": created,
+        "prompts_planned": result.prompts_planned,
+    }, (201 if created else 200)
+
+
+@blp.route("/studies/<slug>/participants/import", methods=["POST"])
+@blp.arguments(ImportSchema)
+@blp.response(200, ImportedSchema)
+@blp.error(403, "Viewers cannot enrol")
+@blp.error(404, NO_STUDY)
+def import_csv(body: dict, slug: str):
+    """Enrol participants from CSV text
+
+    Exactly `eas participants import`: columns label, phone, timezone, and optionally wake,
+    sleep, weekend_wake, weekend_sleep, start_date, channel, group. Every bad row is named
+    by line and column, and nobody is enrolled unless every row is good.
+    """
+    study, _ = study_for(slug, StudyRole.coordinator)
+    try:
+        result = _import(study, body["csv"], body.get("start"))
+    except CsvInvalid as exc:
+        rows = [
+            {"line": error.line, "column": error.column, "message": _message(error)}
+            for error in exc.errors
+        ]
+        field_errors(422, f"{len(rows)} error(s); nobody was enrolled", {"json": {"csv": rows}})
+    return {
+        "created": [p.label for p in result.created],
+        "unchanged": [p.label for p in result.unchanged],
+        "prompts_planned": result.prompts_planned,
+    }
+
+
+def _change(slug: str, label: str, action, **kwargs) -> dict:
+    study, _ = study_for(slug, StudyRole.coordinator)
+    participant = participant_or_404(study, label)
+    try:
+        result = action(participant, now_utc(), actor=current_user().email, **kwargs)
+    except LifecycleError as exc:
+        abort(409, message=str(exc))
+    except PlanningError as exc:
+        abort(422, message=f"not changed: {exc}")
+    return {"participant": participant, "cancelled": result.cancelled, "planned": result.created}
+
+
+def _lifecycle_responses(func):
+    func = blp.response(200, ChangeSchema)(func)
+    func = blp.error(403, "Viewers cannot change participants")(func)
+    func = blp.error(404, NO_PARTICIPANT)(func)
+    return blp.error(409, "Not possible in the participant's state")(func)
+
+
+@blp.route("/studies/<slug>/participants/<label>/pause", methods=["POST"])
+@blp.arguments(PauseInputSchema, required=False)
+@_lifecycle_responses
+def pause_participant(body: dict, slug: str, label: str):
+    """Pause a participant's prompts
+
+    From now until `until`, or until resumed. Only future prompts change.
+    """
+    until = body.get("until")
+    if until is not None and until <= now_utc():
+        field_errors(422, "not paused", {"json": {"until": ["must be in the future"]}})
+    return _change(slug, label, pause, until=until, reason=body.get("reason"))
+
+
+@blp.route("/studies/<slug>/participants/<label>/resume", methods=["POST"])
+@_lifecycle_responses
+def resume_participant(slug: str, label: str):
+    """Resume a paused participant: prompts from now on are planned again"""
+    return _change(slug, label, resume)
+
+
+@blp.route("/studies/<slug>/participants/<label>/withdraw", methods=["POST"])
+@blp.arguments(WithdrawSchema, required=False)
+@_lifecycle_responses
+def withdraw_participant(body: dict, slug: str, label: str):
+    """Withdraw a participant
+
+    Every future prompt is cancelled at once; collected data is kept or deleted as the
+    protocol's `study.consent.on_withdrawal` says.
+    """
+    return _change(slug, label, withdraw, reason=body.get("reason"))
+
+
+@blp.route("/studies/<slug>/participants/<label>/timezone", methods=["POST"])
+@blp.arguments(TimezoneInputSchema)
+@_lifecycle_responses
+def set_timezone(body: dict, slug: str, label: str):
+    """Move a participant to another time zone (travel, a move): future prompts follow it"""
+    return _change(slug, label, change_timezone, zone=body["timezone"])

@@ -1,0 +1,189 @@
+"""Studies one is on, their compliance, and export packages."""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import send_file
+
+from eas.api.auth import current_user, study_for
+from eas.api.base import NO_STUDY, api_blueprint, page_of
+from eas.api.schemas import (
+    ComplianceQuerySchema,
+    ComplianceSchema,
+    ExportInputSchema,
+    StudySchema,
+)
+from eas.audit.operations import record
+from eas.core.clock import now_utc
+from eas.core.db import db
+from eas.export.operations import export_study
+from eas.participants.models import Participant, ParticipantStatus
+from eas.responses.models import Response, ResponseStatus
+from eas.scheduling.models import PlannedPrompt, PromptStatus
+from eas.studies.models import Study
+from eas.users.models import StudyMembership, StudyRole
+from eas.web.monitoring import (
+    DUE_STATUSES,
+    below_threshold,
+    compliance_by_participant,
+)
+
+blp = api_blueprint("Studies", __name__, "Studies you are on, compliance and exports.")
+
+
+def _status_counts(study_ids: list[int]) -> dict[int, dict[str, int]]:
+    counts = {study_id: {status.value: 0 for status in ParticipantStatus} for study_id in study_ids}
+    for study_id, status, count in db.session.execute(
+        sa.select(Participant.study_id, Participant.status, sa.func.count())
+        .where(Participant.study_id.in_(study_ids))
+        .group_by(Participant.study_id, Participant.status)
+    ):
+        counts[study_id][status.value] = count
+    return counts
+
+
+def _study(study: Study, role: StudyRole, counts: dict[str, int]) -> dict:
+    version = study.current_version
+    return {
+        "slug": study.slug,
+        "title": study.title,
+        "timezone": study.timezone,
+        "created_at": study.created_at,
+        "role": role,
+        "current_version": version.number if version else None,
+        "duration_days": version.definition["study"]["duration_days"] if version else None,
+        "participants": counts,
+    }
+
+
+@blp.route("/studies")
+@blp.response(200, StudySchema(many=True))
+@blp.paginate()
+def list_studies(pagination_parameters):
+    """Studies you are on"""
+    rows = page_of(
+        sa.select(Study, StudyMembership.role)
+        .join(StudyMembership, StudyMembership.study_id == Study.id)
+        .where(StudyMembership.user_id == current_user().id)
+        .order_by(Study.slug),
+        pagination_parameters,
+        scalars=False,
+    )
+    counts = _status_counts([study.id for study, _ in rows])
+    return [_study(study, role, counts[study.id]) for study, role in rows]
+
+
+@blp.route("/studies/<slug>")
+@blp.response(200, StudySchema)
+@blp.error(404, NO_STUDY)
+def get_study(slug: str):
+    """One study"""
+    study, role = study_for(slug)
+    return _study(study, role, _status_counts([study.id])[study.id])
+
+
+@blp.route("/studies/<slug>/compliance")
+@blp.arguments(ComplianceQuerySchema, location="query")
+@blp.response(200, ComplianceSchema(many=True))
+@blp.error(404, NO_STUDY)
+@blp.paginate()
+def compliance(query: dict, slug: str, pagination_parameters):
+    """Compliance per participant
+
+    As on the dashboard: prompts due so far (sent, or due and not sent; cancelled and future
+    prompts do not count), how many were sent and completed, and the rate completed / due.
+    `below_threshold` flags active and paused participants with at least 3 prompts due whose
+    rate is under `threshold`.
+    """
+    study, _ = study_for(slug)
+    now = now_utc()
+    everyone = compliance_by_participant(study, now)
+    flagged = {row.participant.id for row in below_threshold(everyone, query["threshold"])}
+    pagination = pagination_parameters
+    pagination.item_count = len(everyone)
+    rows = everyone[pagination.first_item : pagination.first_item + pagination.page_size]
+    sent_and_partial = {
+        participant_id: (sent, partial)
+        for participant_id, sent, partial in db.session.execute(
+            sa.select(
+                PlannedPrompt.participant_id,
+                sa.func.count().filter(PlannedPrompt.status == PromptStatus.sent),
+                sa.func.count(Response.id).filter(Response.status != ResponseStatus.completed),
+            )
+            .outerjoin(Response, Response.prompt_id == PlannedPrompt.id)
+            .where(
+                PlannedPrompt.participant_id.in_([row.participant.id for row in rows]),
+                PlannedPrompt.status.in_(DUE_STATUSES),
+                PlannedPrompt.due_at <= now,
+            )
+            .group_by(PlannedPrompt.participant_id)
+        )
+    }
+    return [
+        {
+            "participant": row.participant.label,
+            "status": row.participant.status,
+            "due": row.due,
+            "sent": sent_and_partial.get(row.participant.id, (0, 0))[0],
+            "completed": row.completed,
+            "partial": sent_and_partial.get(row.participant.id, (0, 0))[1],
+            "rate": row.rate,
+            "below_threshold": row.participant.id in flagged,
+            "last_completed_at": row.last_completed_at,
+        }
+        for row in rows
+    ]
+
+
+@blp.route("/studies/<slug>/exports", methods=["POST"])
+@blp.arguments(ExportInputSchema, required=False)
+@blp.response(
+    200,
+    {"type": "string", "format": "binary"},
+    content_type="application/zip",
+    description="The export package (a Frictionless data package), zipped",
+)
+@blp.error(403, "Viewers cannot export")
+@blp.error(404, NO_STUDY)
+def export(options: dict, slug: str):
+    """Download the export package
+
+    The study as `eas export` writes it, zipped (`<slug>/datapackage.json`, tables, README).
+    Coordinators and owners only; recorded in the audit log.
+    """
+    study, _ = study_for(slug, StudyRole.coordinator)
+    now = now_utc()
+    archive_file = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the response)
+    with tempfile.TemporaryDirectory(prefix="eas-export-") as folder:
+        result = export_study(
+            study,
+            Path(folder) / "export",
+            now=now,
+            fmt=options["format"],
+            wide=options["wide"],
+            since=options.get("since"),
+        )
+        with zipfile.ZipFile(archive_file, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted((Path(folder) / "export").iterdir()):
+                archive.write(path, f"{study.slug}/{path.name}")
+    user = current_user()
+    record(
+        "study.exported",
+        actor=user.email,
+        user_id=user.id,
+        study_id=study.id,
+        format=options["format"],
+        rows=result.rows,
+        via="api",
+    )
+    archive_file.seek(0)
+    return send_file(
+        archive_file,
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=f"{study.slug}-{now:%Y%m%dT%H%MZ}.zip",
+    )
