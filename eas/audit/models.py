@@ -17,8 +17,8 @@ class AuditEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    #: Who acted when no user did: "cli", "system", "participant".
-    actor: Mapped[str] = mapped_column(sa.String(64))
+    #: Who acted: a coordinator's e-mail address, or "cli", "system", "participant".
+    actor: Mapped[str] = mapped_column(sa.String(254))
     #: Dotted action name, e.g. "participants.imported", "study.version_published".
     action: Mapped[str] = mapped_column(sa.String(100), index=True)
     study_id: Mapped[int | None] = mapped_column(sa.ForeignKey("studies.id"), index=True)

@@ -26,6 +26,8 @@ OPTIONAL_COLUMNS = (
     "group",
 )
 _LABEL_MAX = 64
+#: Study days are planned from the first one on: a typo like 9999 must not reach the planner.
+_EARLIEST_START, _LATEST_START = date(2000, 1, 1), date(2100, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,15 @@ class _RowParser:
                 self.error(
                     line, "start_date", f"'{values['start_date']}' is not a date (YYYY-MM-DD)"
                 )
+            else:
+                if not _EARLIEST_START <= start_date <= _LATEST_START:
+                    self.error(
+                        line,
+                        "start_date",
+                        f"{start_date} is not a plausible first study day "
+                        f"({_EARLIEST_START.year}-{_LATEST_START.year})",
+                    )
+                    start_date = None
         group = values.get("group") or None
         if group is not None and len(group) > _LABEL_MAX:
             self.error(line, "group", f"is longer than {_LABEL_MAX} characters")

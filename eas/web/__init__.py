@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, abort, request
 
 from eas.core.db import db
 
@@ -43,6 +43,12 @@ def init_web(app: Flask) -> None:
     # The phone simulator lets anyone text as any participant: a development tool only.
     if app.config["EAS_SMS_PROVIDER"] == "simulator" and app.config["EAS_ENV"] != "production":
         app.register_blueprint(simulator.bp)
+
+    @app.before_request
+    def refuse_control_characters():
+        # No name of ours holds one, and PostgreSQL refuses a NUL in a query parameter.
+        if any(ord(character) < 32 for character in request.path):
+            abort(404)
 
     @app.after_request
     def finish_request(response: Response) -> Response:

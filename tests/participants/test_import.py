@@ -173,3 +173,13 @@ def test_cli_import_reports_errors_and_exit_code(runner, db, tmp_path):
     missing = runner.invoke(args=["participants", "import", "no-such-study", str(good)])
     assert missing.exit_code == 1
     assert "no study 'no-such-study'" in missing.output
+
+
+def test_an_implausible_start_date_is_named_not_planned(db, create_study, enroll_csv):
+    study = create_study()
+    csv = "label,phone,timezone,start_date\nP1,+12025550101,America/New_York,9999-12-31\n"
+    with pytest.raises(CsvInvalid) as caught:
+        enroll_csv(study, csv)
+    assert [error.format("people.csv") for error in caught.value.errors] == [
+        "people.csv:2: start_date: 9999-12-31 is not a plausible first study day (2000-2100)"
+    ]

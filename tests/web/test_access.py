@@ -108,3 +108,11 @@ def test_session_cookies_are_http_only_and_same_site(app, client, make_user):
     response = sign_in(client)
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_a_control_character_in_a_path_is_not_found(client, participant, make_user):
+    make_user(study=participant.study)
+    sign_in(client)
+    assert client.get("/studies/ai-connection%00x").status_code == 404
+    assert client.get("/studies/ai-connection/participants/P1%0A").status_code == 404
+    assert client.get("/api/v1/studies/ai%00").get_json()["code"] == 404

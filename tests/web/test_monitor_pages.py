@@ -66,3 +66,11 @@ def test_the_audit_log_says_who_did_what(db, client, clock, participant, make_us
     assert "reason: flu" in page
     assert "<td>test</td><td>participants.imported</td>" in page
     assert "Older entries" not in page
+
+
+def test_a_long_e_mail_address_is_audited_whole(db, client, participant, make_user):
+    email = "a.very.long.name.of.a.research.coordinator@psychology-department.example.edu"
+    make_user(email, study=participant.study)
+    sign_in(client, email)
+    post(client, f"{STUDY}/participants/P1/pause", {"reason": "flu"})
+    assert f"<td>{email}</td><td>participant.paused</td>" in text(client.get(f"{STUDY}/audit"))
