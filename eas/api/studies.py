@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
-import zipfile
-from pathlib import Path
-
 import sqlalchemy as sa
 from flask import send_file
 
@@ -20,7 +16,7 @@ from eas.api.schemas import (
 from eas.audit.operations import record
 from eas.core.clock import now_utc
 from eas.core.db import db
-from eas.export.operations import export_study
+from eas.export.archive import zipped_export
 from eas.participants.models import Participant, ParticipantStatus
 from eas.responses.models import Response, ResponseStatus
 from eas.scheduling.models import PlannedPrompt, PromptStatus
@@ -157,19 +153,9 @@ def export(options: dict, slug: str):
     """
     study, _ = study_for(slug, StudyRole.coordinator)
     now = now_utc()
-    archive_file = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the response)
-    with tempfile.TemporaryDirectory(prefix="eas-export-") as folder:
-        result = export_study(
-            study,
-            Path(folder) / "export",
-            now=now,
-            fmt=options["format"],
-            wide=options["wide"],
-            since=options.get("since"),
-        )
-        with zipfile.ZipFile(archive_file, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in sorted((Path(folder) / "export").iterdir()):
-                archive.write(path, f"{study.slug}/{path.name}")
+    archive_file, result = zipped_export(
+        study, now, fmt=options["format"], wide=options["wide"], since=options.get("since")
+    )
     user = current_user()
     record(
         "study.exported",

@@ -9,6 +9,7 @@ import click
 from eas.audit.operations import record
 from eas.core.clock import now_utc
 from eas.core.db import db
+from eas.export.archive import read_snapshot
 from eas.export.operations import export_study
 from eas.export.stats_files import write_stats_files
 from eas.studies.operations import get_study
@@ -26,22 +27,25 @@ def export_command(
     study_id: str, out: Path, fmt: str, wide: bool, since: datetime | None, sav: bool, dta: bool
 ) -> None:
     """Export a study as a Frictionless data package (tidy longitudinal tables)."""
-    study = get_study(study_id)
-    if study is None:
-        raise click.ClickException(f"no study '{study_id}'")
-    if out.exists() and any(out.iterdir()):
-        raise click.ClickException(f"{out} is not empty: export into a new folder")
-    total = len(study.participants)
-    with click.progressbar(length=total, label="Exporting participants", file=sys.stderr) as bar:
-        result = export_study(
-            study,
-            out,
-            now=now_utc(),
-            fmt=fmt,
-            wide=wide or sav or dta,
-            since=since.replace(tzinfo=UTC) if since else None,
-            progress=bar.update if sys.stderr.isatty() else None,
-        )
+    with read_snapshot():  # every table from one state of the database
+        study = get_study(study_id)
+        if study is None:
+            raise click.ClickException(f"no study '{study_id}'")
+        if out.exists() and any(out.iterdir()):
+            raise click.ClickException(f"{out} is not empty: export into a new folder")
+        total = len(study.participants)
+        with click.progressbar(
+            length=total, label="Exporting participants", file=sys.stderr
+        ) as bar:
+            result = export_study(
+                study,
+                out,
+                now=now_utc(),
+                fmt=fmt,
+                wide=wide or sav or dta,
+                since=since.replace(tzinfo=UTC) if since else None,
+                progress=bar.update if sys.stderr.isatty() else None,
+            )
     formats = [name for name, wanted in (("sav", sav), ("dta", dta)) if wanted]
     if formats:
         if fmt != "csv":

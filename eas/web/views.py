@@ -1,16 +1,12 @@
 from __future__ import annotations
 
-import tempfile
-import zipfile
-from pathlib import Path
-
 import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, render_template, send_file, url_for
 
 from eas.audit.operations import record
 from eas.core.clock import now_utc
 from eas.core.db import db
-from eas.export.operations import export_study
+from eas.export.archive import zipped_export
 from eas.participants.models import Participant, ParticipantStatus
 from eas.protocols.sms_format import answer_hint
 from eas.safety.models import AlertStatus, SafetyAlert
@@ -84,25 +80,18 @@ def acknowledge_alert(slug: str, alert_id: int):
 @form_post
 @login_required
 def download_export(slug: str):
-    """The export package, zipped: built in a temporary folder, zipped into an anonymous
-    temporary file (removed once sent), so a big study does not sit in memory."""
     study, _ = study_for(slug, StudyRole.coordinator)
     now = now_utc()
-    archive_file = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the response)
-    with tempfile.TemporaryDirectory(prefix="eas-export-") as folder:
-        result = export_study(study, Path(folder) / "export", now=now, wide=True)
-        with zipfile.ZipFile(archive_file, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in sorted((Path(folder) / "export").iterdir()):
-                archive.write(path, f"{study.slug}/{path.name}")
+    archive_file, result = zipped_export(study, now, wide=True)
+    user = current_user()
     record(
         "study.exported",
-        actor=current_user().email,
-        user_id=current_user().id,
+        actor=user.email,
+        user_id=user.id,
         study_id=study.id,
         format="csv",
         rows=result.rows,
     )
-    archive_file.seek(0)
     name = f"{study.slug}-{now:%Y%m%dT%H%MZ}.zip"
     return send_file(
         archive_file, mimetype="application/zip", as_attachment=True, download_name=name

@@ -184,6 +184,7 @@ def test_parquet_has_the_same_rows_and_types(db, clock, participant, send_next, 
 
 
 def test_the_cli_exports_and_refuses_a_used_folder(db, runner, participant, tmp_path):
+    db.session.commit()  # the command reads what was committed, as in its own process
     out = tmp_path / "pkg"
     result = runner.invoke(args=["export", "ai-connection", "--out", str(out), "--wide"])
     assert result.exit_code == 0, result.output
@@ -226,6 +227,7 @@ def test_web_answers_round_trip(db, clock, client, diary, tmp_path):
 def test_spss_and_stata_files_carry_labels(db, runner, participant, tmp_path):
     import pyreadstat
 
+    db.session.commit()  # the command reads what was committed, as in its own process
     out = tmp_path / "pkg"
     result = runner.invoke(args=["export", "ai-connection", "--out", str(out), "--sav", "--dta"])
     assert result.exit_code == 0, result.output
