@@ -73,8 +73,8 @@ def make_user(db, clock):
     from eas.users.models import StudyRole
     from eas.users.operations import create_user, grant
 
-    def _make_user(email="coord@example.org", study=None, role="coordinator"):
-        user = create_user(email, "Coordinator", PASSWORD, clock.now())
+    def _make_user(email="coord@example.org", study=None, role="coordinator", admin=False):
+        user = create_user(email, "Coordinator", PASSWORD, clock.now(), admin=admin)
         if study is not None:
             grant(user, study.id, StudyRole(role), clock.now(), actor="test")
         db.session.commit()

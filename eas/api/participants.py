@@ -3,10 +3,7 @@ pause, resume, withdraw, move time zone. Phone numbers go in and never come out.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -28,7 +25,7 @@ from eas.api.schemas import (
     WithdrawSchema,
 )
 from eas.core.clock import now_utc
-from eas.participants.csv_import import CsvInvalid, ParsedCsv, RowError, parse_participants_csv
+from eas.participants.csv_import import CsvInvalid, RowError, parse_participants_csv
 from eas.participants.lifecycle import (
     LifecycleError,
     change_timezone,
@@ -38,7 +35,7 @@ from eas.participants.lifecycle import (
     withdraw,
 )
 from eas.participants.models import Participant
-from eas.participants.operations import import_participants
+from eas.participants.operations import enrol_one, import_participants
 from eas.scheduling.planner import PlanningError
 from eas.studies.models import Study
 from eas.users.models import StudyRole
@@ -63,23 +60,10 @@ def participant_or_404(study: Study, label: str) -> Participant:
     return participant
 
 
-def _beyond_the_calendar(study: Study, parsed: ParsedCsv) -> list[RowError]:
-    """Start dates so far out that planning the study would run past the year 9999 (the
-    importer does not check this yet: planning would fail with an OverflowError)."""
-    reach = timedelta(days=study.current_version.definition["study"]["duration_days"] + 366)
-    return [
-        RowError(row.line, "start_date", f"{row.start_date} is out of range")
-        for row in parsed.rows
-        if row.start_date is not None and row.start_date > date.max - reach
-    ]
-
-
 def _import(study: Study, text: str, start: str | None):
     parsed = parse_participants_csv(
         text, study.current_version.definition, current_app.config["EAS_DEFAULT_PHONE_REGION"]
     )
-    if far := _beyond_the_calendar(study, parsed):
-        raise CsvInvalid(sorted(parsed.errors + far, key=lambda error: error.line))
     return import_participants(
         study, parsed, actor=current_user().email, start_rule=_START_RULES.get(start)
     )
@@ -123,14 +107,14 @@ def enrol(body: dict, slug: str):
     """
     study, _ = study_for(slug, StudyRole.coordinator)
     start = body.pop("start", None)
-    if "/" in body["label"]:
-        field_errors(422, "not enrolled", {"json": {"label": ["must not contain '/'"]}})
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(body))
-    writer.writeheader()
-    writer.writerow(body)
     try:
-        result = _import(study, buffer.getvalue(), start)
+        result = enrol_one(
+            study,
+            body,
+            actor=current_user().email,
+            phone_region=current_app.config["EAS_DEFAULT_PHONE_REGION"],
+            start_rule=_START_RULES.get(start),
+        )
     except CsvInvalid as exc:
         errors: dict[str, list[str]] = {}
         for error in exc.errors:

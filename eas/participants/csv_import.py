@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import date, time
 from typing import Any
@@ -26,6 +27,7 @@ OPTIONAL_COLUMNS = (
     "group",
 )
 _LABEL_MAX = 64
+_LABEL = re.compile(r"[^\W][\w.-]*")
 #: Study days are planned from the first one on: a typo like 9999 must not reach the planner.
 _EARLIEST_START, _LATEST_START = date(2000, 1, 1), date(2100, 12, 31)
 
@@ -93,6 +95,13 @@ class _RowParser:
             self.error(line, "label", "is empty")
         elif len(label) > _LABEL_MAX:
             self.error(line, "label", f"is longer than {_LABEL_MAX} characters")
+        elif not _LABEL.fullmatch(label):
+            # Labels name pages (/participants/<label>) and files: no slashes, no dot paths.
+            self.error(
+                line,
+                "label",
+                f"'{label}' may hold letters, digits, '-', '_' and '.', and not start with '.'",
+            )
         phone = self._phone(line, values.get("phone", ""))
         for key, value in (("label", label), ("phone", phone)):
             if not value:
@@ -233,6 +242,6 @@ def parse_participants_csv(text: str, definition: dict[str, Any], phone_region: 
         row = parser.parse(line, raw)
         if row is not None:
             rows.append(row)
-    if line == 1:
+    if not rows and not parser.errors:
         raise CsvInvalid([RowError(1, None, "the file has a header but no participants")])
     return ParsedCsv(rows, parser.errors)

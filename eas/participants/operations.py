@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -13,7 +15,13 @@ from eas.audit.operations import record
 from eas.core.clock import now_utc
 from eas.core.crypto import get_cipher
 from eas.core.db import db
-from eas.participants.csv_import import CsvInvalid, ParsedCsv, ParticipantRow, RowError
+from eas.participants.csv_import import (
+    CsvInvalid,
+    ParsedCsv,
+    ParticipantRow,
+    RowError,
+    parse_participants_csv,
+)
 from eas.participants.models import Participant, ParticipantGroup, TimezoneChange
 from eas.scheduling.localtime import local_date_of
 from eas.scheduling.operations import replan_participant
@@ -187,6 +195,46 @@ def import_participants(
             unchanged=len(result.unchanged),
         )
     return result
+
+
+#: The columns a single enrolment (a form, an API call) may give, as in the CSV.
+ENROL_FIELDS = (
+    "label",
+    "phone",
+    "timezone",
+    "wake",
+    "sleep",
+    "weekend_wake",
+    "weekend_sleep",
+    "channel",
+    "start_date",
+    "group",
+)
+REQUIRED_FIELDS = ("label", "phone", "timezone")
+
+
+def enrol_one(
+    study: Study,
+    fields: dict[str, str],
+    *,
+    actor: str,
+    phone_region: str,
+    start_rule: str | None = None,
+) -> ImportResult:
+    """Enrol one participant by the rules of a CSV row (the same checks and defaults); raises
+    `CsvInvalid` with an error per field (line 2: the row after the header)."""
+    values = {name: (fields.get(name) or "").strip() for name in ENROL_FIELDS}
+    blank = [RowError(2, name, "is required") for name in REQUIRED_FIELDS if not values[name]]
+    if blank:
+        raise CsvInvalid(blank)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=ENROL_FIELDS)
+    writer.writeheader()
+    writer.writerow(values)
+    parsed = parse_participants_csv(
+        buffer.getvalue(), study.current_version.definition, phone_region
+    )
+    return import_participants(study, parsed, actor=actor, start_rule=start_rule)
 
 
 def _plan_new_participants(

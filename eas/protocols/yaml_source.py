@@ -56,6 +56,10 @@ def _position(mark: yaml.Mark) -> Position:
     return Position(mark.line + 1, mark.column + 1)
 
 
+#: Far more values than any protocol has (the demo has about 1,500).
+MAX_NODES = 100_000
+
+
 class _Builder:
     def __init__(self, loader: yaml.SafeLoader) -> None:
         self.loader = loader
@@ -63,8 +67,17 @@ class _Builder:
         self.errors: list[YamlSourceError] = []
         #: Collections being built, to refuse an alias that contains itself.
         self.building: set[int] = set()
+        self.built = 0
 
     def build(self, node: yaml.Node, path: Path) -> Any:
+        self.built += 1
+        if self.built > MAX_NODES:
+            # Aliases of aliases multiply ("billion laughs"): stop before memory runs out.
+            raise YamlSourceError(
+                f"the protocol expands to more than {MAX_NODES:,} values (aliases of aliases?)",
+                _position(node.start_mark),
+                path,
+            )
         self.source_map.values[path] = _position(node.start_mark)
         if isinstance(node, yaml.ScalarNode):
             self.source_map.styles[path] = node.style

@@ -19,14 +19,15 @@ users_cli = AppGroup("users", help="Coordinator accounts and who is on which stu
 @click.option("--name", required=True)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--if-missing", is_flag=True, help="Do nothing if the account exists (scripts).")
-def create_command(email: str, name: str, password: str, if_missing: bool) -> None:
+@click.option("--admin", is_flag=True, help="May create studies (as may owners of a study).")
+def create_command(email: str, name: str, password: str, if_missing: bool, admin: bool) -> None:
     """Create a coordinator account (argon2-hashed password)."""
     begin_write()
     if if_missing and db.session.scalar(sa.select(User.id).where(User.email == email.lower())):
         click.echo(f"{email.lower()} exists already")
         return
     try:
-        user = create_user(email, name, password, now_utc())
+        user = create_user(email, name, password, now_utc(), admin=admin)
     except AccountError as problem:
         db.session.rollback()
         raise click.ClickException(str(problem)) from None

@@ -24,7 +24,9 @@ class AccountError(ValueError):
     pass
 
 
-def create_user(email: str, name: str, password: str, now: datetime) -> User:
+def create_user(
+    email: str, name: str, password: str, now: datetime, *, admin: bool = False
+) -> User:
     email = email.strip().lower()
     if "@" not in email:
         raise AccountError(f"'{email}' is not an e-mail address")
@@ -32,10 +34,16 @@ def create_user(email: str, name: str, password: str, now: datetime) -> User:
         raise AccountError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
     if db.session.scalar(sa.select(User.id).where(User.email == email)):
         raise AccountError(f"{email} already has an account")
-    user = User(email=email, name=name, password_hash=_hasher.hash(password), created_at=now)
+    user = User(
+        email=email,
+        name=name,
+        password_hash=_hasher.hash(password),
+        is_admin=admin,
+        created_at=now,
+    )
     db.session.add(user)
     db.session.flush()
-    record("user.created", actor="cli", user_id=user.id, email=email)
+    record("user.created", actor="cli", user_id=user.id, email=email, admin=admin)
     return user
 
 
@@ -69,7 +77,7 @@ def _recent_failures(column, value: str, now: datetime) -> int:
 
 def authenticate(email: str, password: str, remote_addr: str, now: datetime) -> User:
     """The user, or AccountError with a message that does not tell which part was wrong."""
-    email = email.strip().lower()
+    email = email.strip().lower()[:254]  # no address is longer; the attempt is still counted
     if (
         _recent_failures(LoginAttempt.email, email, now) >= MAX_FAILURES_PER_ACCOUNT
         or _recent_failures(LoginAttempt.remote_addr, remote_addr, now) >= MAX_FAILURES_PER_ADDRESS
@@ -90,6 +98,21 @@ def authenticate(email: str, password: str, remote_addr: str, now: datetime) -> 
         raise AccountError("Wrong e-mail address or password.")
     record("user.signed_in", actor=email, user_id=user.id)
     return user
+
+
+def may_create_studies(user: User) -> bool:
+    """Administrators, and whoever owns a study already: a viewer's account cannot start
+    studies of its own (or probe which study ids exist)."""
+    if user.is_admin:
+        return True
+    return (
+        db.session.scalar(
+            sa.select(StudyMembership.id)
+            .where(StudyMembership.user_id == user.id, StudyMembership.role == StudyRole.owner)
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def role_in(user: User, study_id: int) -> StudyRole | None:

@@ -28,10 +28,12 @@ def init_web(app: Flask) -> None:
         views,
     )
     from eas.web.csrf import csrf_token
-    from eas.web.monitoring import hide_link_tokens
+    from eas.web.monitoring import STATES, hide_link_tokens, local_time
 
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.filters["hide_link_tokens"] = hide_link_tokens
+    app.jinja_env.filters["local"] = local_time
+    app.jinja_env.globals["prompt_states"] = STATES
     app.register_blueprint(views.bp)
     app.register_blueprint(setup_views.bp)
     app.register_blueprint(participant_views.bp)

@@ -34,6 +34,20 @@ def login_required(view):
     return wrapper
 
 
+#: The largest id a URL may name (PostgreSQL's integer; SQLite overflows past 2**63).
+MAX_ID = 2**31 - 1
+
+
+def bounded_int(text: str | None, default: int) -> int:
+    """A whole number from a query string, or the default when it is missing or not one;
+    ids beyond any stored one are not found, rather than crashing the query."""
+    try:
+        value = int(text) if text is not None else default
+    except ValueError:
+        return default
+    return max(-1, min(value, MAX_ID))
+
+
 def form_post(view):
     """For views that change things: the form's CSRF token is checked, and the transaction
     starts as a writer before anything is read (SQLite: waiting its turn for the write lock,

@@ -8,7 +8,7 @@ from datetime import timedelta
 from flask import Blueprint, render_template, request
 
 from eas.core.clock import now_utc
-from eas.web.auth import login_required, study_for
+from eas.web.auth import MAX_ID, bounded_int, login_required, study_for
 from eas.web.monitoring import (
     DEFAULT_THRESHOLD,
     MIN_DUE,
@@ -63,7 +63,7 @@ def today(slug: str):
 @login_required
 def audit(slug: str):
     study, _ = study_for(slug)
-    before = request.args.get("before", type=int)
+    before = bounded_int(request.args.get("before"), MAX_ID)
     events = audit_page(study, before=before, size=AUDIT_PAGE_SIZE + 1)
     return render_template(
         "audit.html",

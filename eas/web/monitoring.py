@@ -6,17 +6,19 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
 from eas.audit.models import AuditEvent
 from eas.core.db import db
 from eas.delivery.models import Direction, Message, MessageStatus
-from eas.participants.models import Participant, ParticipantStatus
+from eas.export.rows import prompt_status
+from eas.participants.models import Participant, ParticipantStatus, Pause
 from eas.responses.models import Answer, Response, ResponseStatus
 from eas.scheduling.localtime import local, local_date_of
 from eas.scheduling.models import PlannedPrompt, PromptStatus
+from eas.scheduling.reasons import CancelReason
 from eas.studies.models import Study
 
 #: Prompts that were due (sent, or due but not sent): cancelled and future ones do not count.
@@ -33,6 +35,8 @@ class Compliance:
     due: int
     completed: int
     last_completed_at: datetime | None
+    #: The pause in force now, if any.
+    pause: Pause | None = None
 
     @property
     def rate(self) -> float | None:
@@ -66,12 +70,21 @@ def compliance_by_participant(study: Study, now: datetime) -> list[Compliance]:
     result = []
     for person in people:
         row = counts.get(person.id)
+        pause = next(
+            (
+                p
+                for p in person.pauses
+                if p.starts_at <= now and (p.ends_at is None or p.ends_at > now)
+            ),
+            None,
+        )
         result.append(
             Compliance(
                 person,
                 row.due if row else 0,
                 row.completed if row else 0,
                 row.last_completed_at if row else None,
+                pause,
             )
         )
     return result
@@ -93,6 +106,7 @@ def below_threshold(rows: list[Compliance], threshold: float) -> list[Compliance
 class PromptView:
     prompt: PlannedPrompt
     label: str
+    #: The participant's zone when the prompt was due (history kept across moves).
     zone: str
     response_status: ResponseStatus | None
     #: The moment the page looks from, to tell an open prompt from a missed one.
@@ -104,26 +118,47 @@ class PromptView:
 
     @property
     def state(self) -> str:
-        """What happened to it, in the words the export uses."""
-        status = self.prompt.status
-        if status is PromptStatus.sent:
-            if self.response_status is ResponseStatus.completed:
-                return "completed"
-            if self.response_status is not None:
-                return "partly answered"
-            return "open" if self.prompt.expires_at > self.now else "missed"
-        if status in (PromptStatus.scheduled, PromptStatus.sending):
-            return "to come" if status is PromptStatus.scheduled else "sending"
-        return status.value
+        """What happened to it, in the export's words (see STATES)."""
+        return prompt_status(
+            self.prompt.status, self.response_status, self.prompt.expires_at, self.now
+        )
 
 
-def _prompt_views(query, now: datetime) -> list[PromptView]:
+#: The export's prompt states, explained where pages show them.
+STATES = {
+    "completed": "answered to the end",
+    "partial": "answered in part",
+    "open": "sent, still open",
+    "missed": "sent, not answered before it closed",
+    "not_sent": "not sent yet",
+    "expired": "could not be sent before it closed",
+    "failed": "could not be delivered",
+    "cancelled": "will not be sent (paused, withdrawn, opted out...)",
+}
+
+
+def _prompt_views(query, now: datetime, history=None) -> list[PromptView]:
+    """Prompts with their participant's label, zone and response; `history`, the zone changes
+    of one participant [(effective_at, zone)], gives each prompt the zone it was due in."""
     rows = db.session.execute(
         query.add_columns(Participant.label, Participant.timezone, Response.status)
         .join(Participant, Participant.id == PlannedPrompt.participant_id)
         .outerjoin(Response, Response.prompt_id == PlannedPrompt.id)
+        .where(
+            sa.or_(
+                PlannedPrompt.status_reason.is_(None),
+                PlannedPrompt.status_reason != CancelReason.superseded.value,
+            )
+        )
     ).all()
-    return [PromptView(prompt, label, zone, status, now) for prompt, label, zone, status in rows]
+    views = []
+    for prompt, label, zone, status in rows:
+        for effective_at, zone_then in history or ():
+            if effective_at > prompt.due_at:
+                break
+            zone = zone_then
+        views.append(PromptView(prompt, label, zone, status, now))
+    return views
 
 
 def todays_prompts(study: Study, now: datetime) -> list[PromptView]:
@@ -177,7 +212,11 @@ def participant_prompts(participant: Participant, now: datetime) -> list[PromptV
         .where(PlannedPrompt.participant_id == participant.id)
         .order_by(PlannedPrompt.due_at, PlannedPrompt.revision)
     )
-    return _prompt_views(query, now)
+    changes = participant.timezone_changes
+    # Before the first recorded change, the zone the participant was enrolled in.
+    history = [(datetime.min.replace(tzinfo=UTC), changes[0].timezone)] if changes else []
+    history += [(change.effective_at, change.timezone) for change in changes]
+    return _prompt_views(query, now, history)
 
 
 @dataclass(frozen=True)
@@ -249,6 +288,11 @@ def audit_page(study: Study, *, before: int | None, size: int = 50) -> list[Audi
     if before is not None:
         query = query.where(AuditEvent.id < before)
     return db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(size)).all()
+
+
+def local_time(moment: datetime, zone: str) -> str:
+    """A moment as the participant reads their clock, with the zone's abbreviation."""
+    return local(moment, zone).strftime("%a %d %b %Y %H:%M %Z")
 
 
 def local_today(study: Study, now: datetime) -> date:

@@ -4,8 +4,6 @@ participant's prompts and texts, and pause, resume, withdraw and time-zone chang
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -21,7 +19,7 @@ from eas.participants.lifecycle import (
     resume,
     withdraw,
 )
-from eas.participants.operations import import_participants
+from eas.participants.operations import ENROL_FIELDS, enrol_one, import_participants
 from eas.protocols.fields import iana_zones
 from eas.scheduling.localtime import zone as zone_info
 from eas.scheduling.planner import PlanningError
@@ -31,25 +29,13 @@ from eas.web.auth import current_user, form_post, login_required, study_for
 from eas.web.monitoring import (
     answers_by_prompt,
     compliance_by_participant,
+    local_time,
     participant_prompts,
     thread,
 )
 
 bp = Blueprint("people", __name__)
 
-#: The enrolment form's fields, in the CSV's column names.
-FIELDS = (
-    "label",
-    "phone",
-    "timezone",
-    "wake",
-    "sleep",
-    "weekend_wake",
-    "weekend_sleep",
-    "channel",
-    "start_date",
-    "group",
-)
 MAX_CSV_BYTES = 5 * 1024 * 1024
 
 
@@ -95,15 +81,16 @@ def _enrol(study: Study, text: str):
 @bp.post("/studies/<slug>/participants")
 @form_post
 @login_required
-def enrol_one(slug: str):
+def enrol(slug: str):
     study, role = study_for(slug, StudyRole.coordinator)
-    form = {name: request.form.get(name, "").strip() for name in FIELDS}
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=FIELDS)
-    writer.writeheader()
-    writer.writerow(form)
+    form = {name: request.form.get(name, "").strip() for name in ENROL_FIELDS}
     try:
-        result = _enrol(study, buffer.getvalue())
+        result = enrol_one(
+            study,
+            form,
+            actor=current_user().email,
+            phone_region=current_app.config["EAS_DEFAULT_PHONE_REGION"],
+        )
     except CsvInvalid as invalid:
         field_errors: dict[str, list[str]] = {}
         for error in invalid.errors:
@@ -179,14 +166,18 @@ def participant(slug: str, label: str):
 
 
 def _until(text: str, zone: str) -> datetime | None:
-    """A pause's end, given in the participant's local time."""
+    """A pause's end, in the participant's local time unless it names its own offset."""
     if not text:
         return None
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise LifecycleError(f"'{text}' is not a date and time") from None
-    return moment.replace(tzinfo=zone_info(zone)).astimezone(UTC)
+        if not 2000 <= moment.year <= 2100:
+            raise ValueError
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zone_info(zone))
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise LifecycleError(f"'{text}' is not a date and time (2000-2100)") from None
 
 
 @bp.post("/studies/<slug>/participants/<label>/<action>")
@@ -197,6 +188,7 @@ def change(slug: str, label: str, action: str):
     person = _participant(study, label)
     now, actor = now_utc(), current_user().email
     reason = request.form.get("reason", "").strip()[:200] or None
+    until = None
     try:
         if action == "pause":
             until = _until(request.form.get("until", "").strip(), person.timezone)
@@ -216,8 +208,9 @@ def change(slug: str, label: str, action: str):
         db.session.rollback()  # the redirect below would otherwise commit a half-made change
         flash(f"Nothing changed: {exc}.")
         return redirect(url_for("people.participant", slug=slug, label=label), 303)
-    flash(
-        f"{label}: {person.status.value.replace('_', ' ')}; {result.cancelled} future prompt(s) "
-        f"cancelled, {result.created} planned."
-    )
+    state = person.status.value.replace("_", " ")
+    if action == "pause" and until is not None:
+        state = f"paused until {local_time(until, person.timezone)}"
+    changed = f"{result.cancelled} future prompt(s) cancelled, {result.created} planned"
+    flash(f"{label}: {state}; {changed}.")
     return redirect(url_for("people.participant", slug=slug, label=label), 303)

@@ -12,8 +12,8 @@ from eas.protocols.validation import ProtocolError
 from eas.studies.models import ProtocolVersion, Study
 from eas.studies.operations import get_study, publish_protocol
 from eas.users.models import StudyRole
-from eas.users.operations import grant
-from eas.web.auth import current_user, form_post, login_required, study_for
+from eas.users.operations import grant, may_create_studies
+from eas.web.auth import MAX_ID, bounded_int, current_user, form_post, login_required, study_for
 from eas.web.protocol_pages import Checked, check, compare, schedule_preview
 
 bp = Blueprint("setup", __name__)
@@ -35,9 +35,15 @@ def _refuse(checked: Checked, message: str) -> Checked:
     return Checked(checked.text, checked.source_name, None, [error])
 
 
+def _may_create() -> None:
+    if not may_create_studies(current_user()):
+        abort(404)
+
+
 @bp.get("/studies/new")
 @login_required
 def new_study():
+    _may_create()
     return render_template("protocol_new.html", checked=None, preview=None)
 
 
@@ -45,7 +51,8 @@ def new_study():
 @form_post
 @login_required
 def create_study():
-    """Any coordinator may start a study; they become its owner."""
+    """Administrators and owners of a study may start one; they become its owner."""
+    _may_create()
     checked = check(request.form, request.files)
     if checked.protocol is not None and get_study(checked.protocol.study_id) is not None:
         # Saying the id is taken is unavoidable; nothing else about that study is shown.
@@ -89,6 +96,7 @@ def _protocol_page(study: Study, role: StudyRole, checked: Checked | None, statu
         versions=versions,
         current=current,
         can_publish=role is StudyRole.owner,
+        can_check=role.rank >= StudyRole.coordinator.rank,
         checked=checked,
         preview=preview,
         diff=diff,
@@ -125,7 +133,7 @@ def publish_version(slug: str):
     return redirect(url_for("setup.protocol", slug=slug), 303)
 
 
-@bp.get("/studies/<slug>/protocol/versions/<int:number>")
+@bp.get(f"/studies/<slug>/protocol/versions/<int(max={MAX_ID}):number>")
 @login_required
 def version(slug: str, number: int):
     study, _ = study_for(slug)
@@ -139,11 +147,8 @@ def version(slug: str, number: int):
 def compare_versions(slug: str):
     study, _ = study_for(slug)
     newest = study.current_version.number
-    try:
-        new_number = int(request.args.get("to", newest))
-        old_number = int(request.args.get("from", new_number - 1))
-    except ValueError:
-        abort(404)
+    new_number = bounded_int(request.args.get("to"), newest)
+    old_number = bounded_int(request.args.get("from"), new_number - 1)
     old, new = _version(study, old_number), _version(study, new_number)
     return render_template(
         "protocol_compare.html",

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, redirect, render_template, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
 
 from eas.audit.operations import record
 from eas.core.clock import now_utc
@@ -13,7 +13,8 @@ from eas.safety.models import AlertStatus, SafetyAlert
 from eas.safety.operations import AlertError, acknowledge
 from eas.studies.models import Study
 from eas.users.models import StudyMembership, StudyRole
-from eas.web.auth import current_user, form_post, login_required, study_for
+from eas.users.operations import may_create_studies
+from eas.web.auth import MAX_ID, current_user, form_post, login_required, study_for
 from eas.web.heatmap import compliance_heatmap
 
 bp = Blueprint("web", __name__)
@@ -28,7 +29,9 @@ def index():
         .where(StudyMembership.user_id == current_user().id)
         .order_by(Study.title)
     ).all()
-    return render_template("index.html", studies=studies)
+    return render_template(
+        "index.html", studies=studies, may_create=may_create_studies(current_user())
+    )
 
 
 @bp.get("/studies/<slug>")
@@ -64,15 +67,17 @@ def study(slug: str):
     )
 
 
-@bp.post("/studies/<slug>/alerts/<int:alert_id>/ack")
+@bp.post(f"/studies/<slug>/alerts/<int(max={MAX_ID}):alert_id>/ack")
 @form_post
 @login_required
 def acknowledge_alert(slug: str, alert_id: int):
     study, _ = study_for(slug, StudyRole.coordinator)
     try:
         acknowledge(study.id, alert_id, by=current_user().email, now=now_utc())
-    except AlertError:
-        abort(404)
+    except AlertError as problem:
+        if "acknowledged by" not in str(problem):
+            abort(404)
+        flash(f"Already done: {problem}.")  # a colleague was quicker
     return redirect(url_for("web.study", slug=slug, _anchor="open-alerts"), 303)
 
 

@@ -192,3 +192,19 @@ def test_no_phone_number_in_any_answer(db, clock, phone, participant, send_next,
     assert len(api.bodies) == 14
     for number in (PHONE, PHONE[2:], "3125550102", "312 555 0102"):
         assert number not in seen
+
+
+def test_blank_fields_and_unaddressable_labels_are_field_errors(participant, api):
+    blank = api.post(f"{STUDY}/participants", json={"label": " ", "phone": "", "timezone": ""})
+    assert blank.status_code == 422
+    assert blank.get_json()["errors"]["json"] == {
+        "label": ["is required"],
+        "phone": ["is required"],
+        "timezone": ["is required"],
+    }
+    dotted = api.post(f"{STUDY}/participants", json={**P2, "label": ".."})
+    assert dotted.status_code == 422 and "label" in dotted.get_json()["errors"]["json"]
+    blank_rows = api.post(
+        f"{STUDY}/participants/import", json={"csv": "label,phone,timezone\n,,\n"}
+    )
+    assert blank_rows.status_code == 422

@@ -6,6 +6,7 @@ import textwrap
 
 import pytest
 
+from eas.protocols.validation import ProtocolInvalid, validate_protocol_text
 from eas.protocols.yaml_source import Position, SourceMap, YamlSourceError, load_yaml
 
 
@@ -269,3 +270,13 @@ def test_a_control_character_is_a_yaml_source_error():
     with pytest.raises(YamlSourceError) as info:
         load_yaml("study:\n  title: bell\x07\n")
     assert info.value.position.line == 2
+
+
+def test_aliases_of_aliases_stop_before_memory_runs_out():
+    levels = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    for name, previous in zip("bcdefghi", "abcdefgh", strict=True):
+        levels.append(f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 9) + "]")
+    with pytest.raises(ProtocolInvalid) as info:
+        validate_protocol_text("\n".join(levels) + "\n", "laughs.yaml")
+    (error,) = info.value.errors
+    assert "expands to more than 100,000 values" in error.message

@@ -20,14 +20,14 @@ ROUTES = {
     "setup.version": ("GET", f"{S}/protocol/versions/1", True),
     "setup.compare_versions": ("GET", f"{S}/protocol/compare?from=1&to=1", True),
     "people.participants": ("GET", f"{S}/participants", True),
-    "people.enrol_one": ("POST", f"{S}/participants", False),
+    "people.enrol": ("POST", f"{S}/participants", False),
     "people.import_csv": ("POST", f"{S}/participants/import", False),
     "people.participant": ("GET", f"{S}/participants/P1", True),
     "people.change": ("POST", f"{S}/participants/P1/pause", False),
     "monitor.today": ("GET", f"{S}/today", True),
     "monitor.audit": ("GET", f"{S}/audit", True),
 }
-#: Routes that are not about one study.
+#: Routes that are not about one study (who may use them: tests/web/test_setup_pages.py).
 GENERAL = {
     "web.index": "/",
     "setup.new_study": "/studies/new",

@@ -51,7 +51,7 @@ def site(tmp_path_factory):
     install_clock(app, clock)
     with app.app_context():
         flask_migrate.upgrade()
-        create_user("coord@example.org", "Coordinator", PASSWORD, clock.now())
+        create_user("coord@example.org", "Coordinator", PASSWORD, clock.now(), admin=True)
         db.session.commit()
         db.session.remove()
     server = make_server("127.0.0.1", 0, app, threaded=True)

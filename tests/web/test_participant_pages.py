@@ -112,7 +112,11 @@ def test_pause_resume_move_and_withdraw_from_the_page(db, client, clock, partici
     until = (clock.now() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
     paused = post(client, f"{here}/pause", {"until": until, "reason": "holiday"})
     assert paused.status_code == 303
-    assert "P1: active;" in text(client.get(here))  # paused for a while, still active
+    page = text(client.get(here))
+    assert "P1: paused until Sat 21 Mar 2026 14:00 EDT; " in page  # as typed, their time
+    assert "Sat 21 Mar 2026 14:00 EDT (holiday)" in page
+    listed = text(client.get(PEOPLE))
+    assert "active, paused until Sat 21 Mar 2026 14:00 EDT" in listed
     db.session.expire_all()
     assert len(participant.pauses) == 1 and participant.pauses[0].reason == "holiday"
 
@@ -156,3 +160,30 @@ def test_pause_resume_move_and_withdraw_from_the_page(db, client, clock, partici
     }
     assert client.post(f"{here}/explode", data={}).status_code == 400  # no token
     assert post(client, f"{here}/explode").status_code == 404
+
+
+def test_a_blank_form_or_a_label_that_cannot_be_a_page_is_refused(db, client, make_user, study):
+    make_user(study=study)
+    sign_in(client)
+    blank = post(client, PEOPLE, {"label": " ", "phone": "", "timezone": ""})
+    page = text(blank)
+    assert blank.status_code == 422
+    assert page.count("is required") == 6 and _count(db) == 0  # in the summary and the field
+    for label in ("a/b", "..", ".hidden"):
+        form = {"label": label, "phone": "+12025550107", "timezone": "America/Chicago"}
+        refused = post(client, PEOPLE, form)
+        assert refused.status_code == 422 and "may hold letters, digits" in text(refused)
+    assert _count(db) == 0
+
+
+def test_odd_numbers_in_addresses_are_not_found(db, client, participant, make_user):
+    make_user(study=participant.study)
+    sign_in(client)
+    huge = "9" * 30
+    study = "/studies/ai-connection"
+    assert client.get(f"{study}/protocol/versions/{huge}").status_code == 404
+    assert client.get(f"{study}/protocol/compare?from={huge}&to=1").status_code == 404
+    assert client.get(f"{study}/audit?before={huge}").status_code == 200
+    assert post(client, f"{study}/alerts/{huge}/ack").status_code == 404
+    far = post(client, f"{PEOPLE}/P1/pause", {"until": "9999-12-31T23:59"})
+    assert "is not a date and time (2000-2100)" in text(client.get(far.location))

@@ -29,7 +29,7 @@ def _line_of(source: str, fragment: str) -> int:
 
 
 def test_a_protocol_error_is_shown_on_its_line_then_fixed_and_published(db, client, make_user):
-    make_user()
+    make_user(admin=True)
     sign_in(client)
     checked = post(client, "/studies/new", {"source": BROKEN, "action": "check"})
     page = text(checked)
@@ -56,7 +56,7 @@ def test_a_protocol_error_is_shown_on_its_line_then_fixed_and_published(db, clie
 
 
 def test_an_uploaded_file_is_checked_and_its_name_kept(db, client, make_user):
-    make_user()
+    make_user(admin=True)
     sign_in(client)
     upload = {"upload": (io.BytesIO(BROKEN.encode()), "my-study.yaml"), "action": "check"}
     page = text(post(client, "/studies/new", upload, content_type="multipart/form-data"))
@@ -70,7 +70,7 @@ def test_an_uploaded_file_is_checked_and_its_name_kept(db, client, make_user):
 
 
 def test_a_taken_study_id_is_refused(db, client, make_user, study):
-    make_user()  # not on the existing study
+    make_user(admin=True)  # not on the existing study
     sign_in(client)
     page = text(post(client, "/studies/new", {"source": DEMO, "action": "publish"}))
     assert "a study with the id &#39;ai-connection&#39; exists already" in page
@@ -140,3 +140,22 @@ def test_coordinators_check_but_only_owners_publish(db, client, make_user, study
     assert refused.status_code == 404
     db.session.expire_all()
     assert study.current_version.number == 1
+
+
+def test_only_administrators_and_owners_start_studies(db, client, make_user, study):
+    make_user(study=study, role="viewer")
+    sign_in(client)
+    assert "Set up a new study" not in text(client.get("/"))
+    assert client.get("/studies/new").status_code == 404
+    assert post(client, "/studies/new", {"source": DEMO, "action": "check"}).status_code == 404
+    make_user("owner@example.org", study=study, role="owner")
+    sign_in(client, "owner@example.org")
+    assert "Set up a new study" in text(client.get("/"))
+    assert client.get("/studies/new").status_code == 200
+
+
+def test_viewers_see_the_versions_but_no_form(db, client, make_user, study):
+    make_user(study=study, role="viewer")
+    sign_in(client)
+    page = text(client.get("/studies/ai-connection/protocol"))
+    assert "protocol/versions/1" in page and "<textarea" not in page
