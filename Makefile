@@ -29,6 +29,7 @@ run: $(VENV)/.installed-run
 	$(BIN)/eas db upgrade
 	$(BIN)/eas study create protocols/ai-connection.yaml
 	$(BIN)/eas participants import ai-connection protocols/demo-participants.csv --start today
+	$(BIN)/eas simulate --into ai-connection --history-days 3
 	$(BIN)/eas users create $(DEMO_USER) --name "Demo coordinator" --password "$(DEMO_PASSWORD)" --if-missing
 	$(BIN)/eas users grant $(DEMO_USER) ai-connection owner
 	@echo "eas is serving the demo study on http://$(HOST):$(PORT)/ (sign in as $(DEMO_USER), password $(DEMO_PASSWORD)); prompts arrive in the phone simulator: http://$(HOST):$(PORT)/simulator"

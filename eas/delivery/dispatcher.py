@@ -20,6 +20,7 @@ message leaves.
 
 from __future__ import annotations
 
+import functools
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -49,7 +50,7 @@ from eas.participants.models import Participant, ParticipantStatus
 from eas.responses.operations import close_lapsed
 from eas.safety.notify import Mailer, notify_due
 from eas.scheduling.models import CancelReason, PlannedPrompt, PromptStatus
-from eas.scheduling.queries import claim, reachable_prompts
+from eas.scheduling.queries import claim_statement, now_parameter, reachable_prompts
 from eas.web.links import prompt_link
 
 log = logging.getLogger("eas.delivery")
@@ -58,6 +59,29 @@ log = logging.getLogger("eas.delivery")
 _BACKOFF_BASE, _BACKOFF_MAX = timedelta(seconds=5), timedelta(minutes=5)
 
 Outcome = SendReceipt | SendError | NotSent
+
+# The tick's statements are built once and run with each tick's time: a busy study ticks every
+# second, and building a statement costs more than running it.
+_EXPIRE = (
+    sa.update(PlannedPrompt)
+    .where(
+        PlannedPrompt.status == PromptStatus.scheduled, PlannedPrompt.expires_at <= now_parameter()
+    )
+    .values(status=PromptStatus.expired, status_reason="not sent before it expired")
+    .execution_options(synchronize_session=False)
+)
+
+
+@functools.cache
+def _load_statement() -> sa.Select:
+    # Built on first use: its loader options need every model mapped.
+    return (
+        sa.select(PlannedPrompt)
+        .where(PlannedPrompt.id.in_(sa.bindparam("ids", expanding=True)))
+        .options(joinedload(PlannedPrompt.participant), joinedload(PlannedPrompt.protocol_version))
+        .order_by(PlannedPrompt.due_at)
+        .execution_options(populate_existing=True)
+    )
 
 
 @dataclass
@@ -73,6 +97,17 @@ class TickReport:
     alerts_notified: int = 0
     alerts_failed: int = 0
     lateness: list[float] = field(default_factory=list)
+
+
+class _InThisThread:
+    """`workers=0`: sends one after another in the ticking thread (the study simulator, whose
+    provider answers at once in virtual time, has nothing to wait for in parallel)."""
+
+    def map(self, function, items):
+        return map(function, items)
+
+    def shutdown(self, wait: bool = True) -> None:
+        pass
 
 
 @dataclass(frozen=True)
@@ -109,7 +144,11 @@ class Dispatcher:
             1, min(batch, int(rate_per_second * lease_seconds / 2))
         )  # fmt: skip
         self.limiter = RateLimiter(rate_per_second)
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="eas-send")
+        self.pool = (
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="eas-send")
+            if workers > 0
+            else _InThisThread()
+        )
         self.started_at = clock.now()
         self.last_heartbeat: datetime | None = None
         self.sent_in_heartbeats = 0
@@ -153,17 +192,14 @@ class Dispatcher:
         return report
 
     def _expire(self, now: datetime) -> int:
-        result = db.session.execute(
-            sa.update(PlannedPrompt)
-            .where(PlannedPrompt.status == PromptStatus.scheduled, PlannedPrompt.expires_at <= now)
-            .values(status=PromptStatus.expired, status_reason="not sent before it expired")
-            .execution_options(synchronize_session=False)
-        )
-        db.session.commit()
+        # Committed with the closing of lapsed responses that follows.
+        result = db.session.execute(_EXPIRE, {"now": now})
         metrics.EXPIRED.inc(result.rowcount)
         return result.rowcount
 
-    def _claim(self, now: datetime) -> list[int]:
+    @functools.cached_property
+    def _claim_statement(self) -> sa.Update:
+        now = now_parameter()
         candidates = reachable_prompts(
             now,
             PlannedPrompt.status == PromptStatus.scheduled,
@@ -171,13 +207,18 @@ class Dispatcher:
             PlannedPrompt.expires_at > now,
             sa.or_(PlannedPrompt.next_attempt_at.is_(None), PlannedPrompt.next_attempt_at <= now),
         )
-        claimed = claim(
+        return claim_statement(
             candidates.order_by(PlannedPrompt.due_at, PlannedPrompt.id).limit(self.batch),
             status=PromptStatus.sending,
             claimed_by=self.name,
-            claim_expires_at=now + self.lease,
+            claim_expires_at=sa.bindparam("lease_until", type_=PlannedPrompt.due_at.type),
             attempts=PlannedPrompt.attempts + 1,
         )
+
+    def _claim(self, now: datetime) -> list[int]:
+        claimed = db.session.scalars(
+            self._claim_statement, {"now": now, "lease_until": now + self.lease}
+        ).all()
         db.session.commit()  # durable before any message leaves
         return claimed
 
@@ -188,15 +229,7 @@ class Dispatcher:
         db.session.commit()
 
     def load(self, ids: list[int]) -> list[PlannedPrompt]:
-        return db.session.scalars(
-            sa.select(PlannedPrompt)
-            .where(PlannedPrompt.id.in_(ids))
-            .options(
-                joinedload(PlannedPrompt.participant), joinedload(PlannedPrompt.protocol_version)
-            )
-            .order_by(PlannedPrompt.due_at)
-            .execution_options(populate_existing=True)
-        ).all()
+        return db.session.scalars(_load_statement(), {"ids": ids}).all()
 
     def _deliver(self, ids: list[int], report: TickReport) -> None:
         from eas.delivery.recovery import settle_previous_attempt
@@ -243,17 +276,19 @@ class Dispatcher:
         """The last look before sending: still ours, participant active, no pause in force."""
         if not ids:
             return set()
-        rows = db.session.scalars(
-            reachable_prompts(
-                now,
-                PlannedPrompt.id.in_(ids),
-                PlannedPrompt.status == PromptStatus.sending,
-                PlannedPrompt.claimed_by == self.name,
-                lock=False,
-            )
-        ).all()
+        rows = db.session.scalars(self._sendable_statement, {"now": now, "ids": ids}).all()
         self.end_read()
         return set(rows)
+
+    @functools.cached_property
+    def _sendable_statement(self) -> sa.Select:
+        return reachable_prompts(
+            now_parameter(),
+            PlannedPrompt.id.in_(sa.bindparam("ids", expanding=True)),
+            PlannedPrompt.status == PromptStatus.sending,
+            PlannedPrompt.claimed_by == self.name,
+            lock=False,
+        )
 
     def job(self, prompt: PlannedPrompt, body: str, key: str, purpose: str, now: datetime) -> Job:
         participant = prompt.participant
@@ -356,25 +391,8 @@ class Dispatcher:
         """Record sends in one executemany, each guarded by this dispatcher's claim."""
         if not sent:
             return
-        table = PlannedPrompt.__table__
-        statement = (
-            table.update()
-            .where(
-                table.c.id == sa.bindparam("prompt_id"),
-                table.c.status == PromptStatus.sending,
-                table.c.claimed_by == self.name,
-            )
-            .values(
-                status=PromptStatus.sent,
-                sent_at=sa.bindparam("sent"),
-                next_reminder_at=sa.bindparam("reminder"),
-                next_attempt_at=None,
-                claimed_by=None,
-                claim_expires_at=None,
-            )
-        )
         db.session.execute(
-            statement,
+            self._mark_sent_statement,
             [
                 {
                     "prompt_id": prompt.id,
@@ -390,6 +408,26 @@ class Dispatcher:
             report.lateness.append(lateness)
             metrics.SENT.labels(prompt.channel.value).inc()
             metrics.LATENESS.labels(prompt.channel.value).observe(lateness)
+
+    @functools.cached_property
+    def _mark_sent_statement(self) -> sa.Update:
+        table = PlannedPrompt.__table__
+        return (
+            table.update()
+            .where(
+                table.c.id == sa.bindparam("prompt_id"),
+                table.c.status == PromptStatus.sending,
+                table.c.claimed_by == self.name,
+            )
+            .values(
+                status=PromptStatus.sent,
+                sent_at=sa.bindparam("sent"),
+                next_reminder_at=sa.bindparam("reminder"),
+                next_attempt_at=None,
+                claimed_by=None,
+                claim_expires_at=None,
+            )
+        )
 
     def _cancel_if_ours(self, prompt: PlannedPrompt) -> None:
         participant = db.session.get(Participant, prompt.participant_id, populate_existing=True)

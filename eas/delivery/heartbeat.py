@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
+
 from eas.core.db import db
 from eas.delivery.models import DispatcherHeartbeat
 
@@ -14,6 +16,18 @@ if TYPE_CHECKING:
 #: An idle dispatcher still says it is alive this often.
 IDLE_HEARTBEAT = timedelta(seconds=5)
 
+_TABLE = DispatcherHeartbeat.__table__
+#: Built once: it runs every tick.
+_BEAT = (
+    _TABLE.update()
+    .where(_TABLE.c.name == sa.bindparam("dispatcher"))
+    .values(
+        last_tick_at=sa.bindparam("now", type_=_TABLE.c.last_tick_at.type),
+        ticks=_TABLE.c.ticks + 1,
+        sent=_TABLE.c.sent + sa.bindparam("newly_sent", type_=sa.Integer),
+    )
+)
+
 
 def beat(dispatcher: Dispatcher, report: TickReport) -> None:
     now = dispatcher.clock.now()
@@ -21,15 +35,12 @@ def beat(dispatcher: Dispatcher, report: TickReport) -> None:
     busy = sent or report.failed or report.retried or report.reminders
     if not busy and dispatcher.last_heartbeat and now - dispatcher.last_heartbeat < IDLE_HEARTBEAT:
         return  # idle: fewer writes beside other writers on SQLite
-    table = DispatcherHeartbeat.__table__
     updated = db.session.execute(
-        table.update()
-        .where(table.c.name == dispatcher.name)
-        .values(last_tick_at=now, ticks=table.c.ticks + 1, sent=table.c.sent + sent)
+        _BEAT, {"dispatcher": dispatcher.name, "now": now, "newly_sent": sent}
     )
     if updated.rowcount == 0:
         db.session.execute(
-            table.insert().values(
+            _TABLE.insert().values(
                 name=dispatcher.name,
                 started_at=dispatcher.started_at,
                 last_tick_at=now,

@@ -15,6 +15,7 @@ from eas.delivery import metrics
 from eas.delivery.channels import Lookup, SendReceipt
 from eas.delivery.models import Message, MessageStatus
 from eas.scheduling.models import PlannedPrompt, PromptStatus
+from eas.scheduling.queries import now_parameter
 
 if TYPE_CHECKING:
     from eas.delivery.dispatcher import Dispatcher, TickReport
@@ -40,20 +41,33 @@ def _last_prompt_message(prompt_id: int) -> Message | None:
     )
 
 
+# Built once: it runs every tick.
+_TAKE_OVER = (
+    sa.update(PlannedPrompt)
+    .where(
+        PlannedPrompt.status == PromptStatus.sending,
+        PlannedPrompt.claim_expires_at < now_parameter(),
+    )
+    .values(
+        claimed_by=sa.bindparam("dispatcher"),
+        claim_expires_at=sa.bindparam("lease_until", type_=PlannedPrompt.due_at.type),
+    )
+    .returning(PlannedPrompt.id)
+    .execution_options(synchronize_session=False)
+)
+
+
 def reconcile(dispatcher: Dispatcher, now: datetime) -> int:
     """Take over prompts whose claim lapsed, and settle each with the transport."""
     from eas.delivery.dispatcher import TickReport
 
     stale = db.session.scalars(
-        sa.update(PlannedPrompt)
-        .where(PlannedPrompt.status == PromptStatus.sending, PlannedPrompt.claim_expires_at < now)
-        .values(claimed_by=dispatcher.name, claim_expires_at=now + dispatcher.lease)
-        .returning(PlannedPrompt.id)
-        .execution_options(synchronize_session=False)
+        _TAKE_OVER,
+        {"now": now, "dispatcher": dispatcher.name, "lease_until": now + dispatcher.lease},
     ).all()
-    db.session.commit()
     if not stale:
-        return 0
+        return 0  # nothing taken over: the tick's next step commits this transaction
+    db.session.commit()
     findings = [(prompt, _last_prompt_message(prompt.id)) for prompt in dispatcher.load(stale)]
     dispatcher.end_read()  # the lookups happen outside any write transaction
     answers = [

@@ -3,6 +3,7 @@ at most once (claimed by clearing its time before it is sent)."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,7 @@ from eas.delivery.compose import reminder_text
 from eas.delivery.models import MessageStatus
 from eas.responses.models import Response
 from eas.scheduling.models import PlannedPrompt, PromptStatus
-from eas.scheduling.queries import claim, reachable_prompts
+from eas.scheduling.queries import claim_statement, now_parameter, reachable_prompts
 from eas.web.links import prompt_link
 
 if TYPE_CHECKING:
@@ -37,32 +38,56 @@ def next_reminder(prompt: PlannedPrompt, sent_at: datetime, reminders_sent: int)
     return moment if moment < prompt.expires_at else None
 
 
-def still_open(ids: list[int], now: datetime) -> set[int]:
-    """Prompts whose participant is still reachable and which nobody has started answering."""
-    if not ids:
-        return set()
-    started = sa.exists().where(Response.prompt_id == PlannedPrompt.id)
-    query = reachable_prompts(now, PlannedPrompt.id.in_(ids), ~started, lock=False)
-    return set(db.session.scalars(query).all())
+def _started():
+    return sa.exists().where(Response.prompt_id == PlannedPrompt.id)
 
 
-def send_reminders(dispatcher: Dispatcher, now: datetime, report: TickReport) -> None:
+# Built once, run every tick with its time (see the dispatcher).
+_STILL_OPEN = reachable_prompts(
+    now_parameter(),
+    PlannedPrompt.id.in_(sa.bindparam("ids", expanding=True)),
+    ~_started(),
+    lock=False,
+)
+
+
+_PLAN_NEXT = (
+    sa.update(PlannedPrompt)
+    .where(PlannedPrompt.id == sa.bindparam("prompt_id"), PlannedPrompt.status == PromptStatus.sent)
+    .values(next_reminder_at=sa.bindparam("following", type_=PlannedPrompt.due_at.type))
+    .execution_options(synchronize_session=False)
+)
+
+
+@functools.lru_cache(maxsize=8)
+def _claim_due(batch: int) -> sa.Update:
+    now = now_parameter()
     # Started counts as answered: a reminder repeating question 1 in the middle of an SMS
     # conversation would be taken for an answer to a later question.
-    started = sa.exists().where(Response.prompt_id == PlannedPrompt.id)
     due = reachable_prompts(
         now,
         PlannedPrompt.status == PromptStatus.sent,
         PlannedPrompt.next_reminder_at <= now,
         PlannedPrompt.expires_at > now,
-        ~started,
+        ~_started(),
     )
     # Claimed by clearing the time: a reminder is sent at most once, even across a crash.
-    ids = claim(
-        due.limit(dispatcher.batch),
+    return claim_statement(
+        due.limit(batch),
         next_reminder_at=None,
         reminders_sent=PlannedPrompt.reminders_sent + 1,
     )
+
+
+def still_open(ids: list[int], now: datetime) -> set[int]:
+    """Prompts whose participant is still reachable and which nobody has started answering."""
+    if not ids:
+        return set()
+    return set(db.session.scalars(_STILL_OPEN, {"now": now, "ids": ids}).all())
+
+
+def send_reminders(dispatcher: Dispatcher, now: datetime, report: TickReport) -> None:
+    ids = db.session.scalars(_claim_due(dispatcher.batch), {"now": now}).all()
     db.session.commit()
     if not ids:
         return
@@ -96,10 +121,5 @@ def send_reminders(dispatcher: Dispatcher, now: datetime, report: TickReport) ->
             job.message.error_code = getattr(outcome, "code", None)
         # Whether or not this one went out, the next reminder (if any) stays on the plan.
         following = next_reminder(job.prompt, job.prompt.sent_at, job.prompt.reminders_sent)
-        db.session.execute(
-            sa.update(PlannedPrompt)
-            .where(PlannedPrompt.id == job.prompt.id, PlannedPrompt.status == PromptStatus.sent)
-            .values(next_reminder_at=following)
-            .execution_options(synchronize_session=False)
-        )
+        db.session.execute(_PLAN_NEXT, {"prompt_id": job.prompt.id, "following": following})
     db.session.commit()

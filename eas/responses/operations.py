@@ -6,10 +6,12 @@ whichever way it came, and branching is decided on the server from stored answer
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from eas.core.crypto import get_cipher, unsealed
 from eas.core.db import db
@@ -43,8 +45,20 @@ def is_open(prompt: PlannedPrompt, response: Response | None, now: datetime) -> 
     return now < closes_at(prompt, response)
 
 
+@functools.cache
+def _response_for() -> sa.Select:
+    # With its answers: whoever reads a response reads them next. (Built on first use: loader
+    # options need every model mapped.)
+    return (
+        sa.select(Response)
+        .where(Response.prompt_id == sa.bindparam("prompt_id"))
+        .options(joinedload(Response.answers))
+    )
+
+
 def response_for(prompt: PlannedPrompt) -> Response | None:
-    return db.session.scalar(sa.select(Response).where(Response.prompt_id == prompt.id))
+    result = db.session.execute(_response_for(), {"prompt_id": prompt.id})
+    return result.unique().scalar_one_or_none()
 
 
 def start_response(prompt: PlannedPrompt, channel: Channel, now: datetime) -> Response:
@@ -85,7 +99,10 @@ def record(
     response: Response, item: dict[str, Any], outcome: Outcome, raw: str | None, now: datetime
 ) -> Answer:
     """Store one item's outcome: an answer, a skip, or (after the re-ask) an invalid reply.
-    Where the study encrypts free text, what the participant wrote is stored sealed."""
+    Where the study encrypts free text, what the participant wrote is stored sealed.
+
+    Like `advance`, this only changes the session: the caller's next query, flush or commit
+    writes it (one flush per reply or page, not one per item)."""
     seal = _sealer(response)
     answer = Answer(
         item_id=item["id"],
@@ -104,7 +121,6 @@ def record(
     response.answers.append(answer)
     response.last_activity_at = now
     response.reasked = False
-    db.session.flush()
     return answer
 
 
@@ -130,12 +146,10 @@ def advance(response: Response, questionnaire: dict[str, Any], now: datetime) ->
             done.add(item["id"])
             continue
         response.current_item_id = item["id"]
-        db.session.flush()
         return item
     response.current_item_id = None
     response.status = ResponseStatus.completed
     response.completed_at = now
-    db.session.flush()
     return None
 
 
@@ -162,13 +176,30 @@ def close(response: Response, now: datetime) -> None:
     db.session.flush()
 
 
+# Built once: the first runs every dispatcher tick, the second with every new conversation.
+_LAPSED = (
+    sa.select(Response)
+    .join(PlannedPrompt, PlannedPrompt.id == Response.prompt_id)
+    .where(
+        Response.status == ResponseStatus.in_progress,
+        PlannedPrompt.expires_at <= sa.bindparam("now", type_=PlannedPrompt.expires_at.type),
+    )
+)
+_OLDER_IN_PROGRESS = (
+    sa.select(Response)
+    .join(PlannedPrompt, PlannedPrompt.id == Response.prompt_id)
+    .where(
+        Response.status == ResponseStatus.in_progress,
+        Response.channel == Channel.sms,
+        PlannedPrompt.participant_id == sa.bindparam("participant_id"),
+        PlannedPrompt.id != sa.bindparam("prompt_id"),
+    )
+)
+
+
 def close_lapsed(now: datetime) -> int:
     """Close responses whose window has passed (run by the dispatcher's tick)."""
-    candidates = db.session.scalars(
-        sa.select(Response)
-        .join(PlannedPrompt, PlannedPrompt.id == Response.prompt_id)
-        .where(Response.status == ResponseStatus.in_progress, PlannedPrompt.expires_at <= now)
-    ).all()
+    candidates = db.session.scalars(_LAPSED, {"now": now}).all()
     lapsed = [response for response in candidates if not is_open(response.prompt, response, now)]
     for response in lapsed:
         close(response, now)
@@ -178,14 +209,7 @@ def close_lapsed(now: datetime) -> int:
 def close_superseded(participant_id: int, current_prompt_id: int, now: datetime) -> None:
     """One conversation at a time: a newer prompt closes any older one still in progress."""
     older = db.session.scalars(
-        sa.select(Response)
-        .join(PlannedPrompt, PlannedPrompt.id == Response.prompt_id)
-        .where(
-            Response.status == ResponseStatus.in_progress,
-            Response.channel == Channel.sms,
-            PlannedPrompt.participant_id == participant_id,
-            PlannedPrompt.id != current_prompt_id,
-        )
+        _OLDER_IN_PROGRESS, {"participant_id": participant_id, "prompt_id": current_prompt_id}
     ).all()
     for response in older:
         close(response, now)

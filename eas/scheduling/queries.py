@@ -11,10 +11,12 @@ from eas.participants.models import Participant, ParticipantStatus, Pause
 from eas.scheduling.models import PlannedPrompt
 
 
-def reachable_prompts(now: datetime, *conditions, lock: bool = True) -> sa.Select:
-    """Ids of prompts meeting `conditions` whose participant is active and not paused at `now`;
-    with `lock`, locked for a claim (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite ignores
-    it), else a plain read (the last look before sending)."""
+def reachable_prompts(
+    now: datetime | sa.BindParameter, *conditions, lock: bool = True
+) -> sa.Select:
+    """Ids of prompts meeting `conditions` whose participant is active and not paused at `now`
+    (a time, or `now_parameter()`); with `lock`, locked for a claim (`FOR UPDATE SKIP LOCKED`
+    on PostgreSQL; SQLite ignores it), else a plain read (the last look before sending)."""
     query = (
         sa.select(PlannedPrompt.id)
         .join(Participant, Participant.id == PlannedPrompt.participant_id)
@@ -23,18 +25,29 @@ def reachable_prompts(now: datetime, *conditions, lock: bool = True) -> sa.Selec
     return query.with_for_update(skip_locked=True, of=PlannedPrompt) if lock else query
 
 
-def claim(candidates: sa.Select, **values) -> list[int]:
-    """Apply `values` to the candidate prompts in one statement; return the ids it changed."""
-    return db.session.scalars(
+def claim_statement(candidates: sa.Select, **values) -> sa.Update:
+    """The statement applying `values` to the candidate prompts, returning the ids it changed.
+    Build it once with bind parameters (`sa.bindparam("now")`) where it runs every tick."""
+    return (
         sa.update(PlannedPrompt)
         .where(PlannedPrompt.id.in_(candidates.scalar_subquery()))
         .values(**values)
         .returning(PlannedPrompt.id)
         .execution_options(synchronize_session=False)
-    ).all()
+    )
 
 
-def paused_now(now: datetime):
+def claim(candidates: sa.Select, **values) -> list[int]:
+    """Apply `values` to the candidate prompts in one statement; return the ids it changed."""
+    return db.session.scalars(claim_statement(candidates, **values)).all()
+
+
+def now_parameter() -> sa.BindParameter:
+    """`now` as a bind parameter, for statements built once and run with the time of each run."""
+    return sa.bindparam("now", type_=PlannedPrompt.due_at.type)
+
+
+def paused_now(now: datetime | sa.BindParameter):
     """SQL: the prompt's participant has a pause in force at `now`."""
     return (
         sa.exists()

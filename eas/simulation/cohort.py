@@ -62,17 +62,27 @@ class Person:
         return self.intercepts[item_id]
 
 
-def make_cohort(seed: int, count: int, zones: list[str], days: int) -> list[Person]:
+def make_cohort(
+    seed: int,
+    count: int,
+    zones: list[str],
+    days: int,
+    *,
+    label_prefix: str = "S",
+    phone_prefix: str = "+1202555",
+) -> list[Person]:
+    """`count` people labelled S001, S002... (`label_prefix`), with the fictional numbers
+    +1 202 555 0001... (`phone_prefix`), spread over `zones` in turn."""
     people = []
     for number in range(1, count + 1):
-        label = f"S{number:03d}"
+        label = f"{label_prefix}{number:03d}"
         rng = random.Random(derive_seed(seed, "person", label))
         wake_hour = rng.choice([7, 8, 8, 9, 9, 10])
         sleep_hour = rng.choice([21, 22, 22, 23, 23])
         people.append(
             Person(
                 label=label,
-                phone=f"+1202555{number:04d}",
+                phone=f"{phone_prefix}{number:04d}",
                 timezone=zones[(number - 1) % len(zones)],
                 wake=f"{wake_hour:02d}:{rng.choice([0, 30]):02d}",
                 sleep=f"{sleep_hour:02d}:{rng.choice([0, 30]):02d}",

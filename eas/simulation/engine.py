@@ -1,11 +1,12 @@
 """The simulation loop: the real app, planner, dispatcher, simulator channel, SMS conversation
 and web pages, driven in virtual time by synthetic participants.
 
-Time jumps from one event to the next (a prompt or reminder falling due, a participant acting),
-never faster than the dispatcher's one-minute step, so prompts go out as they would with a
-dispatcher ticking every minute. Participants answer through the same doors as people: texts
-through the phone simulator's reply endpoint (the code Twilio's webhook reaches), web prompts
-through their links, page by page, with the CSRF token of the page they were shown.
+Time jumps from one event to the next: a prompt or reminder falling due (a dispatcher tick, at
+most one a minute, so prompts go out within the minute, as with a dispatcher ticking every
+minute), or a participant acting (a text, a page of a web questionnaire). Participants answer
+through the same doors as people: texts through the phone simulator's reply endpoint (the code
+Twilio's webhook reaches), web prompts through their links, page by page, with the CSRF token
+of the page they were shown.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import hashlib
 import heapq
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -22,6 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
+from flask.testing import FlaskClient
 from werkzeug.datastructures import MultiDict
 
 from eas import create_app
@@ -35,19 +38,53 @@ from eas.participants.models import Participant, ParticipantStatus
 from eas.protocols.expressions import parse
 from eas.protocols.validation import LoadedProtocol
 from eas.responses import operations as responses
+from eas.responses.models import Response
 from eas.scheduling.localtime import to_utc
 from eas.scheduling.models import PlannedPrompt, PromptStatus
-from eas.simulation.cohort import Given, Person, answer, make_cohort, malformed, plan_compact
+from eas.simulation.cohort import Given, Person, answer, malformed, plan_compact
 from eas.sms.conversation import open_conversation
 from eas.studies.operations import publish_protocol
 from eas.web.links import resolve
 
 _STEP = timedelta(minutes=1)
+_PROMPTS = PlannedPrompt.__table__
+_PHONES = SimulatedMessage.__table__
+_RESPONSES = Response.__table__
+#: The dispatcher's next piece of work since it last looked: a prompt or a reminder falling due
+#: (not a reminder of a prompt being answered: those are never sent).
+_NEXT_DUE = sa.select(
+    sa.select(sa.func.min(_PROMPTS.c.due_at))
+    .where(_PROMPTS.c.status == PromptStatus.scheduled, _PROMPTS.c.due_at > sa.bindparam("after"))
+    .scalar_subquery(),
+    sa.select(sa.func.min(_PROMPTS.c.next_reminder_at))
+    .where(
+        _PROMPTS.c.next_reminder_at > sa.bindparam("after"),
+        ~sa.exists().where(_RESPONSES.c.prompt_id == _PROMPTS.c.id),
+    )
+    .scalar_subquery(),
+)
+#: What the phones received since the last look.
+_RECEIVED = (
+    sa.select(_PHONES.c.id, _PHONES.c.participant_id, _PHONES.c.body)
+    .where(_PHONES.c.id > sa.bindparam("seen"))
+    .order_by(_PHONES.c.id)
+)
 #: A questionnaire has at most one page per item; this only guards against a loop.
 _MAX_PAGES = 100
 _LINK = re.compile(r"/p/([A-Za-z0-9_-]+)")
 _INPUT = re.compile(r'name="([a-z][a-z0-9_]*)"')
 _HIDDEN = re.compile(r'name="(csrf_token|page_item)" value="([^"]*)"')
+
+
+@dataclass(frozen=True)
+class _Visit:
+    """A person answering a web prompt: their browser (it keeps the session cookie) and what
+    the link leads to."""
+
+    browser: FlaskClient
+    token: str
+    prompt_id: int
+    questionnaire: str
 
 
 @dataclass
@@ -62,14 +99,51 @@ class Truth:
     texts_sent: int = 0
     reports_started: int = 0
 
+    def absorb(self, other: Truth, prompt_id: Callable[[int], int]) -> None:
+        """Add what another shard's people did; `prompt_id` maps its prompt ids to ours."""
+        self.answers.update(
+            {
+                (label, prompt_id(prompt), item): value
+                for (label, prompt, item), value in other.answers.items()
+            }
+        )
+        self.ignored_prompts |= {prompt_id(prompt) for prompt in other.ignored_prompts}
+        self.opted_out += other.opted_out
+        self.withdrawn += other.withdrawn
+        self.malformed_replies += other.malformed_replies
+        self.texts_sent += other.texts_sent
+        self.reports_started += other.reports_started
+
 
 def _fernet_key(seed: int) -> str:
     digest = hashlib.sha256(f"eas-simulation-{seed}".encode()).digest()
     return base64.urlsafe_b64encode(digest).decode()
 
 
-def simulation_app(database: Path, seed: int) -> Flask:
-    return create_app(
+#: The simulation's database is thrown away afterwards: nothing needs to survive a power cut.
+#: (Never used for the platform's own database.)
+_THROWAWAY_PRAGMAS = ("PRAGMA synchronous=OFF", "PRAGMA cache_size=-65536")
+#: Indexes for the dispatcher's per-tick queries, which otherwise read every prompt ever sent
+#: and every response ever started on SQLite, each tick: a simulated study ticks thousands of
+#: times. Only in the simulation's own database (the platform's schema is the migrations').
+_TICK_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS ix_simulation_prompts_status_reminder"
+    " ON planned_prompts (status, next_reminder_at)",
+    "CREATE INDEX IF NOT EXISTS ix_simulation_responses_status ON responses (status)",
+)
+
+
+def _throwaway(dbapi_connection, connection_record) -> None:
+    cursor = dbapi_connection.cursor()
+    for pragma in _THROWAWAY_PRAGMAS:
+        cursor.execute(pragma)
+    cursor.close()
+
+
+def simulation_app(database: Path, seed: int, **settings: Any) -> Flask:
+    """The app of a simulation in its own SQLite file; `settings` replace the defaults (a
+    demo history uses the instance's own keys, so its rows can be copied there)."""
+    app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
             "SECRET_KEY": f"simulation-{seed}",
@@ -78,27 +152,36 @@ def simulation_app(database: Path, seed: int) -> Flask:
             "EAS_SMS_PROVIDER": "simulator",
             "EAS_PUBLIC_BASE_URL": "http://simulator.invalid",
             "EAS_SCHEDULE_SEED": seed,
+            # Whatever the environment says: the phone simulator's endpoint exists outside
+            # production only, and the test browsers' cookies are plain http.
+            "EAS_ENV": "development",
+            **settings,
         }
     )
+    with app.app_context():
+        sa.event.listen(db.engine, "connect", _throwaway)
+    return app
+
+
+def prepare_database() -> None:
+    """After the migrations: the simulation's own indexes."""
+    with db.engine.begin() as connection:
+        for statement in _TICK_INDEXES:
+            connection.exec_driver_sql(statement)
 
 
 class Simulation:
+    """`people` take part from `start` (their first study day) and act on `days` days; the
+    virtual clock starts at noon UTC the day before."""
+
     def __init__(
-        self,
-        app: Flask,
-        protocol: LoadedProtocol,
-        *,
-        participants: int,
-        days: int,
-        seed: int,
-        start: date,
-        zones: list[str],
+        self, app: Flask, protocol: LoadedProtocol, people: list[Person], *, start: date, days: int
     ) -> None:
         self.app = app
         self.protocol = protocol
         self.days = days
         self.start = start
-        self.people = make_cohort(seed, participants, zones, days)
+        self.people = people
         self.by_label = {person.label: person for person in self.people}
         self.clock = VirtualClock(datetime.combine(start - timedelta(days=1), time(12), UTC))
         install_clock(app, self.clock)
@@ -107,6 +190,13 @@ class Simulation:
         self.agenda: list[tuple[datetime, int, Any]] = []
         self.sequence = itertools.count()
         self.seen_message = 0
+        #: Whether a text or a dispatcher tick may have reached a phone since the last look.
+        self.phones_rang = False
+        #: (person, prompt id) while a person's reply in a check-in awaits the server's answer.
+        self.answering: tuple[Person, int] | None = None
+        #: Whether the dispatcher's next piece of work may have changed since it was looked up:
+        #: ticks, reports, STOP, withdrawals, and a first answer (no reminder after it).
+        self.plan_changed = True
         self.ids: dict[str, int] = {}
         self.decided: dict[int, bool] = {}
         self.definition = protocol.definition
@@ -132,6 +222,7 @@ class Simulation:
                 sa.select(Participant.label, Participant.id).where(Participant.study_id == study.id)
             ).all()
         )
+        self.by_id = {self.ids[person.label]: person for person in self.people}
         for person in self.people:
             self._plan_days(person)
 
@@ -164,15 +255,18 @@ class Simulation:
 
     # the loop ------------------------------------------------------------------------------
 
-    def run(self, dispatcher: Dispatcher, progress=None) -> Truth:
-        """Until noon UTC the day after the last study day: participants act at their own
-        moments; the dispatcher ticks whenever a prompt or reminder falls due, at most once
-        a minute (as `eas run` ticks)."""
-        end = datetime.combine(self.start + timedelta(days=self.days + 1), time(12), UTC)
+    def run(self, dispatcher: Dispatcher, end: datetime, progress=None) -> Truth:
+        """Until `end`: participants act at their own moments; the dispatcher ticks whenever a
+        prompt or reminder falls due, at most once a minute (as `eas run` ticks)."""
         last_tick = self.clock.now() - _STEP
+        due: datetime | None = None
         while self.clock.now() < end:
-            due = self._next_due() or end
-            next_tick = min(max(due, last_tick + _STEP), end)
+            if self.plan_changed:
+                due, self.plan_changed = self._next_due(last_tick), False
+            # Due since the last tick, the next tick comes a minute after it (or now, when
+            # answering a web page took longer): a prompt falling due while people act is
+            # sent within the minute, as by a dispatcher ticking every minute.
+            next_tick = min(max(due or end, last_tick + _STEP, self.clock.now()), end)
             if self.agenda and self.agenda[0][0] < next_tick:
                 moment, _, (action, args) = heapq.heappop(self.agenda)
                 self.clock.set(max(moment, self.clock.now()))
@@ -181,40 +275,31 @@ class Simulation:
                 self.clock.set(next_tick)
                 dispatcher.tick()
                 db.session.remove()
+                self.phones_rang = self.plan_changed = True
                 last_tick = next_tick
             self._react()
             if progress:
                 progress(self.clock.now())
         return self.truth
 
-    def _next_due(self) -> datetime | None:
-        now = self.clock.now()
-        due = db.session.scalar(
-            sa.select(sa.func.min(PlannedPrompt.due_at)).where(
-                PlannedPrompt.status == PromptStatus.scheduled, PlannedPrompt.due_at > now
-            )
-        )
-        reminder = db.session.scalar(
-            sa.select(sa.func.min(PlannedPrompt.next_reminder_at)).where(
-                PlannedPrompt.next_reminder_at > now
-            )
-        )
+    def _next_due(self, last_tick: datetime) -> datetime | None:
+        """When the dispatcher next has work: the first prompt or reminder due after its last
+        tick (what fell due before it, it has seen)."""
+        due, reminder = db.session.execute(_NEXT_DUE, {"after": last_tick}).one()
         db.session.remove()
         return min((x for x in (due, reminder) if x), default=None)
 
     def _react(self) -> None:
         """Read what the phones received since last time, and decide what each person does."""
-        rows = db.session.execute(
-            sa.select(SimulatedMessage.id, SimulatedMessage.participant_id, SimulatedMessage.body)
-            .where(SimulatedMessage.id > self.seen_message)
-            .order_by(SimulatedMessage.id)
-        ).all()
+        if not self.phones_rang:
+            return  # only texts and the dispatcher's sends reach the phones
+        self.phones_rang = False
+        rows = db.session.execute(_RECEIVED, {"seen": self.seen_message}).all()
         db.session.remove()
-        labels = {pid: label for label, pid in self.ids.items()}
         for message_id, participant_id, body in rows:
             self.seen_message = max(self.seen_message, message_id)
-            person = self.by_label[labels[participant_id]]
-            self._on_text(person, body)
+            self._on_text(self.by_id[participant_id], body)
+        self.answering = None
 
     def _on_text(self, person: Person, body: str) -> None:
         link = _LINK.search(body)
@@ -224,6 +309,12 @@ class Simulation:
         item_message = re.match(r"^(?:.*\n)?(\d+)/(\d+) ", body, re.S) or body.startswith("Sorry")
         if not item_message:
             return  # thanks, notes, alert replies: nothing to answer
+        if self.answering and self.answering[0] is person:
+            # The next question of the check-in the person is answering (its response exists,
+            # and is open: it just asked): no need to look.
+            delay = person.rng.uniform(15, 90)
+            self._at(self.clock.now() + timedelta(seconds=delay), self._reply, *self.answering)
+            return
         prompt, response, is_open = open_conversation(self.ids[person.label], self.clock.now())
         db.session.remove()
         if prompt is None or not is_open:
@@ -252,6 +343,7 @@ class Simulation:
         response = self.client.post(f"/simulator/{self.ids[person.label]}", data={"body": body})
         if response.status_code != 302:
             raise RuntimeError(f"the phone simulator refused a text: {response.status_code}")
+        self.phones_rang = True
         self.truth.texts_sent += 1
 
     def _reply(self, person: Person, prompt_id: int) -> None:
@@ -266,6 +358,9 @@ class Simulation:
         position = next(i for i, item in enumerate(items) if item["id"] == current)
         reasked = bool(response and response.reasked)
         db.session.remove()
+        self.plan_changed |= response is None
+        # Whatever this text is, the server answers it within this check-in (which it starts).
+        self.answering = (person, prompt_id)
         if not reasked and person.rng.random() < person.malformed:
             self.truth.malformed_replies += 1
             self._text(person, malformed(person))
@@ -301,37 +396,44 @@ class Simulation:
             return
         prompt = db.session.get(PlannedPrompt, link.prompt_id)
         answering = self._decide(person, prompt) and responses.response_for(prompt) is None
+        prompt_id, questionnaire = prompt.id, prompt.questionnaire_id
         db.session.remove()
         if answering:
+            visit = _Visit(self.app.test_client(), token, prompt_id, questionnaire)
             moment = self.clock.now() + timedelta(seconds=person.latency_seconds())
-            self._at(moment, self._answer_page, person, token, link.prompt_id)
+            self._at(moment, self._open_link, person, visit)
 
-    def _answer_page(self, person: Person, token: str, prompt_id: int) -> None:
-        """Open the link and answer page after page, as a browser without JavaScript would."""
-        browser = self.app.test_client()
-        questionnaire = None
-        for _ in range(_MAX_PAGES):
-            page = browser.get(f"/p/{token}")
-            html = page.get_data(as_text=True)
-            hidden = dict(_HIDDEN.findall(html))
-            if page.status_code != 200 or "csrf_token" not in hidden:
-                return  # thanks, or closed meanwhile
-            if questionnaire is None:
-                prompt = db.session.get(PlannedPrompt, prompt_id)
-                questionnaire = self.questionnaires[prompt.questionnaire_id]
-                db.session.remove()
-            items = {item["id"]: item for item in questionnaire["items"]}
-            form: list[tuple[str, str]] = list(hidden.items())
-            for name in dict.fromkeys(_INPUT.findall(html)):
-                if name not in items:
-                    continue
-                one = answer(person, items[name])
-                self.truth.answers[(person.label, prompt_id, name)] = one.value
-                form.extend((name, value) for value in one.web)
-            browser.post(f"/p/{token}", data=MultiDict(form))
-            self.clock.advance(timedelta(seconds=person.rng.uniform(20, 60)))
+    def _open_link(self, person: Person, visit: _Visit) -> None:
+        """The person opens the link, in a browser without JavaScript."""
+        self._on_page(person, visit, visit.browser.get(f"/p/{visit.token}"), 1)
+
+    def _on_page(self, person: Person, visit: _Visit, page, count: int) -> None:
+        """Answer the page on screen and send it; the browser shows the next one at once, and
+        the person sends that one 20 to 60 seconds later (the world goes on meanwhile)."""
+        html = page.get_data(as_text=True)
+        hidden = dict(_HIDDEN.findall(html))
+        if page.status_code != 200 or "csrf_token" not in hidden or count > _MAX_PAGES:
+            return  # thanks, or closed meanwhile
+        items = {item["id"]: item for item in self.questionnaires[visit.questionnaire]["items"]}
+        form: list[tuple[str, str]] = list(hidden.items())
+        given = {}
+        for name in dict.fromkeys(_INPUT.findall(html)):
+            if name not in items:
+                continue
+            one = answer(person, items[name])
+            given[(person.label, visit.prompt_id, name)] = one.value
+            form.extend((name, value) for value in one.web)
+        sent = visit.browser.post(f"/p/{visit.token}", data=MultiDict(form))
+        if sent.status_code != 303:
+            return  # closed while the person was answering: nothing of the page was saved
+        self.truth.answers.update(given)
+        self.plan_changed |= count == 1
+        following = visit.browser.get(f"/p/{visit.token}")
+        moment = self.clock.now() + timedelta(seconds=person.rng.uniform(20, 60))
+        self._at(moment, self._on_page, person, visit, following, count + 1)
 
     def _report(self, person: Person) -> None:
+        self.plan_changed = True
         if self._status(person) is not ParticipantStatus.active:
             return
         schedule = next((s for s in self.definition["schedules"] if s["type"] == "event"), None)
@@ -349,11 +451,13 @@ class Simulation:
         db.session.remove()
 
     def _stop(self, person: Person) -> None:
+        self.plan_changed = True
         if self._status(person) is ParticipantStatus.active:
             self._text(person, "STOP")
             self.truth.opted_out.append(person.label)
 
     def _withdraw(self, person: Person) -> None:
+        self.plan_changed = True
         participant = db.session.get(Participant, self.ids[person.label])
         if participant.status is ParticipantStatus.active:
             withdraw(participant, self.clock.now(), reason="simulated", actor="coordinator")

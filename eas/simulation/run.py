@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
+import shutil
+import tempfile
 import time as wallclock
 from collections import Counter
-from dataclasses import dataclass, replace
-from datetime import date
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +24,19 @@ from eas.delivery.models import Direction, Message
 from eas.delivery.segments import count_segments
 from eas.delivery.simulator import SimulatorTransport
 from eas.export.operations import export_study
-from eas.protocols.validation import validate_protocol_file
+from eas.protocols.validation import LoadedProtocol, validate_protocol_file
 from eas.scheduling.preview import DEFAULT_PRICE_PER_SEGMENT, DEFAULT_SECONDS_PER_ITEM
-from eas.simulation.engine import Simulation, Truth, simulation_app
+from eas.simulation.cohort import Person, make_cohort
+from eas.simulation.engine import Simulation, Truth, prepare_database, simulation_app
+from eas.simulation.merge import copy_participants
 from eas.studies.models import Study
 
 DEFAULT_START = date(2026, 3, 2)  # US clocks change on March 8: DST inside a two-week study
 DEFAULT_ZONES = ["America/New_York", "America/Chicago", "America/Los_Angeles", "Europe/London"]
+#: Participants one process simulates: a larger cohort is split into shards of this size,
+#: simulated side by side (as many at once as there are cores) and copied into one database.
+#: Fixed, so that the output never depends on the machine.
+SHARD_SIZE = 100
 
 
 @dataclass
@@ -58,6 +69,76 @@ def _message_facts(definition: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Cohort:
+    """What one process simulates: `people` in a fresh database of their own."""
+
+    protocol: LoadedProtocol
+    people: list[Person]
+    database: Path
+    seed: int
+    start: date
+    days: int
+    end: datetime
+    #: App settings replacing the simulation's own (see `simulation_app`).
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def simulate_cohort(cohort: Cohort, progress=None) -> Truth:
+    """Create the database, enrol the people and simulate them until `cohort.end`."""
+    app = simulation_app(cohort.database, cohort.seed, **cohort.settings)
+    with app.app_context():
+        _quietly(flask_migrate.upgrade)
+        prepare_database()
+        simulation = Simulation(
+            app, cohort.protocol, cohort.people, start=cohort.start, days=cohort.days
+        )
+        simulation.enroll()
+        transport = SimulatorTransport(db.engine, simulation.clock)
+        dispatcher = Dispatcher(
+            transport, name="simulation", clock=simulation.clock, workers=0, batch=1000
+        )
+        try:
+            truth = simulation.run(dispatcher, cohort.end, progress)
+        finally:
+            dispatcher.close()
+        db.session.remove()
+        with db.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.engine.dispose()
+    return truth
+
+
+def _quietly(function) -> None:
+    """Run without the migrations' INFO lines (the throwaway database is no news)."""
+    before = logging.root.manager.disable
+    logging.disable(max(before, logging.INFO))
+    try:
+        function()
+    finally:
+        logging.disable(before)
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def _simulate_in_shards(cohorts: list[Cohort], database: Path) -> Truth:
+    """Each shard in a process of its own, as many at once as there are cores; then every
+    shard's rows copied into `database` (ids moved past the previous shards')."""
+    workers = max(1, min(len(cohorts), _cores() or 1))
+    # Spawned, not forked: a fresh interpreter owes nothing to the caller's threads and files.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        truths = list(pool.map(simulate_cohort, cohorts))
+    shutil.copyfile(cohorts[0].database, database)
+    truth = truths[0]
+    for cohort, part in zip(cohorts[1:], truths[1:], strict=True):
+        copied = copy_participants(database, cohort.database)
+        truth.absorb(part, copied.prompt)
+    return truth
+
+
 def run_simulation(
     protocol_path: Path,
     out: Path,
@@ -68,6 +149,7 @@ def run_simulation(
     start: date = DEFAULT_START,
     zones: list[str] | None = None,
     progress=None,
+    shard_size: int = SHARD_SIZE,
 ) -> SimulationResult:
     began = wallclock.perf_counter()
     zones = zones or DEFAULT_ZONES
@@ -78,25 +160,26 @@ def run_simulation(
     # --days overrides the protocol's duration; the version says so where people look.
     protocol.definition["study"]["duration_days"] = days
     protocol = replace(protocol, source_name=f"{protocol.source_name} (simulated for {days} days)")
+    people = make_cohort(seed, participants, zones, days)
+    # Until noon UTC the day after the last study day: every zone's last day is over.
+    end = datetime.combine(start + timedelta(days=days + 1), time(12), UTC)
+    shards = [people[first : first + shard_size] for first in range(0, len(people), shard_size)]
+    if len(shards) == 1:
+        truth = simulate_cohort(
+            Cohort(protocol, people, database, seed, start, days, end), progress
+        )
+    else:
+        with tempfile.TemporaryDirectory(prefix="eas-simulation-") as folder:
+            cohorts = [
+                Cohort(protocol, shard, Path(folder) / f"shard-{n}.sqlite3", seed, start, days, end)
+                for n, shard in enumerate(shards, 1)
+            ]
+            truth = _simulate_in_shards(cohorts, database)
     app = simulation_app(database, seed)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     with app.app_context():
-        flask_migrate.upgrade()
-        simulation = Simulation(
-            app, protocol, participants=participants, days=days, seed=seed, start=start, zones=zones
-        )
-        simulation.enroll()
-        transport = SimulatorTransport(db.engine, simulation.clock)
-        dispatcher = Dispatcher(
-            transport, name="simulation", clock=simulation.clock, workers=1, batch=1000
-        )
-        try:
-            truth = simulation.run(dispatcher, progress)
-        finally:
-            dispatcher.close()
-        study = db.session.get(Study, simulation.study_id)
+        study = db.session.scalar(sa.select(Study))
         export = out / "export"
-        export_study(study, export, now=simulation.clock.now(), wide=True)
+        export_study(study, export, now=end, wide=True)
         facts = {
             "protocol": protocol.definition["study"]["id"],
             "participants": participants,

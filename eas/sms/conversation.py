@@ -44,23 +44,27 @@ from eas.sms import texts
 _LATE_REPLY_NOTICE = timedelta(hours=12)
 
 
+#: Built once: every inbound text asks it (statements cost more to build than to run).
+_LATEST_SMS_PROMPT = (
+    sa.select(PlannedPrompt)
+    .where(
+        PlannedPrompt.participant_id == sa.bindparam("participant_id"),
+        PlannedPrompt.channel == Channel.sms,
+        PlannedPrompt.status.in_([PromptStatus.sent, PromptStatus.sending]),
+    )
+    .order_by(
+        sa.func.coalesce(PlannedPrompt.sent_at, PlannedPrompt.due_at).desc(),
+        PlannedPrompt.id.desc(),
+    )
+    .limit(1)
+)
+
+
 def latest_sms_prompt(participant_id: int) -> PlannedPrompt | None:
     """The participant's latest SMS prompt that went out. One still `sending` counts: the
     dispatcher records a batch's sends after the whole batch, and a quick reply may come first
     (a participant cannot answer a text they did not get)."""
-    return db.session.scalar(
-        sa.select(PlannedPrompt)
-        .where(
-            PlannedPrompt.participant_id == participant_id,
-            PlannedPrompt.channel == Channel.sms,
-            PlannedPrompt.status.in_([PromptStatus.sent, PromptStatus.sending]),
-        )
-        .order_by(
-            sa.func.coalesce(PlannedPrompt.sent_at, PlannedPrompt.due_at).desc(),
-            PlannedPrompt.id.desc(),
-        )
-        .limit(1)
-    )
+    return db.session.scalar(_LATEST_SMS_PROMPT, {"participant_id": participant_id})
 
 
 def open_conversation(
@@ -114,7 +118,9 @@ def _continue(
     if response is None:
         response = responses.start_response(prompt, Channel.sms, now)
         responses.close_superseded(prompt.participant_id, prompt.id, now)
-    before = responses.answered_values(response, questionnaire)
+    # Loading the answers needs nothing pending written first: it is written with the answer.
+    with db.session.no_autoflush:
+        before = responses.answered_values(response, questionnaire)
     text = _step(response, questionnaire, body, now)
     # Rules over answers here; keywords are matched in every text, in `sms.inbound`.
     after = responses.answered_values(response, questionnaire)

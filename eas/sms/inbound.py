@@ -7,12 +7,14 @@ delivers twice (same MessageSid) is handled once.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from eas.core.crypto import get_cipher
 from eas.core.db import db
@@ -23,12 +25,35 @@ from eas.responses.alerts import newly_triggered
 from eas.safety.operations import raise_alerts
 from eas.sms import conversation, texts
 from eas.sms.keywords import Command, command_of
+from eas.studies.models import Study
 
 log = logging.getLogger("eas.sms")
 
 #: Webhook fields never kept in the stored payload: the numbers (stored encrypted) and
 #: Twilio's guesses at the sender's location.
 _PRIVATE_FIELD_PREFIXES = ("From", "To")
+
+# Built once: every inbound text runs them (a statement costs more to build than to run).
+_BY_SID = sa.select(Message).where(Message.provider_sid == sa.bindparam("sid"))
+
+
+@functools.cache
+def _senders() -> sa.Select:
+    # With their study and its versions: every text needs the current protocol. (Built on
+    # first use: loader options need every model mapped.)
+    return (
+        sa.select(Participant)
+        .where(Participant.phone_hash == sa.bindparam("phone_hash"))
+        .order_by(Participant.enrolled_at.desc(), Participant.id.desc())
+        .options(joinedload(Participant.study).joinedload(Study.versions))
+    )
+
+
+_LOCK_PARTICIPANT = (
+    sa.select(Participant.id)
+    .where(Participant.id == sa.bindparam("participant_id"))
+    .with_for_update()
+)
 
 
 @dataclass
@@ -40,9 +65,7 @@ class Inbound:
 
 def receive(params: Mapping[str, str], now: datetime) -> Inbound:
     sid = params.get("MessageSid") or params.get("SmsSid")
-    existing = (
-        db.session.scalar(sa.select(Message).where(Message.provider_sid == sid)) if sid else None
-    )
+    existing = db.session.scalar(_BY_SID, {"sid": sid}) if sid else None
     if existing is not None:
         # Twilio retried (our first answer was lost): send the same replies again, do nothing.
         replies = db.session.scalars(
@@ -98,18 +121,14 @@ def receive(params: Mapping[str, str], now: datetime) -> Inbound:
                 updated_at=now,
             )
         )
-    db.session.flush()
+    # Written with the caller's commit (or its next query): one flush fewer per text.
     return inbound
 
 
 def sender_of(phone_hash: str, now: datetime) -> Participant | None:
     """The participant a number belongs to. A number enrolled in several studies goes to the
     one with a conversation open, else the one active, else the latest enrolment."""
-    candidates = db.session.scalars(
-        sa.select(Participant)
-        .where(Participant.phone_hash == phone_hash)
-        .order_by(Participant.enrolled_at.desc(), Participant.id.desc())
-    ).all()
+    candidates = db.session.scalars(_senders(), {"phone_hash": phone_hash}).unique().all()
     if len(candidates) <= 1:
         return candidates[0] if candidates else None
     for participant in candidates:
@@ -147,9 +166,7 @@ def _understand(
         return []
     # One text at a time per participant (PostgreSQL; SQLite already has one writer): two
     # replies arriving together must not both answer the same item.
-    db.session.execute(
-        sa.select(Participant.id).where(Participant.id == participant.id).with_for_update()
-    )
+    db.session.execute(_LOCK_PARTICIPANT, {"participant_id": participant.id})
     message.participant_id = participant.id
     opted_out = participant.status is ParticipantStatus.opted_out
     command = command_of(body, opted_out=opted_out, opt_out_type=params.get("OptOutType"))
@@ -160,7 +177,9 @@ def _understand(
             opt_out(enrolment, now, source="sms STOP")
         return []
     # The conversation as it stands before this text: for the alerts and the reply alike.
-    current = conversation.open_conversation(participant.id, now)
+    # (Its queries do not read the message: its new participant is written with the reply.)
+    with db.session.no_autoflush:
+        current = conversation.open_conversation(participant.id, now)
     keyword_replies = _keyword_alerts(participant, current, body, now)
     definition = participant.study.current_version.definition
     if command is Command.opt_in:
@@ -195,6 +214,8 @@ def _keyword_alerts(participant: Participant, current, body: str, now: datetime)
     definition = participant.study.current_version.definition
     questionnaire = in_check_in.questionnaire_id if in_check_in else None
     fired = newly_triggered(definition, questionnaire, {}, {}, [body])
+    if not fired:
+        return []
     prompt_id = in_check_in.id if in_check_in else None
     raise_alerts(participant, prompt_id, fired, channel="sms", now=now)
     return [alert["reply"] for alert, _ in fired if alert.get("reply")]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import csv
 import logging
-from datetime import date
+import sqlite3
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,12 +19,13 @@ START = date(2026, 3, 6)
 ZONES = ["America/New_York", "Europe/London", "America/Los_Angeles"]
 
 
-def _simulate(out: Path, seed: int = 3):
+def _simulate(out: Path, seed: int = 3, **options):
     logging.disable(logging.INFO)
     try:
         return run_simulation(
-            DEMO_PROTOCOL, out, participants=6, days=4, seed=seed, start=START, zones=ZONES
-        )
+            DEMO_PROTOCOL, out, participants=6, days=4, seed=seed, start=START, zones=ZONES,
+            **options,
+        )  # fmt: skip
     finally:
         logging.disable(logging.NOTSET)
 
@@ -38,12 +40,23 @@ def simulated(tmp_path_factory):
     return _simulate(tmp_path_factory.mktemp("simulation"))
 
 
-def test_every_answer_given_is_in_the_export_as_given(simulated):
-    truth = simulated.truth
+@pytest.fixture(scope="module")
+def sharded(tmp_path_factory):
+    """The same study in three shards of two participants, simulated side by side."""
+    return _simulate(tmp_path_factory.mktemp("sharded"), shard_size=2)
+
+
+@pytest.fixture(params=["one process", "shards"])
+def any_simulation(request):
+    return request.getfixturevalue("simulated" if request.param == "one process" else "sharded")
+
+
+def test_every_answer_given_is_in_the_export_as_given(any_simulation):
+    truth = any_simulation.truth
     assert len(truth.answers) > 200
     rows = {
         (r["participant"], int(r["prompt_id"]), r["item"]): r
-        for r in _csv(simulated.export, "responses")
+        for r in _csv(any_simulation.export, "responses")
     }
     for key, value in truth.answers.items():
         row = rows[key]
@@ -59,18 +72,42 @@ def test_every_answer_given_is_in_the_export_as_given(simulated):
             assert row["value"] == str(value), key
 
 
-def test_every_miss_and_opt_out_is_in_the_export(simulated):
-    prompts = {int(p["prompt_id"]): p for p in _csv(simulated.export, "prompts")}
-    for prompt_id in simulated.truth.ignored_prompts:
+def test_every_miss_and_opt_out_is_in_the_export(any_simulation):
+    prompts = {int(p["prompt_id"]): p for p in _csv(any_simulation.export, "prompts")}
+    for prompt_id in any_simulation.truth.ignored_prompts:
         assert prompts[prompt_id]["status"] in ("missed", "cancelled"), prompt_id
-    people = {p["participant"]: p for p in _csv(simulated.export, "participants")}
-    for label in simulated.truth.opted_out:
+    people = {p["participant"]: p for p in _csv(any_simulation.export, "participants")}
+    for label in any_simulation.truth.opted_out:
         assert people[label]["status"] == "opted_out"
-    for label in simulated.truth.withdrawn:
+    for label in any_simulation.truth.withdrawn:
         assert people[label]["status"] == "withdrawn"
-    assert simulated.truth.opted_out and simulated.truth.withdrawn
+    assert any_simulation.truth.opted_out and any_simulation.truth.withdrawn
     reasons = {p["status_reason"] for p in prompts.values() if p["status"] == "cancelled"}
     assert {"opted_out", "withdrawn"} <= reasons
+
+
+def test_prompts_go_out_when_due_as_by_a_dispatcher_ticking_every_minute(any_simulation):
+    prompts = _csv(any_simulation.export, "prompts")
+    sent = [p for p in prompts if p["sent_utc"] and p["status_reason"] != "participant-initiated"]
+    assert len(sent) > 100
+    for prompt in sent:
+        due = datetime.fromisoformat(prompt["scheduled_utc"])
+        late = datetime.fromisoformat(prompt["sent_utc"]) - due
+        assert timedelta(0) <= late <= timedelta(minutes=1), prompt["prompt_id"]
+    assert not [p for p in prompts if p["status_reason"] == "not sent before it expired"]
+
+
+def test_shards_are_copied_into_one_consistent_database(sharded):
+    with sqlite3.connect(sharded.folder / "simulation.sqlite3") as connection:
+        assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
+        labels = [
+            row[0] for row in connection.execute("SELECT label FROM participants ORDER BY id")
+        ]
+        imports = connection.execute(
+            "SELECT count(*) FROM audit_events WHERE action = 'participants.imported'"
+        ).fetchone()[0]
+    assert labels == [f"S{number:03d}" for number in range(1, 7)]
+    assert imports == 3  # one per shard, each naming its own participants
 
 
 def test_prompts_follow_the_clock_change_in_each_zone(simulated):
@@ -83,12 +120,14 @@ def test_prompts_follow_the_clock_change_in_each_zone(simulated):
     assert offsets[("Europe/London", "2026-03-09")] == "+00:00"
 
 
-def test_the_same_seed_gives_byte_identical_output(simulated, tmp_path):
-    again = _simulate(tmp_path / "again")
-    names = sorted(p.name for p in simulated.export.iterdir())
+@pytest.mark.parametrize("shards", [None, 2], ids=["one process", "shards"])
+def test_the_same_seed_gives_byte_identical_output(shards, request, tmp_path):
+    first = request.getfixturevalue("sharded" if shards else "simulated")
+    again = _simulate(tmp_path / "again", **({"shard_size": shards} if shards else {}))
+    names = sorted(p.name for p in first.export.iterdir())
     assert names == sorted(p.name for p in again.export.iterdir())
     for name in names:
-        assert (simulated.export / name).read_bytes() == (again.export / name).read_bytes(), name
+        assert (first.export / name).read_bytes() == (again.export / name).read_bytes(), name
 
 
 def test_the_simulated_export_validates_and_has_its_report(simulated, tmp_path):
