@@ -37,8 +37,9 @@ class Response(db.Model):
     #: One response per prompt; participant-initiated reports get a prompt row of their own.
     prompt_id: Mapped[int] = mapped_column(sa.ForeignKey("planned_prompts.id"), unique=True)
     channel: Mapped[Channel] = mapped_column(enum_type(Channel))
+    #: Indexed: every dispatcher tick looks for lapsed responses in progress.
     status: Mapped[ResponseStatus] = mapped_column(
-        enum_type(ResponseStatus), default=ResponseStatus.in_progress
+        enum_type(ResponseStatus), default=ResponseStatus.in_progress, index=True
     )
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime)

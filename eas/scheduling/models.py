@@ -42,6 +42,8 @@ class PlannedPrompt(db.Model):
             name="uq_planned_prompts_slot_revision",
         ),
         sa.Index("ix_planned_prompts_status_due_at", "status", "due_at"),
+        # Every tick's reminder query: sent prompts whose next reminder is due.
+        sa.Index("ix_planned_prompts_status_next_reminder_at", "status", "next_reminder_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

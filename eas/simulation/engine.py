@@ -123,16 +123,6 @@ def _fernet_key(seed: int) -> str:
 #: The simulation's database is thrown away afterwards: nothing needs to survive a power cut.
 #: (Never used for the platform's own database.)
 _THROWAWAY_PRAGMAS = ("PRAGMA synchronous=OFF", "PRAGMA cache_size=-65536")
-#: Indexes for the dispatcher's per-tick queries, which otherwise read every prompt ever sent
-#: and every response ever started on SQLite, each tick: a simulated study ticks thousands of
-#: times. Only in the simulation's own database (the platform's schema is the migrations').
-_TICK_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS ix_simulation_prompts_status_reminder"
-    " ON planned_prompts (status, next_reminder_at)",
-    "CREATE INDEX IF NOT EXISTS ix_simulation_responses_status ON responses (status)",
-)
-
-
 def _throwaway(dbapi_connection, connection_record) -> None:
     cursor = dbapi_connection.cursor()
     for pragma in _THROWAWAY_PRAGMAS:
@@ -161,13 +151,6 @@ def simulation_app(database: Path, seed: int, **settings: Any) -> Flask:
     with app.app_context():
         sa.event.listen(db.engine, "connect", _throwaway)
     return app
-
-
-def prepare_database() -> None:
-    """After the migrations: the simulation's own indexes."""
-    with db.engine.begin() as connection:
-        for statement in _TICK_INDEXES:
-            connection.exec_driver_sql(statement)
 
 
 class Simulation:

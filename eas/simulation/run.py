@@ -27,7 +27,7 @@ from eas.export.operations import export_study
 from eas.protocols.validation import LoadedProtocol, validate_protocol_file
 from eas.scheduling.preview import DEFAULT_PRICE_PER_SEGMENT, DEFAULT_SECONDS_PER_ITEM
 from eas.simulation.cohort import Person, make_cohort
-from eas.simulation.engine import Simulation, Truth, prepare_database, simulation_app
+from eas.simulation.engine import Simulation, Truth, simulation_app
 from eas.simulation.merge import copy_participants
 from eas.studies.models import Study
 
@@ -89,7 +89,6 @@ def simulate_cohort(cohort: Cohort, progress=None) -> Truth:
     app = simulation_app(cohort.database, cohort.seed, **cohort.settings)
     with app.app_context():
         _quietly(flask_migrate.upgrade)
-        prepare_database()
         simulation = Simulation(
             app, cohort.protocol, cohort.people, start=cohort.start, days=cohort.days
         )
