@@ -123,6 +123,8 @@ def _fernet_key(seed: int) -> str:
 #: The simulation's database is thrown away afterwards: nothing needs to survive a power cut.
 #: (Never used for the platform's own database.)
 _THROWAWAY_PRAGMAS = ("PRAGMA synchronous=OFF", "PRAGMA cache_size=-65536")
+
+
 def _throwaway(dbapi_connection, connection_record) -> None:
     cursor = dbapi_connection.cursor()
     for pragma in _THROWAWAY_PRAGMAS:
