@@ -7,6 +7,7 @@ from eas.participants.models import Participant, ParticipantGroup, Pause, Timezo
 from eas.responses.models import AccessLink, Answer, Response
 from eas.safety.models import SafetyAlert
 from eas.scheduling.models import PlannedPrompt
+from eas.sms.models import ParkedStatusReport
 from eas.studies.models import ProtocolVersion, Study
 from eas.users.models import LoginAttempt, StudyMembership, User
 
@@ -18,6 +19,7 @@ __all__ = [
     "DispatcherHeartbeat",
     "LoginAttempt",
     "Message",
+    "ParkedStatusReport",
     "Participant",
     "ParticipantGroup",
     "Pause",

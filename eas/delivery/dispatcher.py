@@ -51,6 +51,7 @@ from eas.responses.operations import close_lapsed
 from eas.safety.notify import Mailer, notify_due
 from eas.scheduling.models import CancelReason, PlannedPrompt, PromptStatus
 from eas.scheduling.queries import claim_statement, now_parameter, reachable_prompts
+from eas.sms.status import apply_parked
 from eas.web.links import prompt_link
 
 log = logging.getLogger("eas.delivery")
@@ -97,6 +98,8 @@ class TickReport:
     alerts_notified: int = 0
     alerts_failed: int = 0
     lateness: list[float] = field(default_factory=list)
+    #: Status callbacks that came before their message's sid was on record, applied now.
+    parked_applied: int = 0
 
 
 class _InThisThread:
@@ -182,6 +185,8 @@ class Dispatcher:
                 if len(claimed) < self.batch:
                     break
             send_reminders(self, self.clock.now(), report)
+            report.parked_applied = apply_parked(self.clock.now())
+            db.session.commit()
             if self.mailer is not None:
                 report.alerts_notified, report.alerts_failed = notify_due(
                     self.mailer, self.clock.now()

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from eas.core.db import db
 from eas.delivery.models import Direction, Message, MessageStatus
 from eas.scheduling.models import PlannedPrompt
+from eas.sms.models import ParkedStatusReport
 
 log = logging.getLogger("eas.sms")
+#: How long a callback for an unknown sid waits for its message.
+_PARKED_FOR = timedelta(days=1)
 
 _RANK = {
     MessageStatus.queued: 0,
@@ -32,7 +35,8 @@ _RANK = {
 
 
 def apply_status(params: Mapping[str, str], now: datetime) -> bool:
-    """Record one callback; False when it changed nothing (unknown, stale or repeated)."""
+    """Record one callback; False when it changed nothing (stale, repeated, or for a message
+    not on record yet: that one is parked until it is)."""
     sid = params.get("MessageSid") or params.get("SmsSid")
     status_name = params.get("MessageStatus") or params.get("SmsStatus")
     try:
@@ -48,7 +52,11 @@ def apply_status(params: Mapping[str, str], now: datetime) -> bool:
         )
     )
     if message is None:
-        log.info("status callback for unknown message sid=%s", sid)
+        if sid:
+            log.info("status callback for a message not on record yet sid=%s: parked", sid)
+            kept = {key: params[key] for key in ("MessageStatus", "ErrorCode") if params.get(key)}
+            db.session.add(ParkedStatusReport(provider_sid=sid, params=kept, received_at=now))
+            db.session.flush()
         return False
     if _RANK[status] <= _RANK.get(message.status, 0):
         return False  # repeated, or older than what is known: never backwards
@@ -65,3 +73,21 @@ def apply_status(params: Mapping[str, str], now: datetime) -> bool:
             prompt.delivery_error_code = message.error_code
     db.session.flush()
     return True
+
+
+def apply_parked(now: datetime) -> int:
+    """Apply the parked callbacks whose message is on record now, in the order they came;
+    forget those a day old (a message of another application on the same account)."""
+    parked = db.session.scalars(
+        sa.select(ParkedStatusReport)
+        .join(Message, Message.provider_sid == ParkedStatusReport.provider_sid)
+        .order_by(ParkedStatusReport.id)
+    ).all()
+    for report in parked:
+        apply_status({"MessageSid": report.provider_sid, **report.params}, report.received_at)
+        db.session.delete(report)
+    db.session.execute(
+        sa.delete(ParkedStatusReport).where(ParkedStatusReport.received_at < now - _PARKED_FOR)
+    )
+    db.session.flush()
+    return len(parked)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 
 from eas.delivery.models import Message, MessageStatus
+from eas.sms.models import ParkedStatusReport
 from tests.sms.conftest import sign
 
 
@@ -50,3 +53,34 @@ def test_a_carrier_error_is_recorded_on_the_prompt(db, client, twilio_config, se
 def test_unknown_messages_and_statuses_are_accepted_and_ignored(db, client, twilio_config):
     assert _callback(client, "SM" + "f" * 32, "delivered") == 204
     assert _callback(client, "SM" + "f" * 32, "read") == 204
+
+
+def test_a_callback_before_its_sid_is_on_record_is_applied_by_the_next_tick(
+    db, client, clock, twilio_config, send_next, dispatcher
+):
+    prompt = send_next()
+    message = _prompt_message(db, prompt)
+    sid = message.provider_sid
+    # As if Twilio reported before the dispatcher recorded the batch's sids.
+    message.provider_sid = None
+    db.session.commit()
+    assert _callback(client, sid, "undelivered", ErrorCode="30003") == 204
+    assert db.session.scalar(sa.select(ParkedStatusReport.provider_sid)) == sid
+    message.provider_sid = sid
+    db.session.commit()
+    assert dispatcher.tick().parked_applied == 1
+    db.session.expire_all()
+    assert _prompt_message(db, prompt).status is MessageStatus.undelivered
+    assert prompt.delivery_error_code == 30003
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ParkedStatusReport)) == 0
+
+
+def test_a_callback_for_a_sid_never_seen_is_forgotten_after_a_day(
+    db, client, clock, twilio_config, dispatcher
+):
+    assert _callback(client, "SM" + "e" * 32, "delivered") == 204
+    dispatcher.tick()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ParkedStatusReport)) == 1
+    clock.advance(timedelta(days=1, minutes=1))
+    dispatcher.tick()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ParkedStatusReport)) == 0
