@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_smorest import abort
 
 from eas.api.auth import addressable, current_user, study_for
@@ -25,7 +24,7 @@ from eas.api.schemas import (
     WithdrawSchema,
 )
 from eas.core.clock import now_utc
-from eas.participants.csv_import import CsvInvalid, RowError, parse_participants_csv
+from eas.participants.csv_import import CsvInvalid, RowError
 from eas.participants.lifecycle import (
     LifecycleError,
     change_timezone,
@@ -35,14 +34,13 @@ from eas.participants.lifecycle import (
     withdraw,
 )
 from eas.participants.models import Participant
-from eas.participants.operations import enrol_one, import_participants
+from eas.participants.operations import enrol_one, import_csv_text
 from eas.scheduling.planner import PlanningError
 from eas.studies.models import Study
 from eas.users.models import StudyRole
 
 blp = api_blueprint("Participants", __name__, "Enrol participants and change their state.")
 
-_START_RULES = {"today": "same_day", "tomorrow": "next_day"}
 #: The number a participant gave, quoted back in the importer's messages: not in API answers.
 _QUOTED_NUMBER = re.compile(r"^'.*' is not (a |a valid )phone number")
 
@@ -58,15 +56,6 @@ def participant_or_404(study: Study, label: str) -> Participant:
     if participant is None:
         abort(404, message=f"no participant '{label}' in study '{study.slug}'")
     return participant
-
-
-def _import(study: Study, text: str, start: str | None):
-    parsed = parse_participants_csv(
-        text, study.current_version.definition, current_app.config["EAS_DEFAULT_PHONE_REGION"]
-    )
-    return import_participants(
-        study, parsed, actor=current_user().email, start_rule=_START_RULES.get(start)
-    )
 
 
 @blp.route("/studies/<slug>/participants")
@@ -108,13 +97,7 @@ def enrol(body: dict, slug: str):
     study, _ = study_for(slug, StudyRole.coordinator)
     start = body.pop("start", None)
     try:
-        result = enrol_one(
-            study,
-            body,
-            actor=current_user().email,
-            phone_region=current_app.config["EAS_DEFAULT_PHONE_REGION"],
-            start_rule=_START_RULES.get(start),
-        )
+        result = enrol_one(study, body, actor=current_user().email, start=start)
     except CsvInvalid as exc:
         errors: dict[str, list[str]] = {}
         for error in exc.errors:
@@ -143,7 +126,9 @@ def import_csv(body: dict, slug: str):
     """
     study, _ = study_for(slug, StudyRole.coordinator)
     try:
-        result = _import(study, body["csv"], body.get("start"))
+        result = import_csv_text(
+            study, body["csv"], actor=current_user().email, start=body.get("start")
+        )
     except CsvInvalid as exc:
         rows = [
             {"line": error.line, "column": error.column, "message": _message(error)}

@@ -4,13 +4,12 @@ from datetime import UTC
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from eas.audit.operations import record
 from eas.core.clock import now_utc
 from eas.core.db import begin_write, db
-from eas.participants.csv_import import CsvInvalid, parse_participants_csv
+from eas.participants.csv_import import CsvInvalid
 from eas.participants.lifecycle import (
     LifecycleError,
     change_timezone,
@@ -19,7 +18,7 @@ from eas.participants.lifecycle import (
     resume,
     withdraw,
 )
-from eas.participants.operations import import_participants
+from eas.participants.operations import import_csv_text
 from eas.scheduling.planner import PlanningError
 from eas.studies.operations import get_study
 
@@ -50,11 +49,7 @@ def import_command(study_id: str, csv_path: str, start: str | None) -> None:
         raise click.ClickException(f"{csv_path}: not UTF-8 text; save the CSV as UTF-8") from None
     begin_write()
     try:
-        parsed = parse_participants_csv(
-            text, study.current_version.definition, current_app.config["EAS_DEFAULT_PHONE_REGION"]
-        )
-        rule = {"today": "same_day", "tomorrow": "next_day"}.get(start)
-        result = import_participants(study, parsed, actor="cli", start_rule=rule)
+        result = import_csv_text(study, text, actor="cli", start=start)
     except CsvInvalid as exc:
         db.session.rollback()
         for error in exc.errors:

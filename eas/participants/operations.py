@@ -213,13 +213,23 @@ ENROL_FIELDS = (
 REQUIRED_FIELDS = ("label", "phone", "timezone")
 
 
+#: `--start` / `start` in the CLI and the API: the first study day of rows without one.
+START_RULES = {"today": "same_day", "tomorrow": "next_day"}
+
+
+def import_csv_text(
+    study: Study, text: str, *, actor: str, start: str | None = None
+) -> ImportResult:
+    """Parse a participants CSV by the study's protocol and enrol it (`import_participants`);
+    `start` is "today" or "tomorrow" (START_RULES), or None for the protocol's rule."""
+    parsed = parse_participants_csv(
+        text, study.current_version.definition, current_app.config["EAS_DEFAULT_PHONE_REGION"]
+    )
+    return import_participants(study, parsed, actor=actor, start_rule=START_RULES.get(start))
+
+
 def enrol_one(
-    study: Study,
-    fields: dict[str, str],
-    *,
-    actor: str,
-    phone_region: str,
-    start_rule: str | None = None,
+    study: Study, fields: dict[str, str], *, actor: str, start: str | None = None
 ) -> ImportResult:
     """Enrol one participant by the rules of a CSV row (the same checks and defaults); raises
     `CsvInvalid` with an error per field (line 2: the row after the header)."""
@@ -231,10 +241,7 @@ def enrol_one(
     writer = csv.DictWriter(buffer, fieldnames=ENROL_FIELDS)
     writer.writeheader()
     writer.writerow(values)
-    parsed = parse_participants_csv(
-        buffer.getvalue(), study.current_version.definition, phone_region
-    )
-    return import_participants(study, parsed, actor=actor, start_rule=start_rule)
+    return import_csv_text(study, buffer.getvalue(), actor=actor, start=start)
 
 
 def _plan_new_participants(

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from eas.core.clock import now_utc
 from eas.core.db import db
-from eas.participants.csv_import import CsvInvalid, RowError, parse_participants_csv
+from eas.participants.csv_import import CsvInvalid, RowError
 from eas.participants.lifecycle import (
     LifecycleError,
     change_timezone,
@@ -19,7 +19,7 @@ from eas.participants.lifecycle import (
     resume,
     withdraw,
 )
-from eas.participants.operations import ENROL_FIELDS, enrol_one, import_participants
+from eas.participants.operations import ENROL_FIELDS, enrol_one, import_csv_text
 from eas.protocols.fields import iana_zones
 from eas.scheduling.localtime import zone as zone_info
 from eas.scheduling.planner import PlanningError
@@ -70,14 +70,6 @@ def participants(slug: str):
     return _list_page(study, role)
 
 
-def _enrol(study: Study, text: str):
-    """Parse and enrol as the CLI does; the request's end commits or rolls back."""
-    parsed = parse_participants_csv(
-        text, study.current_version.definition, current_app.config["EAS_DEFAULT_PHONE_REGION"]
-    )
-    return import_participants(study, parsed, actor=current_user().email)
-
-
 @bp.post("/studies/<slug>/participants")
 @form_post
 @login_required
@@ -85,12 +77,7 @@ def enrol(slug: str):
     study, role = study_for(slug, StudyRole.coordinator)
     form = {name: request.form.get(name, "").strip() for name in ENROL_FIELDS}
     try:
-        result = enrol_one(
-            study,
-            form,
-            actor=current_user().email,
-            phone_region=current_app.config["EAS_DEFAULT_PHONE_REGION"],
-        )
+        result = enrol_one(study, form, actor=current_user().email)
     except CsvInvalid as invalid:
         field_errors: dict[str, list[str]] = {}
         for error in invalid.errors:
@@ -125,7 +112,7 @@ def import_csv(slug: str):
         errors = [RowError(1, None, problem)]
         return _list_page(study, role, csv_errors=errors, csv_name=name, status=422)
     try:
-        result = _enrol(study, text)
+        result = import_csv_text(study, text, actor=current_user().email)
     except CsvInvalid as invalid:
         return _list_page(study, role, csv_errors=invalid.errors, csv_name=name, status=422)
     except PlanningError as exc:
