@@ -15,7 +15,7 @@ from eas.core.clock import now_utc
 from eas.core.db import db
 from eas.participants.models import Participant, TimezoneChange
 from eas.responses.models import Response, ResponseStatus
-from eas.scheduling.localtime import local
+from eas.scheduling.localtime import local, zone_at
 from eas.scheduling.models import PlannedPrompt, PromptStatus
 
 blp = api_blueprint("Prompts", __name__, "Planned prompts and what became of them.")
@@ -46,12 +46,6 @@ def _zones(participant_ids: set[int]) -> dict[int, list[tuple[datetime, str]]]:
     return history
 
 
-def _zone_at(history: list[tuple[datetime, str]], moment: datetime, current: str) -> str:
-    """The zone the participant was in at `moment` (before their first record: that one)."""
-    in_force = [zone for effective_at, zone in history if effective_at <= moment]
-    return in_force[-1] if in_force else (history[0][1] if history else current)
-
-
 def _prompts(query: sa.Select, filters: dict, pagination) -> list[dict]:
     if "date" in filters:
         query = query.where(PlannedPrompt.local_date == filters["date"])
@@ -66,7 +60,7 @@ def _prompts(query: sa.Select, filters: dict, pagination) -> list[dict]:
     now = now_utc()
     result = []
     for prompt, participant, response in rows:
-        zone = _zone_at(history[participant.id], prompt.due_at, participant.timezone)
+        zone = zone_at(history[participant.id], prompt.due_at, participant.timezone)
         result.append(
             {
                 "id": prompt.id,

@@ -166,7 +166,6 @@ def export(options: dict, slug: str):
         rows=result.rows,
         via="api",
     )
-    archive_file.seek(0)
     return send_file(
         archive_file,
         mimetype="application/zip",

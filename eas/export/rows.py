@@ -25,7 +25,7 @@ from eas.delivery.models import Message
 from eas.export.derived import count_outcome, derive_item_variables, rates
 from eas.participants.models import Participant, ParticipantGroup, TimezoneChange
 from eas.responses.models import Answer, Response, ResponseStatus
-from eas.scheduling.localtime import zone
+from eas.scheduling.localtime import zone, zone_at
 from eas.scheduling.models import CancelReason, PlannedPrompt, PromptStatus
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -61,14 +61,6 @@ def _offset(moment: datetime, zone_name: str) -> str:
     sign = "-" if seconds < 0 else "+"
     hours, minutes = divmod(abs(seconds) // 60, 60)
     return f"{sign}{hours:02d}:{minutes:02d}"
-
-
-def _zone_at(history: list[tuple[datetime, str]], moment: datetime, current: str) -> str:
-    found = history[0][1] if history else current
-    for effective_at, zone_name in history:
-        if effective_at <= moment:
-            found = zone_name
-    return found
 
 
 def prompt_status(status: PromptStatus, response_status, expires_at, now) -> str:
@@ -325,7 +317,7 @@ class StudyRows:
         ]
 
     def _prompt_row(self, prompt, label, group, responses, answers, delivery, history) -> dict:
-        zone_name = _zone_at(history, prompt.due_at, "UTC")
+        zone_name = zone_at(history, prompt.due_at, "UTC")
         response = responses.get(prompt.id)
         given = answers.get(prompt.id, [])
         due_local = _local(prompt.due_at, zone_name)

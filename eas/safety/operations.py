@@ -76,6 +76,10 @@ class AlertError(ValueError):
     pass
 
 
+class AlreadyAcknowledged(AlertError):
+    """Someone acknowledged the alert first: nothing to do, but say who."""
+
+
 def acknowledge(study_id: int, alert_id: int, *, by: str, now: datetime) -> SafetyAlert:
     alert = db.session.scalar(
         sa.select(SafetyAlert).where(SafetyAlert.id == alert_id, SafetyAlert.study_id == study_id)
@@ -83,7 +87,7 @@ def acknowledge(study_id: int, alert_id: int, *, by: str, now: datetime) -> Safe
     if alert is None:
         raise AlertError(f"no alert {alert_id} in this study")
     if alert.status is AlertStatus.acknowledged:
-        raise AlertError(
+        raise AlreadyAcknowledged(
             f"alert {alert_id} was acknowledged by {alert.acknowledged_by} at "
             f"{alert.acknowledged_at:%Y-%m-%d %H:%M} UTC"
         )

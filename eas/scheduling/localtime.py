@@ -46,3 +46,13 @@ def window_bounds(
     opens = to_utc(local_date, start, zone_name)
     closes_on = local_date + timedelta(days=1) if end <= start else local_date
     return opens, to_utc(closes_on, end, zone_name)
+
+
+def zone_at(history: list[tuple[datetime, str]], moment: datetime, current: str) -> str:
+    """The zone a participant was in at `moment`, from their zone changes [(effective_at,
+    zone)] in order; before the first one, that one; with none, `current`."""
+    found = history[0][1] if history else current
+    for effective_at, zone_name in history:
+        if effective_at <= moment:
+            found = zone_name
+    return found

@@ -12,11 +12,10 @@ import sqlalchemy as sa
 from eas.core.db import db
 from eas.participants.models import Participant
 from eas.responses.models import Response, ResponseStatus
-from eas.scheduling.models import PlannedPrompt, PromptStatus
+from eas.scheduling.models import PlannedPrompt
+from eas.web.monitoring import DUE_STATUSES
 
 _CELL, _LABEL_WIDTH, _TOP = 18, 90, 22
-#: Prompts that were due (sent, or due but not sent): cancelled ones do not count.
-_DUE_STATUSES = (PromptStatus.sent, PromptStatus.expired, PromptStatus.failed)
 #: Colour-blind-safe steps from none (light) to all completed (dark blue).
 _COLOURS = ["#f1eef6", "#bdc9e1", "#74a9cf", "#2b8cbe", "#045a8d"]
 
@@ -33,9 +32,7 @@ def compliance_heatmap(study, now: datetime) -> dict:
         .outerjoin(Response, Response.prompt_id == PlannedPrompt.id)
         .where(
             Participant.study_id == study.id,
-            PlannedPrompt.status.in_(
-                [PromptStatus.sent, PromptStatus.expired, PromptStatus.failed]
-            ),
+            PlannedPrompt.status.in_(DUE_STATUSES),
             PlannedPrompt.due_at <= now,
         )
         .group_by(Participant.label, PlannedPrompt.study_day)

@@ -69,6 +69,5 @@ def audit(slug: str):
         "audit.html",
         study=study,
         events=events[:AUDIT_PAGE_SIZE],
-        older=events[AUDIT_PAGE_SIZE - 1].id if len(events) > AUDIT_PAGE_SIZE else None,
-        labels={p.id: p.label for p in study.participants},
+        older=events[AUDIT_PAGE_SIZE - 1][0].id if len(events) > AUDIT_PAGE_SIZE else None,
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -16,7 +16,7 @@ from eas.delivery.models import Direction, Message, MessageStatus
 from eas.export.rows import prompt_status
 from eas.participants.models import Participant, ParticipantStatus, Pause
 from eas.responses.models import Answer, Response, ResponseStatus
-from eas.scheduling.localtime import local, local_date_of
+from eas.scheduling.localtime import local, local_date_of, zone_at
 from eas.scheduling.models import PlannedPrompt, PromptStatus
 from eas.scheduling.reasons import CancelReason
 from eas.studies.models import Study
@@ -151,14 +151,10 @@ def _prompt_views(query, now: datetime, history=None) -> list[PromptView]:
             )
         )
     ).all()
-    views = []
-    for prompt, label, zone, status in rows:
-        for effective_at, zone_then in history or ():
-            if effective_at > prompt.due_at:
-                break
-            zone = zone_then
-        views.append(PromptView(prompt, label, zone, status, now))
-    return views
+    return [
+        PromptView(prompt, label, zone_at(history or [], prompt.due_at, zone), status, now)
+        for prompt, label, zone, status in rows
+    ]
 
 
 def todays_prompts(study: Study, now: datetime) -> list[PromptView]:
@@ -212,10 +208,7 @@ def participant_prompts(participant: Participant, now: datetime) -> list[PromptV
         .where(PlannedPrompt.participant_id == participant.id)
         .order_by(PlannedPrompt.due_at, PlannedPrompt.revision)
     )
-    changes = participant.timezone_changes
-    # Before the first recorded change, the zone the participant was enrolled in.
-    history = [(datetime.min.replace(tzinfo=UTC), changes[0].timezone)] if changes else []
-    history += [(change.effective_at, change.timezone) for change in changes]
+    history = [(change.effective_at, change.timezone) for change in participant.timezone_changes]
     return _prompt_views(query, now, history)
 
 
@@ -283,11 +276,18 @@ def thread(participant: Participant) -> list[Message]:
     ).all()
 
 
-def audit_page(study: Study, *, before: int | None, size: int = 50) -> list[AuditEvent]:
-    query = sa.select(AuditEvent).where(AuditEvent.study_id == study.id)
+def audit_page(
+    study: Study, *, before: int | None, size: int = 50
+) -> list[tuple[AuditEvent, str | None]]:
+    """The study's audit events, newest first, each with its participant's label (if any)."""
+    query = (
+        sa.select(AuditEvent, Participant.label)
+        .outerjoin(Participant, Participant.id == AuditEvent.participant_id)
+        .where(AuditEvent.study_id == study.id)
+    )
     if before is not None:
         query = query.where(AuditEvent.id < before)
-    return db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(size)).all()
+    return db.session.execute(query.order_by(AuditEvent.id.desc()).limit(size)).all()
 
 
 def local_time(moment: datetime, zone: str) -> str:

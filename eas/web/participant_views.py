@@ -83,8 +83,6 @@ def enrol(slug: str):
         for error in invalid.errors:
             field_errors.setdefault(error.column or "label", []).append(error.message)
         return _list_page(study, role, form=form, field_errors=field_errors, status=422)
-    except PlanningError as exc:
-        return _list_page(study, role, form=form, field_errors={"label": [str(exc)]}, status=422)
     if not result.created:
         flash(f"{form['label']} is already enrolled with these details: nothing changed.")
     else:
@@ -115,9 +113,6 @@ def import_csv(slug: str):
         result = import_csv_text(study, text, actor=current_user().email)
     except CsvInvalid as invalid:
         return _list_page(study, role, csv_errors=invalid.errors, csv_name=name, status=422)
-    except PlanningError as exc:
-        errors = [RowError(1, None, str(exc))]
-        return _list_page(study, role, csv_errors=errors, csv_name=name, status=422)
     flash(
         f"{name}: enrolled {len(result.created)} participant(s) with {result.prompts_planned} "
         f"prompts planned; {len(result.unchanged)} already enrolled and unchanged."

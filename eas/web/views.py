@@ -10,7 +10,7 @@ from eas.export.archive import zipped_export
 from eas.participants.models import Participant, ParticipantStatus
 from eas.protocols.sms_format import answer_hint
 from eas.safety.models import AlertStatus, SafetyAlert
-from eas.safety.operations import AlertError, acknowledge
+from eas.safety.operations import AlertError, AlreadyAcknowledged, acknowledge
 from eas.studies.models import Study
 from eas.users.models import StudyMembership, StudyRole
 from eas.users.operations import may_create_studies
@@ -74,10 +74,10 @@ def acknowledge_alert(slug: str, alert_id: int):
     study, _ = study_for(slug, StudyRole.coordinator)
     try:
         acknowledge(study.id, alert_id, by=current_user().email, now=now_utc())
-    except AlertError as problem:
-        if "acknowledged by" not in str(problem):
-            abort(404)
+    except AlreadyAcknowledged as problem:
         flash(f"Already done: {problem}.")  # a colleague was quicker
+    except AlertError:
+        abort(404)
     return redirect(url_for("web.study", slug=slug, _anchor="open-alerts"), 303)
 
 
