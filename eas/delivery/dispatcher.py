@@ -186,7 +186,7 @@ class Dispatcher:
                     break
             send_reminders(self, self.clock.now(), report)
             report.parked_applied = apply_parked(self.clock.now())
-            db.session.commit()
+            db.session.commit()  # nothing to write on an idle tick: no write lock taken
             if self.mailer is not None:
                 report.alerts_notified, report.alerts_failed = notify_due(
                     self.mailer, self.clock.now()

@@ -25,6 +25,8 @@ def raise_alerts(
     now: datetime,
 ) -> list[SafetyAlert]:
     """`fired`: (the protocol's alert, "rule" or "keyword") pairs."""
+    if not fired:
+        return []  # most answers: nothing to write, no flush
     raised = []
     for alert, trigger in fired:
         safety_alert = SafetyAlert(

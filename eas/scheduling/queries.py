@@ -6,7 +6,6 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from eas.core.db import db
 from eas.participants.models import Participant, ParticipantStatus, Pause
 from eas.scheduling.models import PlannedPrompt
 
@@ -35,11 +34,6 @@ def claim_statement(candidates: sa.Select, **values) -> sa.Update:
         .returning(PlannedPrompt.id)
         .execution_options(synchronize_session=False)
     )
-
-
-def claim(candidates: sa.Select, **values) -> list[int]:
-    """Apply `values` to the candidate prompts in one statement; return the ids it changed."""
-    return db.session.scalars(claim_statement(candidates, **values)).all()
 
 
 def now_parameter() -> sa.BindParameter:

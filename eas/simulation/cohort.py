@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eas.protocols.expressions import parse
+from eas.responses.replies import COMPACT_TYPES
 from eas.scheduling.planner import derive_seed
 
 _NOTES = [
@@ -158,7 +159,7 @@ def plan_compact(person: Person, items: list[dict], start: int, values: dict) ->
     for item in items[start:]:
         if item.get("show_if") and not parse(item["show_if"]).evaluate(values):
             continue
-        if item["type"] not in ("yes_no", "scale", "slider", "choice", "number"):
+        if item["type"] not in COMPACT_TYPES:
             break
         one = answer(person, item)
         given.append(one)

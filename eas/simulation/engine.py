@@ -167,7 +167,6 @@ class Simulation:
         self.days = days
         self.start = start
         self.people = people
-        self.by_label = {person.label: person for person in self.people}
         self.clock = VirtualClock(datetime.combine(start - timedelta(days=1), time(12), UTC))
         install_clock(app, self.clock)
         self.client = app.test_client()

@@ -83,12 +83,12 @@ def reply(
     message: Message,
     body: str,
     now: datetime,
-    current: tuple[PlannedPrompt | None, Response | None, bool] | None = None,
+    current: tuple[PlannedPrompt | None, Response | None, bool],
 ) -> list[str]:
     """Answer one inbound text from an active (or paused) participant: the texts to send back.
-    `current`: `open_conversation` as the caller already found it."""
+    `current`: `open_conversation` as the caller found it."""
     definition = participant.study.current_version.definition
-    prompt, response, is_open = current or open_conversation(participant.id, now)
+    prompt, response, is_open = current
     if prompt is not None and is_open:
         message.prompt_id = prompt.id
         return _continue(prompt, response, body, now)

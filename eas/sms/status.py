@@ -76,18 +76,21 @@ def apply_status(params: Mapping[str, str], now: datetime) -> bool:
 
 
 def apply_parked(now: datetime) -> int:
-    """Apply the parked callbacks whose message is on record now, in the order they came;
-    forget those a day old (a message of another application on the same account)."""
-    parked = db.session.scalars(
-        sa.select(ParkedStatusReport)
-        .join(Message, Message.provider_sid == ParkedStatusReport.provider_sid)
+    """Apply the parked callbacks whose message is on record now, in the order they came,
+    and forget those a day old (another application's). An idle tick only reads."""
+    parked = db.session.execute(
+        sa.select(ParkedStatusReport, Message.id)
+        .outerjoin(Message, Message.provider_sid == ParkedStatusReport.provider_sid)
         .order_by(ParkedStatusReport.id)
     ).all()
-    for report in parked:
-        apply_status({"MessageSid": report.provider_sid, **report.params}, report.received_at)
+    applied = 0
+    for report, message_id in parked:
+        if message_id is not None:
+            apply_status({"MessageSid": report.provider_sid, **report.params}, report.received_at)
+            applied += 1
+        elif report.received_at >= now - _PARKED_FOR:
+            continue
         db.session.delete(report)
-    db.session.execute(
-        sa.delete(ParkedStatusReport).where(ParkedStatusReport.received_at < now - _PARKED_FOR)
-    )
-    db.session.flush()
-    return len(parked)
+    if parked:
+        db.session.flush()
+    return applied

@@ -23,8 +23,9 @@ users_cli = AppGroup("users", help="Coordinator accounts and who is on which stu
 def create_command(email: str, name: str, password: str, if_missing: bool, admin: bool) -> None:
     """Create a coordinator account (argon2-hashed password)."""
     begin_write()
-    if if_missing and db.session.scalar(sa.select(User.id).where(User.email == email.lower())):
-        click.echo(f"{email.lower()} exists already")
+    email = email.strip().lower()  # as create_user stores it
+    if if_missing and db.session.scalar(sa.select(User.id).where(User.email == email)):
+        click.echo(f"{email} exists already")
         return
     try:
         user = create_user(email, name, password, now_utc(), admin=admin)

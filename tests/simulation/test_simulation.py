@@ -4,6 +4,7 @@ participants did, across a clock change, and the same seed gives the same bytes.
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import sqlite3
 from datetime import date, datetime, timedelta
@@ -139,3 +140,5 @@ def test_the_simulated_export_validates_and_has_its_report(simulated, tmp_path):
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])[:5]
     data, html = write_report(tmp_path, build_report(simulated.export, simulated.facts))
     assert '"opted_out": 1' in data.read_text() and "<svg" in html.read_text()
+    numbers = json.loads(data.read_text())  # the STOP counted as an event, not only a status
+    assert numbers["events"]["opted_out"] == len(simulated.truth.opted_out)
