@@ -29,7 +29,7 @@ from werkzeug.datastructures import MultiDict
 
 from eas import create_app
 from eas.core.clock import VirtualClock, install_clock
-from eas.core.db import db
+from eas.core.db import begin_write, db
 from eas.delivery.dispatcher import Dispatcher
 from eas.delivery.models import SimulatedMessage
 from eas.participants.csv_import import parse_participants_csv
@@ -45,6 +45,7 @@ from eas.simulation.cohort import Given, Person, answer, malformed, plan_compact
 from eas.sms.conversation import open_conversation
 from eas.studies.operations import publish_protocol
 from eas.web.links import resolve
+from eas.web.simulator import text_from_phone
 
 _STEP = timedelta(minutes=1)
 _PROMPTS = PlannedPrompt.__table__
@@ -169,13 +170,14 @@ class Simulation:
         self.people = people
         self.clock = VirtualClock(datetime.combine(start - timedelta(days=1), time(12), UTC))
         install_clock(app, self.clock)
-        self.client = app.test_client()
         self.truth = Truth()
         self.agenda: list[tuple[datetime, int, Any]] = []
         self.sequence = itertools.count()
         self.seen_message = 0
-        #: Whether a text or a dispatcher tick may have reached a phone since the last look.
+        #: Whether a dispatcher tick may have reached a phone since the last look.
         self.phones_rang = False
+        #: eas's answers to the last text, as (simulator message id, participant id, body).
+        self.inbox: list[tuple[int, int, str]] = []
         #: (person, prompt id) while a person's reply in a check-in awaits the server's answer.
         self.answering: tuple[Person, int] | None = None
         #: Whether the dispatcher's next piece of work may have changed since it was looked up:
@@ -275,11 +277,13 @@ class Simulation:
 
     def _react(self) -> None:
         """Read what the phones received since last time, and decide what each person does."""
-        if not self.phones_rang:
-            return  # only texts and the dispatcher's sends reach the phones
-        self.phones_rang = False
-        rows = db.session.execute(_RECEIVED, {"seen": self.seen_message}).all()
-        db.session.remove()
+        rows, self.inbox = self.inbox, []
+        if self.phones_rang:  # the dispatcher sends without telling: look
+            self.phones_rang = False
+            rows += db.session.execute(_RECEIVED, {"seen": self.seen_message}).all()
+            db.session.remove()
+        if not rows:
+            return
         for message_id, participant_id, body in rows:
             self.seen_message = max(self.seen_message, message_id)
             self._on_text(self.by_id[participant_id], body)
@@ -323,11 +327,16 @@ class Simulation:
     # what people do ---------------------------------------------------------------------------
 
     def _text(self, person: Person, body: str) -> None:
-        """A text from the person's phone, through the simulator's reply endpoint."""
-        response = self.client.post(f"/simulator/{self.ids[person.label]}", data={"body": body})
-        if response.status_code != 302:
-            raise RuntimeError(f"the phone simulator refused a text: {response.status_code}")
-        self.phones_rang = True
+        """A text from the person's phone, through the phone simulator's sending code (the
+        code Twilio's webhook reaches, without the page around it), committed as a request
+        is; eas's answers land on the phone, and the person reads them next (`_react`)."""
+        begin_write()
+        participant = db.session.get(Participant, self.ids[person.label])
+        landed = text_from_phone(participant, body, self.clock.now())
+        db.session.flush()
+        self.inbox += [(message.id, message.participant_id, message.body) for message in landed]
+        db.session.commit()
+        db.session.remove()
         self.truth.texts_sent += 1
 
     def _reply(self, person: Person, prompt_id: int) -> None:

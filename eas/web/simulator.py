@@ -5,6 +5,7 @@ the texts eas answers with land on the phone as the provider would deliver them.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, render_template, request, url_for
@@ -83,25 +84,33 @@ def send(participant_id: int):
     participant = db.session.get(Participant, participant_id) or abort(404)
     body = request.form.get("body", "")
     if body.strip():
-        now = now_utc()
-        inbound = receive(
-            {
-                "MessageSid": f"SMsim{uuid.uuid4().hex}",
-                "From": participant.phone,
-                "To": "eas-simulator",
-                "Body": body,
-                "NumMedia": "0",
-            },
-            now,
-        )
-        for number, text in enumerate(inbound.replies, 1):
-            db.session.add(
-                SimulatedMessage(
-                    idempotency_key=f"reply-{inbound.message.id}-{number}",
-                    provider_sid=f"SM{uuid.uuid4().hex}",
-                    participant_id=participant.id,
-                    body=text,
-                    received_at=now,
-                )
-            )
+        text_from_phone(participant, body, now_utc())
     return redirect(url_for("simulator.phone", participant_id=participant.id, _anchor="reply"))
+
+
+def text_from_phone(participant: Participant, body: str, now: datetime) -> list[SimulatedMessage]:
+    """A text sent from `participant`'s simulated phone, handed to `receive` as Twilio's webhook
+    hands one over; the texts eas answers with land on the phone. Written with the caller's
+    commit; returns what landed (the study simulator reads it at once)."""
+    inbound = receive(
+        {
+            "MessageSid": f"SMsim{uuid.uuid4().hex}",
+            "From": participant.phone,
+            "To": "eas-simulator",
+            "Body": body,
+            "NumMedia": "0",
+        },
+        now,
+    )
+    landed = [
+        SimulatedMessage(
+            idempotency_key=f"reply-{inbound.message.id}-{number}",
+            provider_sid=f"SM{uuid.uuid4().hex}",
+            participant_id=participant.id,
+            body=text,
+            received_at=now,
+        )
+        for number, text in enumerate(inbound.replies, 1)
+    ]
+    db.session.add_all(landed)
+    return landed
