@@ -8,7 +8,6 @@ import os
 import shutil
 import tempfile
 import time as wallclock
-from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -25,6 +24,7 @@ from eas.delivery.segments import count_segments
 from eas.delivery.simulator import SimulatorTransport
 from eas.export.operations import export_study
 from eas.protocols.validation import LoadedProtocol, validate_protocol_file
+from eas.safety.models import SafetyAlert
 from eas.scheduling.preview import DEFAULT_PRICE_PER_SEGMENT, DEFAULT_SECONDS_PER_ITEM
 from eas.simulation.cohort import Person, make_cohort
 from eas.simulation.engine import Simulation, Truth, simulation_app
@@ -48,24 +48,23 @@ class SimulationResult:
     seconds: float
 
 
-def _message_facts(definition: dict[str, Any]) -> dict[str, Any]:
+def _message_facts() -> dict[str, Any]:
     sent = received = 0
-    fired: Counter[str] = Counter()
-    replies = {
-        alert["reply"]: alert["id"] for alert in definition.get("alerts", []) if "reply" in alert
-    }
     for direction, body in db.session.execute(sa.select(Message.direction, Message.body)):
         segments = count_segments(body).segments
         if direction is Direction.inbound:
             received += segments
         else:
             sent += segments
-            if body in replies:
-                fired[replies[body]] += 1
+    # Every alert raised, by the protocol's rule: those without a reply to the participant and
+    # those set off on a web page too.
+    fired = db.session.execute(
+        sa.select(SafetyAlert.rule, sa.func.count()).group_by(SafetyAlert.rule)
+    ).all()
     return {
         "sms_segments_sent": sent,
         "sms_segments_received": received,
-        "alerts_fired": dict(sorted(fired.items())),
+        "alerts_fired": dict(sorted(fired)),
     }
 
 
@@ -191,7 +190,7 @@ def run_simulation(
             "opted_out": len(truth.opted_out),
             "withdrawn": len(truth.withdrawn),
             "malformed_replies": truth.malformed_replies,
-            **_message_facts(protocol.definition),
+            **_message_facts(),
         }
         db.session.remove()
         db.engine.dispose()

@@ -164,9 +164,10 @@ def _understand(
     if participant is None:
         log.info("inbound message=%s from a number no study knows", message.id)
         return []
-    # One text at a time per participant (PostgreSQL; SQLite already has one writer): two
-    # replies arriving together must not both answer the same item.
-    db.session.execute(_LOCK_PARTICIPANT, {"participant_id": participant.id})
+    # One text at a time per participant: two replies arriving together must not both answer
+    # the same item. (SQLite has one writer at a time already, and no row locks to take.)
+    if db.session.get_bind().dialect.name != "sqlite":
+        db.session.execute(_LOCK_PARTICIPANT, {"participant_id": participant.id})
     message.participant_id = participant.id
     opted_out = participant.status is ParticipantStatus.opted_out
     command = command_of(body, opted_out=opted_out, opt_out_type=params.get("OptOutType"))

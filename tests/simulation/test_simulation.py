@@ -142,3 +142,35 @@ def test_the_simulated_export_validates_and_has_its_report(simulated, tmp_path):
     assert '"opted_out": 1' in data.read_text() and "<svg" in html.read_text()
     numbers = json.loads(data.read_text())  # the STOP counted as an event, not only a status
     assert numbers["events"]["opted_out"] == len(simulated.truth.opted_out)
+
+
+def test_the_report_counts_every_alert_the_answers_set_off(any_simulation):
+    # The demo protocol's rule alert: distress >= 8 (its keyword alert needs words nobody types).
+    distressed = [
+        key
+        for key, value in any_simulation.truth.answers.items()
+        if key[2] == "distress" and value is not None and value >= 8
+    ]
+    assert distressed, "the seed should give some high-distress answers"
+    assert any_simulation.facts["alerts_fired"] == {"high_distress": len(distressed)}
+
+
+def test_alerts_without_a_reply_are_counted_too(tmp_path):
+    import yaml
+
+    protocol = yaml.safe_load(DEMO_PROTOCOL.read_text(encoding="utf-8"))
+    for alert in protocol["alerts"]:
+        alert.pop("reply", None)
+    silent = tmp_path / "silent.yaml"
+    silent.write_text(yaml.safe_dump(protocol, sort_keys=False), encoding="utf-8")
+    logging.disable(logging.INFO)
+    try:
+        result = run_simulation(
+            silent, tmp_path / "out", participants=3, days=2, seed=3, start=START, zones=ZONES
+        )
+    finally:
+        logging.disable(logging.NOTSET)
+    with sqlite3.connect(result.folder / "simulation.sqlite3") as connection:
+        raised = connection.execute("SELECT count(*) FROM safety_alerts").fetchone()[0]
+    assert raised > 0
+    assert sum(result.facts["alerts_fired"].values()) == raised
