@@ -329,7 +329,8 @@ class Simulation:
     def _text(self, person: Person, body: str) -> None:
         """A text from the person's phone, through the phone simulator's sending code (the
         code Twilio's webhook reaches, without the page around it), committed as a request
-        is; eas's answers land on the phone, and the person reads them next (`_react`)."""
+        is; eas's answers land on the phone, and the person reads them next (`_react`). In the
+        transaction the caller began, if any (`_reply` looks at the conversation first)."""
         begin_write()
         participant = db.session.get(Participant, self.ids[person.label])
         landed = text_from_phone(participant, body, self.clock.now())
@@ -340,6 +341,8 @@ class Simulation:
         self.truth.texts_sent += 1
 
     def _reply(self, person: Person, prompt_id: int) -> None:
+        # What the person sees on their phone, read in the transaction that sends the text.
+        begin_write()
         prompt, response, is_open = open_conversation(self.ids[person.label], self.clock.now())
         if prompt is None or prompt.id != prompt_id or not is_open:
             db.session.remove()
@@ -350,7 +353,6 @@ class Simulation:
         values = responses.answered_values(response, questionnaire) if response else {}
         position = next(i for i, item in enumerate(items) if item["id"] == current)
         reasked = bool(response and response.reasked)
-        db.session.remove()
         self.plan_changed |= response is None
         # Whatever this text is, the server answers it within this check-in (which it starts).
         self.answering = (person, prompt_id)

@@ -79,12 +79,13 @@ def receive(params: Mapping[str, str], now: datetime) -> Inbound:
     body = params.get("Body", "").replace("\x00", "\ufffd")
     cipher = get_cipher()
     phone_hash = cipher.lookup_hash(sender)
-    participant = _sender_or_none(phone_hash, now)
+    found = _sender_or_none(phone_hash, now)
+    participant = found if isinstance(found, Participant) else None
     message = Message(
         direction=Direction.inbound,
         phone_encrypted=cipher.encrypt(sender),
         phone_hash=phone_hash,
-        body=cipher.seal(body) if _encrypts_free_text(participant) else body,
+        body=cipher.seal(body) if _encrypts_free_text(found) else body,
         provider_sid=sid,
         purpose="inbound",
         status=MessageStatus.received,
@@ -138,20 +139,29 @@ def sender_of(phone_hash: str, now: datetime) -> Participant | None:
     return (active or candidates)[0]
 
 
-def _sender_or_none(phone_hash: str, now: datetime) -> Participant | None:
+class _Unknown:
+    """The sender could not be looked up (the lookup failed, not "nobody")."""
+
+
+_UNKNOWN = _Unknown()
+
+
+def _sender_or_none(phone_hash: str, now: datetime) -> Participant | _Unknown | None:
     """The sender, looked up before the message is stored (its text may have to be sealed);
-    if that fails, the message is still stored, in clear, rather than lost."""
+    if that fails, the message is still stored rather than lost."""
     try:
         return sender_of(phone_hash, now)
     except Exception:
-        log.exception("cannot tell who sent an inbound text; storing it anyway")
-        return None
+        log.exception("cannot tell who sent an inbound text; storing it sealed")
+        return _UNKNOWN
 
 
-def _encrypts_free_text(participant: Participant | None) -> bool:
-    if participant is None:
-        return False
-    return participant.study.current_version.definition["study"]["privacy"]["encrypt_free_text"]
+def _encrypts_free_text(sender: Participant | _Unknown | None) -> bool:
+    if sender is None:
+        return False  # a number no study knows: nobody's study asks for sealing
+    if sender is _UNKNOWN:
+        return True  # it may be a participant's, in a study that seals what they write
+    return sender.study.current_version.definition["study"]["privacy"]["encrypt_free_text"]
 
 
 def _understand(

@@ -8,8 +8,10 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
 from eas.core.crypto import DataCipher
+from eas.delivery.models import Message
 from eas.export.operations import export_study
 from eas.protocols.validation import validate_protocol_text
+from eas.sms import inbound
 from eas.studies.operations import publish_protocol
 from tests.conftest import DEMO_PROTOCOL
 from tests.surveys.conftest import Answerer
@@ -66,3 +68,24 @@ def test_free_text_is_stored_sealed_and_exported_in_clear(
 def test_studies_that_do_not_opt_in_store_text_as_sent(db, phone, participant):
     phone.text("plain words")
     assert _stored(db, "SELECT body FROM messages WHERE direction = 'inbound'") == ["plain words"]
+
+
+def test_a_text_whose_sender_cannot_be_looked_up_is_stored_sealed(
+    db, phone, participant, monkeypatch
+):
+    # It may be a participant's, in a study that seals what they write: not in clear.
+    def failing(phone_hash, now):
+        raise RuntimeError("the lookup failed")
+
+    monkeypatch.setattr(inbound, "sender_of", failing)
+    phone.text("I feel alone tonight")
+    (body,) = _stored(db, "SELECT body FROM messages WHERE direction = 'inbound'")
+    assert body.startswith("enc1:") and "alone" not in body
+    assert db.session.scalar(sa.select(Message.body)) == "I feel alone tonight"  # read back
+
+
+def test_a_text_from_a_number_no_study_knows_is_stored_as_sent(db, clock, participant):
+    inbound.receive(
+        {"MessageSid": "SMnobody", "From": "+12025550999", "Body": "wrong number"}, clock.now()
+    )
+    assert _stored(db, "SELECT body FROM messages WHERE direction = 'inbound'") == ["wrong number"]
