@@ -15,12 +15,45 @@ from eas.responses.models import Response, ResponseStatus
 from eas.scheduling.models import PlannedPrompt
 from eas.web.monitoring import DUE_STATUSES
 
-_CELL, _LABEL_WIDTH, _TOP = 18, 90, 22
-#: Colour-blind-safe steps from none (light) to all completed (dark blue).
-_COLOURS = ["#f1eef6", "#bdc9e1", "#74a9cf", "#2b8cbe", "#045a8d"]
+_CELL, _TOP = 18, 22
+#: Room for a label: about 7 px a character at the labels' size, between these bounds (a
+#: longer label is cut, in full in its tooltip and in the table).
+_MIN_LABEL_WIDTH, _MAX_LABEL_WIDTH, _PX_PER_CHARACTER = 60, 200, 7
+#: Nothing completed of what was due: orange, a hue of its own, so a day everyone missed never
+#: looks like a day with nothing due (no cell at all).
+_NONE_COMPLETED = "#e66101"
+#: Some completed, from few (light) to all (dark blue). Blue against orange stays apart for
+#: the common colour-vision deficiencies.
+_SOME_COMPLETED = ["#c6dbef", "#6baed6", "#2171b5", "#08306b"]
+LEGEND = [
+    (_NONE_COMPLETED, "none completed"),
+    (_SOME_COMPLETED[0], "under 40%"),
+    (_SOME_COMPLETED[1], "40-69%"),
+    (_SOME_COMPLETED[2], "70-99%"),
+    (_SOME_COMPLETED[3], "all completed"),
+]
+
+
+def colour(completed: int, due: int) -> str:
+    if completed == 0:
+        return _NONE_COMPLETED
+    share = completed / due
+    if share >= 1:
+        return _SOME_COMPLETED[3]
+    return _SOME_COMPLETED[0 if share < 0.4 else 1 if share < 0.7 else 2]
+
+
+def _short(label: str, width: int) -> str:
+    fits = (width - 8) // _PX_PER_CHARACTER
+    return label if len(label) <= fits else label[: max(1, fits - 1)] + "…"
 
 
 def compliance_heatmap(study, now: datetime) -> dict:
+    """Every participant of the study, one row each (also those with nothing due yet), by
+    study day: completed of due prompts."""
+    labels = sorted(
+        db.session.scalars(sa.select(Participant.label).where(Participant.study_id == study.id))
+    )
     rows = db.session.execute(
         sa.select(
             Participant.label,
@@ -40,32 +73,33 @@ def compliance_heatmap(study, now: datetime) -> dict:
     cells: dict[str, dict[int, tuple[int, int]]] = defaultdict(dict)
     for label, day, due, completed in rows:
         cells[label][day] = (completed, due)
-    labels = sorted(cells)
     days = study.current_version.definition["study"]["duration_days"]
+    longest = max((len(label) for label in labels), default=0)
+    label_width = min(_MAX_LABEL_WIDTH, max(_MIN_LABEL_WIDTH, longest * _PX_PER_CHARACTER + 8))
     rects = []
     for row, label in enumerate(labels):
-        for day in range(1, days + 1):
-            if day not in cells[label]:
+        for day, (completed, due) in sorted(cells[label].items()):
+            if not 1 <= day <= days:
                 continue
-            completed, due = cells[label][day]
-            share = completed / due if due else 0
             rects.append(
                 {
-                    "x": _LABEL_WIDTH + (day - 1) * _CELL,
+                    "x": label_width + (day - 1) * _CELL,
                     "y": _TOP + row * _CELL,
-                    "colour": _COLOURS[min(4, int(share * 4 + 0.5))],
+                    "colour": colour(completed, due),
                     "title": f"{label}, day {day}: {completed} of {due} completed",
                 }
             )
     return {
         "labels": labels,
+        "short_labels": [_short(label, label_width) for label in labels],
+        "any_due": bool(rows),
         "days": days,
         "rects": rects,
         "cells": cells,
         "cell": _CELL,
-        "label_width": _LABEL_WIDTH,
+        "label_width": label_width,
         "top": _TOP,
-        "width": _LABEL_WIDTH + days * _CELL + 4,
+        "width": label_width + days * _CELL + 4,
         "height": _TOP + max(1, len(labels)) * _CELL + 4,
-        "colours": _COLOURS,
+        "legend": LEGEND,
     }

@@ -86,3 +86,26 @@ def test_the_heatmap_and_the_export_download(
     assert "ai-connection/responses_wide_momentary.csv" in names
     audit = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "study.exported"))
     assert audit.actor == "coord@example.org"
+
+
+def test_the_heatmap_shows_every_participant_and_tells_none_from_nothing_due(
+    db, client, clock, phone, participant, send_next, make_user, enroll_csv
+):
+    enroll_csv(
+        participant.study,
+        "label,phone,timezone,start_date\n"
+        "a-participant-with-a-very-long-label-indeed,+13125550102,UTC,2026-04-30\n",
+    )
+    send_next()  # P1's first prompt, never answered
+    clock.advance(timedelta(hours=3))
+    make_user(study=participant.study)
+    sign_in(client)
+    page = client.get("/studies/ai-connection").get_data(as_text=True)
+    # P1 missed everything due: orange, not the near-white of "no data"
+    missed = re.search(r'fill="(#[0-9a-f]{6})"><title>P1, day 1: 0 of \d+ completed', page)
+    assert missed and missed.group(1) == "#e66101"
+    # the later participant has nothing due yet, and is listed all the same (cut to fit, in
+    # full in the tooltip and the table)
+    assert "<title>a-participant-with-a-very-long-label-indeed</title>" in page
+    assert '<th scope="row">a-participant-with-a-very-long-label-indeed</th>' in page
+    assert "none completed" in page and "all completed" in page
