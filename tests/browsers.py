@@ -65,3 +65,11 @@ def check_page(page, folder: Path, name: str) -> None:
         if v["impact"] in ("serious", "critical")
     ]
     assert serious == [], f"{name}: {serious}"
+
+
+def expect_visible(locator) -> None:
+    """Wait (up to playwright's timeout) until `locator` is visible: after a click the next page
+    may still be loading, and `is_visible()` would not wait for it."""
+    from playwright.sync_api import expect
+
+    expect(locator).to_be_visible()

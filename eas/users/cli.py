@@ -9,7 +9,7 @@ from eas.core.clock import now_utc
 from eas.core.db import begin_write, db
 from eas.studies.operations import get_study
 from eas.users.models import StudyRole, User
-from eas.users.operations import AccountError, create_user, grant
+from eas.users.operations import AccountError, TeamError, create_user, grant, revoke
 
 users_cli = AppGroup("users", help="Coordinator accounts and who is on which study.")
 
@@ -47,9 +47,30 @@ def grant_command(email: str, study_id: str, role: str) -> None:
     study = get_study(study_id)
     if user is None or study is None:
         raise click.ClickException(f"no user {email}" if user is None else f"no study {study_id}")
-    grant(user, study.id, StudyRole(role), now_utc(), actor="cli")
+    try:
+        grant(user, study.id, StudyRole(role), now_utc(), actor="cli")
+    except TeamError as problem:
+        raise click.ClickException(str(problem)) from None
     db.session.commit()
     click.echo(f"{user.email} is {role} of {study_id}")
+
+
+@users_cli.command("remove")
+@click.argument("email")
+@click.argument("study_id")
+def remove_command(email: str, study_id: str) -> None:
+    """Take a user off a study (the account stays)."""
+    begin_write()
+    user = _user(email)
+    study = get_study(study_id)
+    if study is None:
+        raise click.ClickException(f"no study {study_id}")
+    try:
+        revoke(user, study.id, actor="cli")
+    except TeamError as problem:
+        raise click.ClickException(str(problem)) from None
+    db.session.commit()
+    click.echo(f"{user.email} is no longer on {study_id}")
 
 
 def _user(email: str) -> User:

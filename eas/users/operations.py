@@ -47,20 +47,75 @@ def create_user(
     return user
 
 
-def grant(user: User, study_id: int, role: StudyRole, now: datetime, *, actor: str) -> None:
-    membership = db.session.scalar(
+class TeamError(ValueError):
+    """A change to who is on a study that would leave it without an owner."""
+
+
+def _membership(user: User, study_id: int) -> StudyMembership | None:
+    return db.session.scalar(
         sa.select(StudyMembership).where(
             StudyMembership.user_id == user.id, StudyMembership.study_id == study_id
         )
     )
+
+
+def _last_owner(membership: StudyMembership) -> bool:
+    owners = db.session.scalar(
+        sa.select(sa.func.count()).where(
+            StudyMembership.study_id == membership.study_id,
+            StudyMembership.role == StudyRole.owner,
+        )
+    )
+    return membership.role is StudyRole.owner and owners <= 1
+
+
+def grant(user: User, study_id: int, role: StudyRole, now: datetime, *, actor: str) -> None:
+    """Put `user` on the study with `role`, or change their role. A study keeps an owner: the
+    only one cannot become something else (make someone else owner first)."""
+    membership = _membership(user, study_id)
     if membership is None:
         db.session.add(
             StudyMembership(user_id=user.id, study_id=study_id, role=role, created_at=now)
         )
+    elif membership.role is role:
+        return
     else:
+        if role is not StudyRole.owner and _last_owner(membership):
+            raise TeamError(
+                f"{user.email} is the study's only owner: make someone else owner first"
+            )
         membership.role = role
     db.session.flush()
-    record("user.granted", actor=actor, user_id=user.id, study_id=study_id, role=role.value)
+    record(
+        "user.granted",
+        actor=actor,
+        user_id=user.id,
+        study_id=study_id,
+        email=user.email,
+        role=role.value,
+    )
+
+
+def revoke(user: User, study_id: int, *, actor: str) -> None:
+    """Take `user` off the study (their account stays). Not its only owner."""
+    membership = _membership(user, study_id)
+    if membership is None:
+        return
+    if _last_owner(membership):
+        raise TeamError(f"{user.email} is the study's only owner: make someone else owner first")
+    db.session.delete(membership)
+    db.session.flush()
+    record("user.revoked", actor=actor, user_id=user.id, study_id=study_id, email=user.email)
+
+
+def team_of(study_id: int) -> list[tuple[User, StudyRole]]:
+    """Who is on the study, owners first, then by address."""
+    rows = db.session.execute(
+        sa.select(User, StudyMembership.role)
+        .join(StudyMembership, StudyMembership.user_id == User.id)
+        .where(StudyMembership.study_id == study_id)
+    ).all()
+    return sorted(((user, role) for user, role in rows), key=lambda r: (-r[1].rank, r[0].email))
 
 
 def _recent_failures(column, value: str, now: datetime) -> int:

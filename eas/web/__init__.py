@@ -25,6 +25,7 @@ def init_web(app: Flask) -> None:
         participant_views,
         setup_views,
         simulator,
+        team_views,
         views,
     )
     from eas.web.csrf import csrf_token
@@ -38,6 +39,7 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(setup_views.bp)
     app.register_blueprint(participant_views.bp)
     app.register_blueprint(monitor_views.bp)
+    app.register_blueprint(team_views.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(sms_views.bp)

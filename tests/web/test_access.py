@@ -26,6 +26,10 @@ ROUTES = {
     "people.change": ("POST", f"{S}/participants/P1/pause", False),
     "monitor.today": ("GET", f"{S}/today", True),
     "monitor.audit": ("GET", f"{S}/audit", True),
+    "team.team": ("GET", f"{S}/team", True),
+    "team.add_member": ("POST", f"{S}/team", False),
+    "team.change_role": ("POST", f"{S}/team/1/role", False),
+    "team.remove_member": ("POST", f"{S}/team/1/remove", False),
 }
 #: Routes that are not about one study (who may use them: tests/web/test_setup_pages.py).
 GENERAL = {
@@ -39,7 +43,7 @@ def test_every_dashboard_route_is_in_this_table(app):
     endpoints = {
         rule.endpoint
         for rule in app.url_map.iter_rules()
-        if rule.endpoint.split(".")[0] in {"web", "setup", "people", "monitor"}
+        if rule.endpoint.split(".")[0] in {"web", "setup", "people", "monitor", "team"}
     }
     assert endpoints == set(ROUTES) | set(GENERAL)
 

@@ -23,7 +23,7 @@ from eas.participants.models import Participant
 from eas.scheduling.models import PlannedPrompt
 from eas.sms.inbound import receive
 from eas.users.operations import create_user
-from tests.browsers import check_page, chromium, require_browser
+from tests.browsers import check_page, chromium, expect_visible, require_browser
 from tests.conftest import DEMO_PROTOCOL, ROOT, T0, make_test_config
 from tests.delivery.fakes import FakeProvider
 from tests.fixtures import PASSWORD
@@ -52,6 +52,7 @@ def site(tmp_path_factory):
     with app.app_context():
         flask_migrate.upgrade()
         create_user("coord@example.org", "Coordinator", PASSWORD, clock.now(), admin=True)
+        create_user("analyst@example.org", "Analyst", PASSWORD, clock.now())
         db.session.commit()
         db.session.remove()
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -95,7 +96,7 @@ def test_a_coordinator_runs_the_study_from_the_browser(site):
         page.get_by_label("E-mail address").fill("coord@example.org")
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
-        assert page.get_by_role("heading", name="Studies").is_visible()
+        expect_visible(page.get_by_role("heading", name="Studies"))
         check_page(page, ARTIFACTS, "1-no-studies")
 
         page.get_by_role("link", name="Set up a new study").click()
@@ -109,10 +110,10 @@ def test_a_coordinator_runs_the_study_from_the_browser(site):
 
         page.get_by_label("or paste or edit it here").fill(DEMO)
         page.get_by_role("button", name="Check").click()
-        assert page.get_by_text("prompts a day").is_visible()
+        expect_visible(page.get_by_text("prompts a day"))
         check_page(page, ARTIFACTS, "3-protocol-valid")
         page.get_by_role("button", name="Create the study").click()
-        assert page.get_by_role("heading", name="AI conversations, connection").is_visible()
+        expect_visible(page.get_by_role("heading", name="AI conversations, connection"))
         assert "created from pasted in the browser" in page.get_by_role("status").inner_text()
 
         page.get_by_role("navigation", name="Study").get_by_role(
@@ -135,18 +136,24 @@ def test_a_coordinator_runs_the_study_from_the_browser(site):
 
         _first_day_passes(site)
         page.get_by_role("link", name="P1").click()
-        assert page.get_by_role("heading", name="Text messages").is_visible()
+        expect_visible(page.get_by_role("heading", name="Text messages"))
         check_page(page, ARTIFACTS, "6-participant")
 
         page.get_by_role("link", name="Today").click()
         check_page(page, ARTIFACTS, "7-today")
+        page.get_by_role("link", name="Team").click()
+        page.get_by_label("Address they sign in with").fill("analyst@example.org")
+        page.get_by_label("Role", exact=True).select_option("viewer")
+        page.get_by_role("button", name="Add to the team").click()
+        expect_visible(page.get_by_text("analyst@example.org is now viewer of this study."))
+        check_page(page, ARTIFACTS, "7b-team")
         page.get_by_role("link", name="Audit log").click()
-        assert page.get_by_text("participants.imported").is_visible()
+        expect_visible(page.get_by_text("participants.imported"))
         check_page(page, ARTIFACTS, "8-audit")
 
         page.get_by_role("link", name="Overview").click()
         heatmap = page.get_by_role("img", name="Share of due prompts completed")
-        assert heatmap.is_visible()
+        expect_visible(heatmap)
         assert "P1, day 1: 1 of" in page.content()
         check_page(page, ARTIFACTS, "9-heatmap")
         with page.expect_download() as download:
