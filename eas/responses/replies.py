@@ -181,10 +181,27 @@ def _number(item: dict[str, Any], text: str) -> Answered | None:
     return _in_range(item, _one_number(text), whole=bool(item.get("integer")))
 
 
-def _option_answer(option: dict[str, Any]) -> Answered:
+def option_answer(option: dict[str, Any]) -> Answered:
+    """The answer choosing an option gives, however it was chosen (by SMS or on the web)."""
     value = option["value"]
     numeric = value if isinstance(value, int | float) and not isinstance(value, bool) else None
     return Answered(numeric, str(value))
+
+
+def option_with_value(item: dict[str, Any], value: str) -> dict[str, Any] | None:
+    """The option whose value, as text, is `value`: as a stored answer or a web form names it."""
+    for option in item["options"]:
+        if str(option["value"]) == value:
+            return option
+    return None
+
+
+def choices_answer(item: dict[str, Any], chosen: list[dict[str, Any]]) -> Answered:
+    """The answer choosing these options of a multi-choice item gives: their values in the
+    item's order."""
+    return Answered(
+        None, json.dumps([o["value"] for o in item["options"] if any(o is c for c in chosen)])
+    )
 
 
 def _find_option(options: list[dict[str, Any]], token: str) -> dict[str, Any] | None:
@@ -199,7 +216,7 @@ def _find_option(options: list[dict[str, Any]], token: str) -> dict[str, Any] | 
 
 def _choice(item: dict[str, Any], text: str) -> Answered | None:
     option = _find_option(item["options"], normalise(text))
-    return _option_answer(option) if option is not None else None
+    return option_answer(option) if option is not None else None
 
 
 def _options_in(options: list[dict[str, Any]], text: str) -> list[dict[str, Any]] | None:
@@ -234,7 +251,7 @@ def _multi_choice(item: dict[str, Any], text: str) -> Answered | None:
         chosen = [option for option in options if any(option is f for f in found)]
     if not item.get("min_choices", 0) <= len(chosen) <= item.get("max_choices", len(options)):
         return None
-    return Answered(None, json.dumps([option["value"] for option in chosen]))
+    return choices_answer(item, chosen)
 
 
 def _text(item: dict[str, Any], text: str) -> Answered | None:
@@ -277,10 +294,8 @@ def answer_value(item: dict[str, Any], numeric: float | None, text: str | None) 
     if kind == "choice":
         if text is None:
             return None
-        for option in item["options"]:
-            if str(option["value"]) == text:
-                return option["value"]
-        return text
+        option = option_with_value(item, text)
+        return option["value"] if option is not None else text
     if kind == "text":
         return text
     return numeric

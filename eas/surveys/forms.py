@@ -8,19 +8,20 @@ form was tampered with. Either way nothing of the page is stored.
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
 from eas.responses.replies import (
-    THOUSANDS_SEPARATED,
     ZERO_WIDTH,
     Answered,
     Outcome,
     Skipped,
+    choices_answer,
+    option_answer,
+    option_with_value,
+    parse_reply,
     printable,
 )
 
@@ -39,18 +40,6 @@ class PageResult:
     entered: dict[str, Any] = field(default_factory=dict)
 
 
-def _number(text: str) -> float:
-    # As by SMS: "1,000" is a thousand, "2,5" two and a half.
-    text = text.replace(",", "") if THOUSANDS_SEPARATED.match(text) else text.replace(",", ".")
-    try:
-        number = float(text)
-    except ValueError:
-        raise ValueError("Please enter a number.") from None
-    if not math.isfinite(number):
-        raise ValueError("Please enter a number.")
-    return number
-
-
 def _range_text(item: dict[str, Any]) -> str:
     low, high = item.get("min"), item.get("max")
     if low is not None and high is not None:
@@ -63,14 +52,18 @@ def _range_text(item: dict[str, Any]) -> str:
 
 
 def _option(item: dict[str, Any], value: str) -> dict[str, Any]:
-    for option in item["options"]:
-        if str(option["value"]) == value:
-            return option
-    raise Tampered(f"{item['id']}: '{value[:40]}' is not one of its options")
+    option = option_with_value(item, value)
+    if option is None:
+        raise Tampered(f"{item['id']}: '{value[:40]}' is not one of its options")
+    return option
 
 
 def _read(item: dict[str, Any], form: MultiDict) -> tuple[Outcome | None, str | None]:
-    """One item's outcome (None: blank), or ValueError for the participant, Tampered."""
+    """One item's outcome (None: blank), or ValueError for the participant, Tampered.
+
+    Answers mean what they mean by SMS: a typed number is read by the SMS reply parser (so
+    "1,000", "2,5" and "7/10" read the same, and "1e300" or "inf" are refused on both), and a
+    chosen option gives the answer choosing it gives by SMS."""
     name, kind = item["id"], item["type"]
     if kind == "multi_choice":
         chosen_values = form.getlist(name)
@@ -82,8 +75,7 @@ def _read(item: dict[str, Any], form: MultiDict) -> tuple[Outcome | None, str | 
             raise ValueError(f"Please choose at most {high}.")
         if len(chosen) < low:
             raise ValueError(f"Please choose at least {low}.")
-        ordered = [o["value"] for o in item["options"] if any(o is c for c in chosen)]
-        return Answered(None, json.dumps(ordered)), ",".join(chosen_values)
+        return choices_answer(item, chosen), ",".join(chosen_values)
     raw = form.get(name, "")
     if not raw.strip():
         return None, None
@@ -91,12 +83,9 @@ def _read(item: dict[str, Any], form: MultiDict) -> tuple[Outcome | None, str | 
     if kind == "yes_no":
         if raw not in ("yes", "no"):
             raise Tampered(f"{name}: '{raw[:40]}' is not yes or no")
-        return Answered(1 if raw == "yes" else 0, raw), raw
+        return parse_reply(item, raw), raw
     if kind == "choice":
-        option = _option(item, raw)
-        value = option["value"]
-        numeric = value if isinstance(value, int | float) and not isinstance(value, bool) else None
-        return Answered(numeric, str(value)), raw
+        return option_answer(_option(item, raw)), raw
     if kind == "text":
         raw = printable(raw).strip()
         if not ZERO_WIDTH.sub("", raw).strip():
@@ -104,24 +93,15 @@ def _read(item: dict[str, Any], form: MultiDict) -> tuple[Outcome | None, str | 
         if len(raw) > item.get("max_length", 500):
             raise ValueError(f"Please keep this under {item.get('max_length', 500)} characters.")
         return Answered(None, raw), raw
-    whole = kind in ("scale", "slider") or bool(item.get("integer"))
-    try:
-        number = _number(raw)
-    except ValueError:
-        if kind == "scale":
-            raise Tampered(f"{name}: '{raw[:40]}' is not a point of the scale") from None
-        raise
-    low, high = item.get("min"), item.get("max")
-    if (
-        (whole and number != int(number))
-        or (low is not None and number < low)
-        or (high is not None and number > high)
-    ):
-        if kind == "scale":
-            raise Tampered(f"{name}: {raw[:40]} is not a point of the scale")
-        kind_text = "a whole number" if whole else "a number"
+    outcome = parse_reply(item, raw)  # a scale, slider or number
+    if kind == "scale" and not isinstance(outcome, Answered):
+        raise Tampered(f"{name}: '{raw[:40]}' is not a point of the scale")
+    if isinstance(outcome, Skipped):  # "skip", as by SMS
+        return None, None
+    if not isinstance(outcome, Answered):
+        kind_text = "a whole number" if kind == "slider" or item.get("integer") else "a number"
         raise ValueError(f"Please enter {kind_text}{_range_text(item)}.")
-    return Answered(int(number) if whole else number, None), raw
+    return outcome, raw
 
 
 def read_page(items: list[dict[str, Any]], form: MultiDict) -> PageResult:

@@ -7,9 +7,17 @@ by page, so a dropped connection loses one page at most.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from eas.protocols.expressions import parse
+
+
+class Page(NamedTuple):
+    #: From 1.
+    number: int
+    count: int
+    #: The items it shows, from the current one on.
+    items: list[dict[str, Any]]
 
 
 def pages_of(questionnaire: dict[str, Any]) -> list[list[dict[str, Any]]]:
@@ -23,12 +31,13 @@ def pages_of(questionnaire: dict[str, Any]) -> list[list[dict[str, Any]]]:
     return pages
 
 
-def page_of(questionnaire: dict[str, Any], item_id: str) -> tuple[int, list[dict[str, Any]]]:
-    """The page (index from 0, and its items from `item_id` on) holding an item."""
-    for index, page in enumerate(pages_of(questionnaire)):
+def current_page(questionnaire: dict[str, Any], item_id: str, values: dict[str, Any]) -> Page:
+    """The page holding `item_id`, from that item on, as the saved answers `values` show it."""
+    pages = pages_of(questionnaire)
+    for index, page in enumerate(pages):
         ids = [item["id"] for item in page]
         if item_id in ids:
-            return index, page[ids.index(item_id) :]
+            return Page(index + 1, len(pages), visible(page[ids.index(item_id) :], values))
     raise KeyError(item_id)
 
 

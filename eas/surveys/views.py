@@ -4,7 +4,6 @@ branching, required items and ranges; every state has a clear page, never an err
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
@@ -18,15 +17,15 @@ from flask import (
 from flask import Response as FlaskResponse
 
 from eas.core.clock import now_utc
-from eas.core.db import begin_write, db
+from eas.core.db import begin_write
 from eas.participants.models import Channel, ParticipantStatus
 from eas.responses import operations as responses
 from eas.responses.models import ResponseStatus
 from eas.safety.operations import alerts_for_answers
 from eas.scheduling import events
-from eas.scheduling.models import PlannedPrompt, PromptStatus
+from eas.scheduling.models import PromptStatus
 from eas.surveys.forms import Tampered, read_page
-from eas.surveys.pages import page_of, pages_of, visible
+from eas.surveys.pages import Page, current_page
 from eas.web.csrf import require_csrf
 from eas.web.links import issue_token, resolve
 
@@ -52,8 +51,8 @@ def _message(title: str, text: str, status: int):
     return render_template("survey_message.html", title=title, text=text), status
 
 
-def _prompt_or_page(token: str):
-    link = resolve(token)
+def _prompt_or_page(token: str, *, lock: bool = False):
+    link = resolve(token, lock=lock)
     if link is None:
         return None, _message(
             "This link does not work",
@@ -89,20 +88,26 @@ def questionnaire(token: str):
             "next one.",
             410,
         )
-    return _render_page(prompt, questionnaire, response)
+    _, _, page = _standing(questionnaire, response)
+    return _render_page(questionnaire, response, page)
 
 
-def _render_page(prompt, questionnaire, response, errors=None, entered=None, status=200):
+def _standing(questionnaire, response) -> tuple[str, dict, Page]:
+    """Where a response stands: its current item, the saved answers (as branching sees them)
+    and the page it is on."""
     current = response.current_item_id if response else questionnaire["items"][0]["id"]
-    index, items = page_of(questionnaire, current)
     values = responses.answered_values(response, questionnaire) if response else {}
+    return current, values, current_page(questionnaire, current, values)
+
+
+def _render_page(questionnaire, response, page: Page, errors=None, entered=None, status=200):
     return (
         render_template(
             "survey.html",
             questionnaire=questionnaire,
-            items=visible(items, values),
-            page_number=index + 1,
-            page_count=len(pages_of(questionnaire)),
+            items=page.items,
+            page_number=page.number,
+            page_count=page.count,
             first_page=response is None,
             errors=errors or {},
             entered=entered or {},
@@ -115,15 +120,12 @@ def _render_page(prompt, questionnaire, response, errors=None, entered=None, sta
 @bp.post("/p/<token>")
 def save_page(token: str):
     require_csrf()
-    prompt, refusal = _prompt_or_page(token)
+    # One page at a time per prompt (the lock; SQLite has one writer): a double submit or a
+    # second tab sees the first one's result, and is sent back to where things stand.
+    prompt, refusal = _prompt_or_page(token, lock=True)
     if refusal:
         return refusal
     now = now_utc()
-    # One page at a time per prompt (PostgreSQL; SQLite has one writer): a double submit or a
-    # second tab sees the first one's result, and is sent back to where things stand.
-    db.session.execute(
-        sa.select(PlannedPrompt.id).where(PlannedPrompt.id == prompt.id).with_for_update()
-    )
     response = responses.response_for(prompt)
     questionnaire = responses.questionnaire_of(prompt)
     if response is not None and response.status is ResponseStatus.completed:
@@ -134,14 +136,12 @@ def save_page(token: str):
             "Its time ran out before this page was sent, so it was not saved. Thank you.",
             410,
         )
-    current = response.current_item_id if response else questionnaire["items"][0]["id"]
+    current, values, page = _standing(questionnaire, response)
     if request.form.get("page_item") != current:
         # An old copy of the page (another tab, the back button): show where things stand.
         return redirect(request.path, 303)
-    values = responses.answered_values(response, questionnaire) if response else {}
-    items = visible(page_of(questionnaire, current)[1], values)
     try:
-        result = read_page(items, request.form)
+        result = read_page(page.items, request.form)
     except Tampered as tampering:
         return _message(
             "This page could not be saved",
@@ -150,7 +150,7 @@ def save_page(token: str):
             400,
         )
     if result.errors:
-        return _render_page(prompt, questionnaire, response, result.errors, result.entered, 422)
+        return _render_page(questionnaire, response, page, result.errors, result.entered, 422)
     if response is None:
         response = responses.start_response(prompt, Channel.web, now)
     for item, outcome, raw in result.outcomes:

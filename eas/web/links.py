@@ -8,12 +8,14 @@ and each reminder get their own); they all lead to the same response.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import contains_eager
 
 from eas.core.db import db
 from eas.participants.models import Participant
@@ -68,12 +70,48 @@ def personal_link(participant: Participant, now: datetime) -> str:
     return f"{_base_url()}/me/{_issue(participant.id, None, now)}"
 
 
-def resolve(token: str, *, personal: bool = False) -> AccessLink | None:
+@functools.cache
+def _prompt_link(lock: bool) -> sa.Select:
+    # A prompt's page reads the prompt, its protocol version, its participant and their study:
+    # one statement for all of them. (Built on first use: loader options need every model mapped.)
+    statement = (
+        sa.select(AccessLink)
+        .join(AccessLink.prompt)
+        .join(PlannedPrompt.protocol_version)
+        .join(PlannedPrompt.participant)
+        .join(Participant.study)
+        .where(AccessLink.token_hash == sa.bindparam("token_hash"), AccessLink.revoked_at.is_(None))
+        .options(
+            contains_eager(AccessLink.prompt).options(
+                contains_eager(PlannedPrompt.protocol_version),
+                contains_eager(PlannedPrompt.participant).contains_eager(Participant.study),
+            )
+        )
+    )
+    # Only the prompt's row: locking the participant's would hold up their other work.
+    return statement.with_for_update(of=PlannedPrompt) if lock else statement
+
+
+@functools.cache
+def _personal_link() -> sa.Select:
+    return (
+        sa.select(AccessLink)
+        .join(AccessLink.participant)
+        .join(Participant.study)
+        .where(
+            AccessLink.token_hash == sa.bindparam("token_hash"),
+            AccessLink.prompt_id.is_(None),
+            AccessLink.revoked_at.is_(None),
+        )
+        .options(contains_eager(AccessLink.participant).contains_eager(Participant.study))
+    )
+
+
+def resolve(token: str, *, personal: bool = False, lock: bool = False) -> AccessLink | None:
+    """The link a token opens (a prompt's, or with `personal` a participant's own page), or None.
+    `lock` also locks the prompt's row to the end of the transaction (PostgreSQL; SQLite has one
+    writer), so two submits of one page take turns."""
     if not token or len(token) > 64:
         return None
-    link = db.session.scalar(
-        sa.select(AccessLink).where(AccessLink.token_hash == token_hash(token))
-    )
-    if link is None or link.revoked_at is not None or (link.prompt_id is None) != personal:
-        return None
-    return link
+    statement = _personal_link() if personal else _prompt_link(lock)
+    return db.session.scalar(statement, {"token_hash": token_hash(token)})

@@ -24,8 +24,11 @@ from eas.responses.replies import (
     Invalid,
     Skipped,
     answer_value,
+    choices_answer,
     is_skip,
     normalise,
+    option_answer,
+    option_with_value,
     parse_reply,
     printable,
     split_compact,
@@ -1154,3 +1157,20 @@ def test_split_compact_words_are_non_empty_and_unseparated(reply):
 def test_a_compact_reply_keeps_a_thousands_separator():
     assert split_compact("1,000 2") == ["1,000", "2"]
     assert split_compact("7,2,5") == ["7", "2", "5"]
+
+
+# 5. options by value: how a stored answer and the web form name an option -------------------
+
+
+def test_an_option_by_its_value_as_text():
+    assert option_with_value(FREQUENCY, "1") == {"value": 1, "label": "Weekly"}
+    assert option_with_value(FREQUENCY, "Weekly") is None  # a label is not a value
+    assert option_with_value(CODED, "work") == {"value": "work", "label": "At work"}
+
+
+def test_choosing_an_option_answers_as_an_sms_reply_naming_it():
+    weekly = option_with_value(FREQUENCY, "1")
+    assert option_answer(weekly) == parse_reply(FREQUENCY, "weekly") == Answered(1, "1")
+    chosen = [TOPICS["options"][3], TOPICS["options"][0]]
+    assert choices_answer(TOPICS, chosen) == parse_reply(TOPICS, "friends, work")
+    assert choices_answer(TOPICS, chosen).text == json.dumps(["work", "friends"])

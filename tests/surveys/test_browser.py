@@ -27,7 +27,7 @@ from eas.scheduling.models import PlannedPrompt
 from eas.studies.operations import publish_protocol
 from eas.users.models import StudyRole
 from eas.users.operations import create_user, grant
-from tests.browsers import check_page, chromium, require_browser
+from tests.browsers import check_page, chromium, expect_visible, require_browser
 from tests.conftest import DEMO_PROTOCOL, ROOT, T0, make_test_config
 from tests.delivery.fakes import FakeProvider
 from tests.fixtures import PASSWORD
@@ -116,21 +116,23 @@ def test_the_evening_diary_on_a_phone(site, browser):
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
     page.goto(site["links"]["P1"])
-    assert page.get_by_text("Page 1 of 3").is_visible()
+    expect_visible(page.get_by_text("Page 1 of 3"))
     _check(page, "1-first-page")
 
     page.get_by_label("About how many minutes").fill("abc")
     page.get_by_role("button", name="Next").click()
-    assert page.get_by_role("alert").get_by_text("Please enter a number.").is_visible()
+    expect_visible(
+        page.get_by_role("alert").get_by_text("Please enter a whole number from 0 to 1440.")
+    )
     _check(page, "2-error")
 
     page.get_by_label("About how many minutes").fill("30")
     page.get_by_role("button", name="Next").click()
-    assert page.get_by_text("Page 2 of 3").is_visible()
+    expect_visible(page.get_by_text("Page 2 of 3"))
     replaced = page.get_by_role("group", name="take the place of contact with people")
     replaced.get_by_role("radio", name="3", exact=True).check()
     page.reload()  # a dropped connection mid-page: page 2 again, nothing lost before it
-    assert page.get_by_text("Page 2 of 3").is_visible()
+    expect_visible(page.get_by_text("Page 2 of 3"))
     _check(page, "3-resumed")
 
     page.get_by_role("group", name="take the place of contact with people").get_by_role(
@@ -142,7 +144,7 @@ def test_the_evening_diary_on_a_phone(site, browser):
     page.get_by_role("group", name="compare a real person").get_by_label("Yes").check()
     page.get_by_role("group", name="with someone in person").get_by_label("Yes").check()
     page.get_by_role("button", name="Next").click()
-    assert page.get_by_text("Page 3 of 3").is_visible()
+    expect_visible(page.get_by_text("Page 3 of 3"))
     page.get_by_role("group", name="How satisfying").get_by_role("radio", name="6").check()
     page.get_by_role("group", name="Overall today").get_by_role(
         "radio", name="2", exact=True
@@ -150,7 +152,7 @@ def test_the_evening_diary_on_a_phone(site, browser):
     page.get_by_label("Anything else about today").fill("Long walk with my sister.")
     _check(page, "4-last-page")
     page.get_by_role("button", name="Send").click()
-    assert page.get_by_role("heading", name="Thank you").is_visible()
+    expect_visible(page.get_by_role("heading", name="Thank you"))
     _check(page, "5-thanks")
 
     stored = _stored(site, "P1")
@@ -163,7 +165,7 @@ def test_the_evening_diary_on_a_phone(site, browser):
     assert answers["day_note"][1] == "Long walk with my sister."
 
     page.goto(site["links"]["P1"])  # the link again: thanks, not the form
-    assert page.get_by_text("Your answers are saved").is_visible()
+    expect_visible(page.get_by_text("Your answers are saved"))
     assert page.locator("form").count() == 0
     _check(page, "6-reused-link")
     context.close()
@@ -173,12 +175,12 @@ def test_another_token_never_shows_someone_elses_answers(site, browser):
     page = browser.new_page(viewport=PHONE)
     own = site["links"]["P2"]
     page.goto(own)
-    assert page.get_by_text("Page 1 of 3").is_visible()
+    expect_visible(page.get_by_text("Page 1 of 3"))
     assert page.get_by_label("About how many minutes").input_value() == ""
     forged = own[:-3] + ("aaa" if not own.endswith("aaa") else "bbb")
     response = page.goto(forged)
     assert response.status == 404
-    assert page.get_by_role("heading", name="This link does not work").is_visible()
+    expect_visible(page.get_by_role("heading", name="This link does not work"))
     _check(page, "7-unknown-link")
     page.close()
 
@@ -191,7 +193,7 @@ def test_an_expired_link(site, browser):
         page = browser.new_page(viewport=PHONE)
         response = page.goto(site["links"]["P2"])
         assert response.status == 410
-        assert page.get_by_role("heading", name="This questionnaire has closed").is_visible()
+        expect_visible(page.get_by_role("heading", name="This questionnaire has closed"))
         _check(page, "8-expired-link")
         page.close()
     finally:
@@ -201,12 +203,12 @@ def test_an_expired_link(site, browser):
 def test_the_coordinators_study_page_after_signing_in(site, browser):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(site["base"] + "/studies/ai-connection")
-    assert page.get_by_role("heading", name="Sign in").is_visible()
+    expect_visible(page.get_by_role("heading", name="Sign in"))
     _check(page, "9-sign-in")
     page.get_by_label("E-mail address").fill("coord@example.org")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    assert page.get_by_role("heading", name="Open safety alerts").is_visible()
-    assert page.get_by_role("img", name="Share of due prompts completed").is_visible()
+    expect_visible(page.get_by_role("heading", name="Open safety alerts"))
+    expect_visible(page.get_by_role("img", name="Share of due prompts completed"))
     _check(page, "10-study-page")
     page.close()

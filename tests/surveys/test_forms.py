@@ -7,7 +7,7 @@ import json
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from eas.responses.replies import Answered, Skipped
+from eas.responses.replies import Answered, Skipped, parse_reply
 from eas.surveys.forms import Tampered, read_page
 from eas.surveys.pages import pages_of
 
@@ -22,6 +22,7 @@ TOPICS = {
 }
 HOURS = {"id": "hours", "type": "number", "integer": False, "min": 0, "max": 24, "text": "Hours?"}
 NAME = {"id": "name", "type": "text", "max_length": 5, "text": "Name?", "required": True}
+AMOUNT = {"id": "amount", "type": "number", "text": "How much?"}
 
 
 def test_an_untouched_slider_is_missing_not_its_middle():
@@ -53,7 +54,7 @@ def test_numbers_and_required_text():
     ok = read_page([HOURS, NAME], MultiDict({"hours": "2.5", "name": "Sam"}))
     assert [o for _, o, _ in ok.outcomes] == [Answered(2.5, None), Answered(None, "Sam")]
     assert read_page([HOURS], MultiDict({"hours": "nan"})).errors == {
-        "hours": "Please enter a number."
+        "hours": "Please enter a number from 0 to 24."
     }
     assert read_page([NAME], MultiDict({"name": "Samantha"})).errors == {
         "name": "Please keep this under 5 characters."
@@ -67,3 +68,51 @@ def test_pages_break_where_branching_needs_an_answer(demo_protocol):
         ["day_ai_replaced", "day_ai_expectations", "day_partner_compared", "day_in_person"],
         ["day_contact_quality", "day_lonely", "day_note"],
     ]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["1e300", "1E5", "inf", "-inf", "Infinity", "nan", "1_000", "0x10", "1000000000000", "1 2"],
+)
+def test_a_number_sms_refuses_is_refused_on_the_page_too(value):
+    assert read_page([AMOUNT], MultiDict({"amount": value})).errors == {
+        "amount": "Please enter a number."
+    }
+    assert not isinstance(parse_reply(AMOUNT, value), Answered)
+
+
+@pytest.mark.parametrize(
+    ("value", "number"),
+    [("999999999999", 999999999999.0), ("-3", -3.0), ("1,000", 1000.0), ("2,5", 2.5), (".5", 0.5)],
+)
+def test_a_number_reads_the_same_on_the_page_and_by_sms(value, number):
+    assert read_page([AMOUNT], MultiDict({"amount": value})).outcomes == [
+        (AMOUNT, Answered(number, None), value)
+    ]
+    assert parse_reply(AMOUNT, value) == Answered(number, None)
+
+
+def test_a_refused_number_is_shown_again_with_its_message():
+    result = read_page([HOURS, AMOUNT], MultiDict({"hours": "1e300", "amount": "inf"}))
+    assert result.errors == {
+        "hours": "Please enter a number from 0 to 24.",
+        "amount": "Please enter a number.",
+    }
+    assert result.entered == {"hours": "1e300", "amount": "inf"}
+    assert result.outcomes == []
+
+
+def test_a_scale_point_sms_refuses_is_tampering():
+    scale = {"id": "mood", "type": "scale", "min": 1, "max": 7, "text": "Mood?", "anchors": []}
+    for value in ("1e300", "inf", "8", "4.5"):
+        with pytest.raises(Tampered, match="is not a point of the scale"):
+            read_page([scale], MultiDict({"mood": value}))
+
+
+def test_options_give_the_answers_they_give_by_sms():
+    choice = {**TOPICS, "id": "topic", "type": "choice"}
+    assert read_page([choice], MultiDict({"topic": "3"})).outcomes[0][1] == parse_reply(choice, "2")
+    both = read_page(
+        [{**TOPICS, "max_choices": 2}], MultiDict([("topics", "3"), ("topics", "work")])
+    )
+    assert both.outcomes[0][1] == parse_reply({**TOPICS, "max_choices": 2}, "1 2")

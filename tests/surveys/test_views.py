@@ -80,7 +80,11 @@ def test_branching_is_decided_on_the_server(db, diary, answerer):
 
 @pytest.mark.parametrize(
     ("value", "message"),
-    [("abc", "Please enter a number."), ("2000", "Please enter a whole number from 0 to 1440.")],
+    # What SMS refuses too: no number, a number too large to be an answer, or off the range.
+    [
+        (value, "Please enter a whole number from 0 to 1440.")
+        for value in ("abc", "2000", "1e300", "inf", "-inf", "nan", "1e3", "10000000000000", "2.5")
+    ],
 )
 def test_a_wrong_answer_comes_back_with_a_message_and_nothing_is_saved(
     db, diary, answerer, value, message
