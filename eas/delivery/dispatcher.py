@@ -7,15 +7,18 @@ The database is the source of truth; each tick:
    transport whether the message with that attempt's idempotency key went out (`recovery`);
 3. claims due prompts in batches (`FOR UPDATE SKIP LOCKED` on PostgreSQL; one UPDATE statement,
    SQLite's single writer, there) and commits them as `sending` with a lease;
-4. records each outbound message, commits, checks once more that each prompt is still its own
-   and its participant active and not paused, and only then calls the transport; a send whose
+4. records each outbound message, checks once more that each prompt is still its own and its
+   participant active and not paused, commits, and only then calls the transport; a send whose
    lease or window ran out meanwhile is not attempted;
 5. records the outcome with updates guarded by the claim (`status = sending AND claimed_by =
    me`), so a late result never overwrites a cancellation or another dispatcher's work;
 6. sends reminders for prompts still open and not yet started (`reminders`).
 
-The tick is a job: it commits at these steps itself, since a claim must be durable before any
-message leaves.
+The tick is a job: it commits itself, since a claim must be durable before any message leaves.
+It commits only where it must (before a send or a lookup, after recording outcomes, at its end),
+so an idle tick is one short transaction; every transaction it starts begins with a write where
+it goes on to write (SQLite: a transaction that reads, then writes after another connection
+wrote, fails).
 """
 
 from __future__ import annotations
@@ -172,9 +175,11 @@ class Dispatcher:
         # prompt after each commit would cost a query per prompt.
         expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
         try:
+            # Each step commits only when it has something to send; until then the steps share
+            # one transaction, which an idle tick commits once at its end. It starts with a
+            # write (the expiry), so it holds SQLite's write lock from its first statement.
             report.expired = self._expire(self.clock.now())
             report.closed = close_lapsed(self.clock.now())
-            db.session.commit()
             report.reconciled = reconcile(self, self.clock.now())
             while True:
                 claimed = self._claim(self.clock.now())
@@ -182,23 +187,24 @@ class Dispatcher:
                     break
                 self._deliver(claimed, report)
                 beat(self, report)
+                db.session.commit()  # the outcomes, on record before the tick goes on
                 if len(claimed) < self.batch:
                     break
             send_reminders(self, self.clock.now(), report)
             report.parked_applied = apply_parked(self.clock.now())
-            db.session.commit()  # nothing to write on an idle tick: no write lock taken
-            if self.mailer is not None:
+            if self.mailer is not None:  # it commits before talking to the mail server
                 report.alerts_notified, report.alerts_failed = notify_due(
                     self.mailer, self.clock.now()
                 )
             beat(self, report)
+            db.session.commit()
         finally:
             session.expire_on_commit = expire_on_commit
         return report
 
     def _expire(self, now: datetime) -> int:
-        # Committed with the closing of lapsed responses that follows.
-        result = db.session.execute(_EXPIRE, {"now": now})
+        # Committed with the tick's next commit.
+        result = self.execute(_EXPIRE, {"now": now})
         metrics.EXPIRED.inc(result.rowcount)
         return result.rowcount
 
@@ -220,30 +226,42 @@ class Dispatcher:
             attempts=PlannedPrompt.attempts + 1,
         )
 
-    def _claim(self, now: datetime) -> list[int]:
-        claimed = db.session.scalars(
-            self._claim_statement, {"now": now, "lease_until": now + self.lease}
-        ).all()
-        db.session.commit()  # durable before any message leaves
-        return claimed
+    def _claim(self, now: datetime) -> list[PlannedPrompt]:
+        """Claim due prompts and load them in the claim's transaction, committed when any were
+        claimed (durable before any message leaves); with none, the transaction goes on."""
+        ids = (
+            self.execute(self._claim_statement, {"now": now, "lease_until": now + self.lease})
+            .scalars()
+            .all()
+        )
+        if not ids:
+            return []
+        prompts = self.load(ids)
+        db.session.commit()
+        return prompts
 
     @staticmethod
-    def end_read() -> None:
-        """End a read-only transaction, so the next one starts with its writes: on SQLite a
-        transaction that reads, then writes after another connection wrote, fails."""
-        db.session.commit()
+    def execute(statement: sa.Executable, params: dict | None = None) -> sa.CursorResult:
+        """Run one of the tick's statements built once, as Core on the session's connection,
+        after flushing what is pending (as the session would): they need nothing from the ORM,
+        whose per-statement work (bulk-update bookkeeping, result processing) costs several
+        times what they do."""
+        db.session.flush()
+        return db.session.connection().execute(statement, params)
 
     def load(self, ids: list[int]) -> list[PlannedPrompt]:
         return db.session.scalars(_load_statement(), {"ids": ids}).all()
 
-    def _deliver(self, ids: list[int], report: TickReport) -> None:
+    def _deliver(self, claimed: list[PlannedPrompt], report: TickReport) -> None:
+        """Send claimed prompts; the outcomes are left for the tick to commit (with its
+        heartbeat)."""
         from eas.delivery.recovery import settle_previous_attempt
 
         now = self.clock.now()
-        prompts = [p for p in self.load(ids) if p.claimed_by == self.name]
-        self.end_read()
         jobs = []
-        for prompt in prompts:
+        for prompt in claimed:
+            if prompt.claimed_by != self.name:
+                continue
             try:
                 if settle_previous_attempt(self, prompt, report):
                     continue  # an earlier, ambiguous attempt did go out
@@ -258,8 +276,10 @@ class Dispatcher:
                     status_reason=f"cannot be prepared: {type(error).__name__}"[:200],
                 )
                 report.failed += 1
-        db.session.commit()  # every message is on record before it is sent
+        # The last look runs after the messages are written (`execute` flushes them), in their
+        # transaction: its commit puts every message on record before any is sent.
         sendable = self.still_sendable([job.prompt.id for job in jobs], self.clock.now())
+        db.session.commit()
         # All sends finish before the session writes again: on SQLite the transport may need
         # the write lock too.
         to_send = [job for job in jobs if job.prompt.id in sendable]
@@ -275,15 +295,13 @@ class Dispatcher:
             else:
                 self._record(job, outcome, report)
         self.mark_all_sent(sent, report)
-        db.session.commit()
 
     def still_sendable(self, ids: list[int], now: datetime) -> set[int]:
-        """The last look before sending: still ours, participant active, no pause in force."""
+        """The last look before sending: still ours, participant active, no pause in force
+        (read in the caller's transaction, which commits before sending)."""
         if not ids:
             return set()
-        rows = db.session.scalars(self._sendable_statement, {"now": now, "ids": ids}).all()
-        self.end_read()
-        return set(rows)
+        return set(self.execute(self._sendable_statement, {"now": now, "ids": ids}).scalars().all())
 
     @functools.cached_property
     def _sendable_statement(self) -> sa.Select:

@@ -48,5 +48,4 @@ def beat(dispatcher: Dispatcher, report: TickReport) -> None:
                 sent=sent,
             )
         )
-    db.session.commit()
-    dispatcher.last_heartbeat = now
+    dispatcher.last_heartbeat = now  # committed by the tick, with the work it reports

@@ -61,15 +61,18 @@ def reconcile(dispatcher: Dispatcher, now: datetime) -> int:
     """Take over prompts whose claim lapsed, and settle each with the transport."""
     from eas.delivery.dispatcher import TickReport
 
-    stale = db.session.scalars(
-        _TAKE_OVER,
-        {"now": now, "dispatcher": dispatcher.name, "lease_until": now + dispatcher.lease},
-    ).all()
+    stale = (
+        dispatcher.execute(
+            _TAKE_OVER,
+            {"now": now, "dispatcher": dispatcher.name, "lease_until": now + dispatcher.lease},
+        )
+        .scalars()
+        .all()
+    )
     if not stale:
-        return 0  # nothing taken over: the tick's next step commits this transaction
-    db.session.commit()
+        return 0  # nothing taken over: a later step of the tick commits this transaction
     findings = [(prompt, _last_prompt_message(prompt.id)) for prompt in dispatcher.load(stale)]
-    dispatcher.end_read()  # the lookups happen outside any write transaction
+    db.session.commit()  # the take-over; the lookups happen outside any write transaction
     answers = [
         (prompt, message, *(_ask(dispatcher, message.idempotency_key) if message else (None, None)))
         for prompt, message in findings

@@ -51,11 +51,12 @@ _STILL_OPEN = reachable_prompts(
 )
 
 
+_TABLE = PlannedPrompt.__table__
+#: One executemany for the whole batch.
 _PLAN_NEXT = (
-    sa.update(PlannedPrompt)
-    .where(PlannedPrompt.id == sa.bindparam("prompt_id"), PlannedPrompt.status == PromptStatus.sent)
-    .values(next_reminder_at=sa.bindparam("following", type_=PlannedPrompt.due_at.type))
-    .execution_options(synchronize_session=False)
+    _TABLE.update()
+    .where(_TABLE.c.id == sa.bindparam("prompt_id"), _TABLE.c.status == PromptStatus.sent)
+    .values(next_reminder_at=sa.bindparam("following", type_=_TABLE.c.due_at.type))
 )
 
 
@@ -79,36 +80,38 @@ def _claim_due(batch: int) -> sa.Update:
     )
 
 
-def still_open(ids: list[int], now: datetime) -> set[int]:
+def still_open(dispatcher: Dispatcher, ids: list[int], now: datetime) -> set[int]:
     """Prompts whose participant is still reachable and which nobody has started answering."""
     if not ids:
         return set()
-    return set(db.session.scalars(_STILL_OPEN, {"now": now, "ids": ids}).all())
+    return set(dispatcher.execute(_STILL_OPEN, {"now": now, "ids": ids}).scalars().all())
 
 
 def send_reminders(dispatcher: Dispatcher, now: datetime, report: TickReport) -> None:
-    ids = db.session.scalars(_claim_due(dispatcher.batch), {"now": now}).all()
-    db.session.commit()
+    """Claim and send the due reminders; the outcomes are left for the tick to commit. With
+    none due, the claim's transaction goes on too."""
+    ids = dispatcher.execute(_claim_due(dispatcher.batch), {"now": now}).scalars().all()
     if not ids:
         return
     prompts = dispatcher.load(ids)
-    dispatcher.end_read()
+    db.session.commit()  # the claim, durable before any reminder leaves
     jobs = []
     for prompt in prompts:
         link = prompt_link(prompt, now) if prompt.channel.value == "web" else None
         body = reminder_text(prompt, prompt.reminders_sent, link)
         key = f"prompt-{prompt.id}-reminder-{prompt.reminders_sent}"
         jobs.append(dispatcher.job(prompt, body, key, "reminder", now))
-    db.session.commit()
     # The last look before sending, as for prompts: a STOP, withdrawal, pause or a first answer
-    # since the claim means no reminder.
-    sendable = still_open([job.prompt.id for job in jobs], dispatcher.clock.now())
-    dispatcher.end_read()
+    # since the claim means no reminder. It runs after the messages are written, and their
+    # commit comes before any send.
+    sendable = still_open(dispatcher, [job.prompt.id for job in jobs], dispatcher.clock.now())
+    db.session.commit()
 
     def send(job):
         return dispatcher.send(job) if job.prompt.id in sendable else NotSent("not reachable")
 
     outcomes = list(dispatcher.pool.map(send, jobs))
+    plans = []
     for job, outcome in zip(jobs, outcomes, strict=True):
         job.message.updated_at = dispatcher.clock.now()
         if isinstance(outcome, SendReceipt):
@@ -121,5 +124,6 @@ def send_reminders(dispatcher: Dispatcher, now: datetime, report: TickReport) ->
             job.message.error_code = getattr(outcome, "code", None)
         # Whether or not this one went out, the next reminder (if any) stays on the plan.
         following = next_reminder(job.prompt, job.prompt.sent_at, job.prompt.reminders_sent)
-        db.session.execute(_PLAN_NEXT, {"prompt_id": job.prompt.id, "following": following})
-    db.session.commit()
+        plans.append({"prompt_id": job.prompt.id, "following": following})
+    if plans:
+        db.session.execute(_PLAN_NEXT, plans)

@@ -70,6 +70,7 @@ def start_response(prompt: PlannedPrompt, channel: Channel, now: datetime) -> Re
         started_at=now,
         last_activity_at=now,
         current_item_id=questionnaire["items"][0]["id"],
+        answers=[],  # new: nothing to load
     )
     db.session.add(response)
     db.session.flush()

@@ -245,7 +245,7 @@ def test_a_crashed_dispatchers_prompt_is_reconciled(
     clock.set(FIRST_DUE)
     claimed = crashed._claim(clock.now())
     # It recorded the message and (maybe) handed it over, then died before recording the result.
-    prompt = crashed.load(claimed)[0]
+    prompt = claimed[0]
     job = crashed.job(prompt, "Hi", f"prompt-{prompt.id}-attempt-1", "prompt", clock.now())
     db.session.commit()
     if provider_says is Lookup.sent:
