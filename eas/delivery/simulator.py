@@ -18,6 +18,8 @@ from eas.delivery.channels import Lookup, OutboundMessage, SendError, SendReceip
 from eas.delivery.models import SimulatedMessage
 
 _TABLE = SimulatedMessage.__table__
+#: Built once: the simulated study sends thousands.
+_INSERT = _TABLE.insert()
 
 
 class SimulatorTransport:
@@ -35,13 +37,14 @@ class SimulatorTransport:
         try:
             with self.engine.begin() as connection:
                 connection.execute(
-                    _TABLE.insert().values(
-                        idempotency_key=message.idempotency_key,
-                        provider_sid=receipt.provider_sid,
-                        participant_id=message.participant_id,
-                        body=message.body,
-                        received_at=receipt.sent_at,
-                    )
+                    _INSERT,
+                    {
+                        "idempotency_key": message.idempotency_key,
+                        "provider_sid": receipt.provider_sid,
+                        "participant_id": message.participant_id,
+                        "body": message.body,
+                        "received_at": receipt.sent_at,
+                    },
                 )
         except sa.exc.IntegrityError:
             raise SendError(
