@@ -12,7 +12,8 @@ sync workers close each one anyway) drives both: a warm-up, then a fixed duratio
 
 Prints requests/s, latency p50/p99 and errors for each, the ratio webhook/bare (target >= 0.3)
 and the webhook's p99 (target < 100 ms); then checks the database against the answers and the
-servers' logs (errors, "database is locked"). Run from the repository root:
+servers' logs (errors, "database is locked"). Needs gunicorn (`.venv/bin/pip install -e
+'.[bench]'`). Run from the repository root:
 
     .venv/bin/python bench/inbound.py [--seconds 10] [--warmup 2] [--concurrency 8]
         [--participants 200]
@@ -455,6 +456,8 @@ def main() -> None:
         "--show-log", type=int, default=0, metavar="CHARS", help="print the end of the log"
     )
     args = parser.parse_args()
+    if not (BIN / "gunicorn").exists():
+        sys.exit("bench/inbound.py needs gunicorn: .venv/bin/pip install -e '.[bench]'")
     if not 1 <= args.participants <= 10_000:
         parser.error("--participants must be between 1 and 10,000")
 
