@@ -11,10 +11,10 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from eas.participants.models import Channel, ParticipantStatus
 from eas.protocols.schemas import iana_zones
+from eas.responses.compliance import DEFAULT_THRESHOLD
 from eas.responses.models import ResponseStatus
 from eas.scheduling.models import PromptStatus
 from eas.users.models import StudyRole
-from eas.web.monitoring import DEFAULT_THRESHOLD
 
 #: Never in a one-line value (nor in a study or participant name in a URL).
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")

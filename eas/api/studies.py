@@ -18,15 +18,15 @@ from eas.core.clock import now_utc
 from eas.core.db import db
 from eas.export.archive import zipped_export
 from eas.participants.models import Participant, ParticipantStatus
-from eas.responses.models import Response, ResponseStatus
-from eas.scheduling.models import PlannedPrompt, PromptStatus
-from eas.studies.models import Study
-from eas.users.models import StudyMembership, StudyRole
-from eas.web.monitoring import (
+from eas.responses.compliance import (
     DUE_STATUSES,
     below_threshold,
     compliance_by_participant,
 )
+from eas.responses.models import Response, ResponseStatus
+from eas.scheduling.models import PlannedPrompt, PromptStatus
+from eas.studies.models import Study
+from eas.users.models import StudyMembership, StudyRole
 
 blp = api_blueprint("Studies", __name__, "Studies you are on, compliance and exports.")
 

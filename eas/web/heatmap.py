@@ -11,9 +11,9 @@ import sqlalchemy as sa
 
 from eas.core.db import db
 from eas.participants.models import Participant
+from eas.responses.compliance import DUE_STATUSES
 from eas.responses.models import Response, ResponseStatus
 from eas.scheduling.models import PlannedPrompt
-from eas.web.monitoring import DUE_STATUSES
 
 _CELL, _TOP = 18, 22
 #: Room for a label: about 7 px a character at the labels' size, between these bounds (a

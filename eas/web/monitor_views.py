@@ -8,17 +8,14 @@ from datetime import timedelta
 from flask import Blueprint, render_template, request
 
 from eas.core.clock import now_utc
-from eas.web.auth import MAX_ID, bounded_int, login_required, study_for
-from eas.web.monitoring import (
+from eas.responses.compliance import (
     DEFAULT_THRESHOLD,
     MIN_DUE,
-    audit_page,
     below_threshold,
     compliance_by_participant,
-    delivery_failures,
-    local_today,
-    todays_prompts,
 )
+from eas.web.auth import MAX_ID, bounded_int, login_required, study_for
+from eas.web.monitoring import audit_page, delivery_failures, local_today, todays_prompts
 
 bp = Blueprint("monitor", __name__)
 FAILURE_DAYS = 7

@@ -21,6 +21,7 @@ from eas.participants.lifecycle import (
 )
 from eas.participants.operations import ENROL_FIELDS, enrol_one, import_csv_text
 from eas.protocols.fields import iana_zones
+from eas.responses.compliance import compliance_by_participant
 from eas.scheduling.localtime import zone as zone_info
 from eas.scheduling.planner import PlanningError
 from eas.studies.models import Study
@@ -28,7 +29,6 @@ from eas.users.models import StudyRole
 from eas.web.auth import current_user, form_post, login_required, study_for
 from eas.web.monitoring import (
     answers_by_prompt,
-    compliance_by_participant,
     local_time,
     participant_prompts,
     thread,

@@ -1,0 +1,95 @@
+"""Compliance: how many of the prompts due so far each participant completed, and who is
+falling below a threshold. Read by the dashboard, the API and the heatmap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from eas.core.db import db
+from eas.participants.models import Participant, ParticipantStatus, Pause
+from eas.responses.models import Response, ResponseStatus
+from eas.scheduling.models import PlannedPrompt, PromptStatus
+from eas.studies.models import Study
+
+#: Prompts that were due (sent, or due but not sent): cancelled and future ones do not count.
+DUE_STATUSES = (PromptStatus.sent, PromptStatus.expired, PromptStatus.failed)
+#: A common minimum in EMA studies (many analyses drop people below it), changeable per look.
+DEFAULT_THRESHOLD = 0.6
+#: Too few prompts say nothing about someone's compliance yet.
+MIN_DUE = 3
+
+
+@dataclass(frozen=True)
+class Compliance:
+    participant: Participant
+    due: int
+    completed: int
+    last_completed_at: datetime | None
+    #: The pause in force now, if any.
+    pause: Pause | None = None
+
+    @property
+    def rate(self) -> float | None:
+        return self.completed / self.due if self.due else None
+
+
+def compliance_by_participant(study: Study, now: datetime) -> list[Compliance]:
+    completed = sa.func.count(Response.id).filter(Response.status == ResponseStatus.completed)
+    counts = {
+        row.participant_id: row
+        for row in db.session.execute(
+            sa.select(
+                PlannedPrompt.participant_id,
+                sa.func.count().label("due"),
+                completed.label("completed"),
+                sa.func.max(Response.completed_at).label("last_completed_at"),
+            )
+            .join(Participant, Participant.id == PlannedPrompt.participant_id)
+            .outerjoin(Response, Response.prompt_id == PlannedPrompt.id)
+            .where(
+                Participant.study_id == study.id,
+                PlannedPrompt.status.in_(DUE_STATUSES),
+                PlannedPrompt.due_at <= now,
+            )
+            .group_by(PlannedPrompt.participant_id)
+        )
+    }
+    people = db.session.scalars(
+        sa.select(Participant).where(Participant.study_id == study.id).order_by(Participant.label)
+    ).all()
+    result = []
+    for person in people:
+        row = counts.get(person.id)
+        pause = next(
+            (
+                p
+                for p in person.pauses
+                if p.starts_at <= now and (p.ends_at is None or p.ends_at > now)
+            ),
+            None,
+        )
+        result.append(
+            Compliance(
+                person,
+                row.due if row else 0,
+                row.completed if row else 0,
+                row.last_completed_at if row else None,
+                pause,
+            )
+        )
+    return result
+
+
+def below_threshold(rows: list[Compliance], threshold: float) -> list[Compliance]:
+    """Active or paused participants with enough prompts behind them to judge, below it."""
+    return [
+        row
+        for row in rows
+        if row.participant.status in (ParticipantStatus.active, ParticipantStatus.paused)
+        and row.due >= MIN_DUE
+        and row.rate is not None
+        and row.rate < threshold
+    ]
