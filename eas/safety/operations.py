@@ -67,10 +67,36 @@ def alerts_for_answers(
 ) -> list[str]:
     """Raise the alerts an answering step sets off (rules becoming true between `before` and
     `after`, keywords in `texts`); returns the protocol's replies for the participant."""
-    fired = newly_triggered(
-        prompt.protocol_version.definition, questionnaire_id, before, after, texts
+    return raise_triggered(
+        prompt.participant,
+        prompt.protocol_version.definition,
+        prompt.id,
+        questionnaire_id,
+        before,
+        after,
+        texts,
+        channel=channel,
+        now=now,
     )
-    raise_alerts(prompt.participant, prompt.id, fired, channel=channel, now=now)
+
+
+def raise_triggered(
+    participant: Participant,
+    definition: dict[str, Any],
+    prompt_id: int | None,
+    questionnaire_id: str | None,
+    before: dict,
+    after: dict,
+    texts: list[str],
+    *,
+    channel: str,
+    now: datetime,
+) -> list[str]:
+    """Raise the alerts of `definition` set off by answers changing from `before` to `after`
+    or by words in `texts` (in a check-in of `questionnaire_id`, or none); returns the
+    protocol's replies for the participant."""
+    fired = newly_triggered(definition, questionnaire_id, before, after, texts)
+    raise_alerts(participant, prompt_id, fired, channel=channel, now=now)
     return [alert["reply"] for alert, _ in fired if alert.get("reply")]
 
 

@@ -21,8 +21,7 @@ from eas.core.db import db
 from eas.delivery.models import Direction, Message, MessageStatus
 from eas.participants.lifecycle import opt_in, opt_out
 from eas.participants.models import Participant, ParticipantStatus
-from eas.responses.alerts import newly_triggered
-from eas.safety.operations import raise_alerts
+from eas.safety.operations import raise_triggered
 from eas.sms import conversation, texts
 from eas.sms.keywords import Command, command_of
 from eas.studies.models import Study
@@ -222,11 +221,14 @@ def _keyword_alerts(participant: Participant, current, body: str, now: datetime)
     a crisis must reach a human). Returns the protocol's replies to send."""
     prompt, _, is_open = current
     in_check_in = prompt if prompt is not None and is_open else None
-    definition = participant.study.current_version.definition
-    questionnaire = in_check_in.questionnaire_id if in_check_in else None
-    fired = newly_triggered(definition, questionnaire, {}, {}, [body])
-    if not fired:
-        return []
-    prompt_id = in_check_in.id if in_check_in else None
-    raise_alerts(participant, prompt_id, fired, channel="sms", now=now)
-    return [alert["reply"] for alert, _ in fired if alert.get("reply")]
+    return raise_triggered(
+        participant,
+        participant.study.current_version.definition,
+        in_check_in.id if in_check_in else None,
+        in_check_in.questionnaire_id if in_check_in else None,
+        {},
+        {},
+        [body],
+        channel="sms",
+        now=now,
+    )
