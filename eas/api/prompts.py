@@ -13,8 +13,9 @@ from eas.api.participants import participant_or_404
 from eas.api.schemas import PromptQuerySchema, PromptSchema
 from eas.core.clock import now_utc
 from eas.core.db import db
+from eas.export.rows import prompt_status
 from eas.participants.models import Participant, TimezoneChange
-from eas.responses.models import Response, ResponseStatus
+from eas.responses.models import Response
 from eas.scheduling.localtime import local, zone_at
 from eas.scheduling.models import PlannedPrompt, PromptStatus
 
@@ -22,15 +23,13 @@ blp = api_blueprint("Prompts", __name__, "Planned prompts and what became of the
 
 
 def state(prompt: PlannedPrompt, response: Response | None, now: datetime) -> str:
-    """What happened to the prompt, in one word (see `PromptSchema.state`); the same reading
-    as the dashboard's list of prompts."""
-    if prompt.status is PromptStatus.expired:
-        return "not_sent"
-    if prompt.status is not PromptStatus.sent:
+    """What happened to the prompt, in one word (see `PromptSchema.state`): the export's and the
+    dashboard's word, except that a prompt not sent yet says whether it is `scheduled` or
+    `sending` (where they say `not_sent`)."""
+    if prompt.status in (PromptStatus.scheduled, PromptStatus.sending):
         return prompt.status.value
-    if response is not None:
-        return "completed" if response.status is ResponseStatus.completed else "partial"
-    return "open" if prompt.expires_at > now else "missed"
+    response_status = response.status if response is not None else None
+    return prompt_status(prompt.status, response_status, prompt.expires_at, now)
 
 
 def _zones(participant_ids: set[int]) -> dict[int, list[tuple[datetime, str]]]:

@@ -272,9 +272,10 @@ class PromptSchema(Schema):
     status_reason = fields.String(allow_none=True)
     state = fields.String(
         metadata={
-            "description": "What happened: scheduled, sending, open (sent, not answered yet), "
-            "completed, partial (started, not finished), missed (sent, expired unanswered), "
-            "not_sent (expired before it could be sent), failed, cancelled."
+            "description": "What happened, in the export's words: open (sent, not answered "
+            "yet), completed, partial (started, not finished), missed (sent, closed "
+            "unanswered), expired (closed before it could be sent), failed, cancelled; and, "
+            "not sent yet, scheduled or sending."
         }
     )
     sent_at = fields.DateTime(allow_none=True)

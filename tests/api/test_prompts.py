@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import sqlalchemy as sa
+
+from eas.scheduling.models import PlannedPrompt
+
 STUDY = "/studies/ai-connection"
 
 
@@ -28,7 +32,7 @@ def test_a_participants_prompts_and_their_states(clock, phone, participant, send
     clock.advance(timedelta(days=1))
     day_one = api.get(f"{STUDY}/participants/P1/prompts?date=2026-03-19&page_size=500")
     states = {p["state"] for p in day_one.get_json()}
-    assert {"completed"} <= states <= {"completed", "scheduled", "open", "missed", "not_sent"}
+    assert {"completed"} <= states <= {"completed", "scheduled", "open", "missed", "expired"}
     assert all(p["local_date"] == "2026-03-19" for p in day_one.get_json())
 
 
@@ -50,3 +54,21 @@ def test_study_prompts_by_date_status_and_page(participant, enroll_csv, api):
         assert response.status_code == 422, bad
         assert bad.split("=")[0] in response.get_json()["errors"]["query"]
     assert api.get(f"{STUDY}/participants/P9/prompts").status_code == 404
+
+
+def test_a_prompt_that_closed_before_it_could_be_sent_reads_as_in_the_export(
+    db, clock, participant, dispatcher, api
+):
+    first = db.session.scalar(
+        sa.select(PlannedPrompt)
+        .where(PlannedPrompt.participant_id == participant.id)
+        .order_by(PlannedPrompt.due_at)
+        .limit(1)
+    )
+    clock.set(first.expires_at + timedelta(minutes=1))  # no dispatcher ran meanwhile
+    dispatcher.tick()
+    prompts = api.get(f"{STUDY}/participants/P1/prompts?page_size=500").get_json()
+    (row,) = [p for p in prompts if p["id"] == first.id]
+    assert row["status"] == "expired" and row["state"] == "expired"  # the export's word
+    later = [p for p in prompts if p["due_at"] > clock.now().isoformat()]
+    assert later and {p["state"] for p in later} == {"scheduled"}
