@@ -13,10 +13,9 @@ from eas.api.schemas import (
     ExportInputSchema,
     StudySchema,
 )
-from eas.audit.operations import record
 from eas.core.clock import now_utc
 from eas.core.db import db
-from eas.export.archive import zipped_export
+from eas.export.archive import record_export, zipped_export
 from eas.participants.models import Participant, ParticipantStatus
 from eas.responses.compliance import (
     DUE_STATUSES,
@@ -157,14 +156,8 @@ def export(options: dict, slug: str):
         study, now, fmt=options["format"], wide=options["wide"], since=options.get("since")
     )
     user = current_user()
-    record(
-        "study.exported",
-        actor=user.email,
-        user_id=user.id,
-        study_id=study.id,
-        format=options["format"],
-        rows=result.rows,
-        via="api",
+    record_export(
+        study, result, fmt=options["format"], actor=user.email, user_id=user.id, via="api"
     )
     return send_file(
         archive_file,

@@ -13,6 +13,7 @@ from typing import IO
 
 import sqlalchemy as sa
 
+from eas.audit.operations import record
 from eas.core.db import begin_write, db
 from eas.export.operations import ExportResult, export_study
 from eas.studies.models import Study
@@ -64,3 +65,25 @@ def zipped_export(
         raise
     archive_file.seek(0)
     return archive_file, result
+
+
+def record_export(
+    study: Study,
+    result: ExportResult,
+    *,
+    fmt: str,
+    actor: str,
+    via: str,
+    user_id: int | None = None,
+) -> None:
+    """The audit log's entry for an export: who took which tables of the study, and how (the
+    dashboard, the API or the command line)."""
+    record(
+        "study.exported",
+        actor=actor,
+        user_id=user_id,
+        study_id=study.id,
+        format=fmt,
+        rows=result.rows,
+        via=via,
+    )

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import click
 
-from eas.audit.operations import record
 from eas.core.clock import now_utc
 from eas.core.db import db
-from eas.export.archive import read_snapshot
+from eas.export.archive import read_snapshot, record_export
 from eas.export.operations import export_study
 from eas.export.stats_files import write_stats_files
 from eas.studies.operations import get_study
@@ -54,7 +53,7 @@ def export_command(
             write_stats_files(out, study.current_version.definition["questionnaires"], formats)
         except RuntimeError as problem:
             raise click.ClickException(str(problem)) from None
-    record("study.exported", actor="cli", study_id=study.id, format=fmt, rows=result.rows)
+    record_export(study, result, fmt=fmt, actor="cli", via="cli")
     db.session.commit()
     summary = ", ".join(f"{name} {rows}" for name, rows in result.rows.items())
     click.echo(f"exported {study_id} to {out}: {summary}")

@@ -3,10 +3,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
 
-from eas.audit.operations import record
 from eas.core.clock import now_utc
 from eas.core.db import db
-from eas.export.archive import zipped_export
+from eas.export.archive import record_export, zipped_export
 from eas.participants.models import Participant, ParticipantStatus
 from eas.protocols.sms_format import answer_hint
 from eas.safety.models import AlertStatus, SafetyAlert
@@ -89,14 +88,7 @@ def download_export(slug: str):
     now = now_utc()
     archive_file, result = zipped_export(study, now, wide=True)
     user = current_user()
-    record(
-        "study.exported",
-        actor=user.email,
-        user_id=user.id,
-        study_id=study.id,
-        format="csv",
-        rows=result.rows,
-    )
+    record_export(study, result, fmt="csv", actor=user.email, user_id=user.id, via="dashboard")
     name = f"{study.slug}-{now:%Y%m%dT%H%MZ}.zip"
     return send_file(
         archive_file, mimetype="application/zip", as_attachment=True, download_name=name

@@ -139,6 +139,7 @@ def test_the_export_download_is_a_zipped_package_and_audited(db, phone, send_nex
     assert "ai-connection/responses_wide_momentary.csv" in names
     (event,) = _audit(db, "study.exported")
     assert event.actor == "owner@example.org" and event.details["format"] == "csv"
+    assert event.details["via"] == "api"
     assert event.user_id is not None
 
     parquet = api.post(f"{STUDY}/exports", json={"format": "parquet", "wide": False})

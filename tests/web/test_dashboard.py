@@ -85,7 +85,7 @@ def test_the_heatmap_and_the_export_download(
     assert "ai-connection/datapackage.json" in names
     assert "ai-connection/responses_wide_momentary.csv" in names
     audit = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "study.exported"))
-    assert audit.actor == "coord@example.org"
+    assert audit.actor == "coord@example.org" and audit.details["via"] == "dashboard"
 
 
 def test_the_heatmap_shows_every_participant_and_tells_none_from_nothing_due(
