@@ -16,9 +16,10 @@ The database is the source of truth; each tick:
 
 The tick is a job: it commits itself, since a claim must be durable before any message leaves.
 It commits only where it must (before a send or a lookup, after recording outcomes, at its end),
-so an idle tick is one short transaction; every transaction it starts begins with a write where
-it goes on to write (SQLite: a transaction that reads, then writes after another connection
-wrote, fails).
+so an idle tick is one short transaction. Its transactions that go on to write begin with a
+write (SQLite: a transaction that reads, then writes after another connection wrote, fails),
+except where a retried prompt's previous attempt is looked up first (`recovery`): that one can
+fail so, and the prompt is taken over again when its lease runs out.
 """
 
 from __future__ import annotations

@@ -127,3 +127,6 @@ def send_reminders(dispatcher: Dispatcher, now: datetime, report: TickReport) ->
         plans.append({"prompt_id": job.prompt.id, "following": following})
     if plans:
         db.session.execute(_PLAN_NEXT, plans)
+    # What went out is on record before the tick goes on (its later steps may fail, and no
+    # reconciliation comes back for a reminder).
+    db.session.commit()

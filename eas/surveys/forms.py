@@ -76,10 +76,11 @@ def _read(item: dict[str, Any], form: MultiDict) -> tuple[Outcome | None, str | 
         if len(chosen) < low:
             raise ValueError(f"Please choose at least {low}.")
         return choices_answer(item, chosen), ",".join(chosen_values)
-    raw = form.get(name, "")
-    if not raw.strip():
+    # As it is stored (the raw value is kept): no NUL or other control characters, which
+    # PostgreSQL refuses and the reply parser would read past.
+    raw = printable(form.get(name, "")).strip()
+    if not raw:
         return None, None
-    raw = raw.strip()
     if kind == "yes_no":
         if raw not in ("yes", "no"):
             raise Tampered(f"{name}: '{raw[:40]}' is not yes or no")
@@ -87,7 +88,6 @@ def _read(item: dict[str, Any], form: MultiDict) -> tuple[Outcome | None, str | 
     if kind == "choice":
         return option_answer(_option(item, raw)), raw
     if kind == "text":
-        raw = printable(raw).strip()
         if not ZERO_WIDTH.sub("", raw).strip():
             return None, None
         if len(raw) > item.get("max_length", 500):

@@ -60,13 +60,22 @@ def _membership(user: User, study_id: int) -> StudyMembership | None:
 
 
 def _last_owner(membership: StudyMembership) -> bool:
-    owners = db.session.scalar(
-        sa.select(sa.func.count()).where(
+    """Whether `membership` is the study's only owner who can still sign in. The owners' rows
+    are locked (PostgreSQL) until the change commits: two owners taking each other off at the
+    same moment must not both go ahead."""
+    if membership.role is not StudyRole.owner:
+        return False
+    owners = db.session.scalars(
+        sa.select(StudyMembership.user_id)
+        .join(User, User.id == StudyMembership.user_id)
+        .where(
             StudyMembership.study_id == membership.study_id,
             StudyMembership.role == StudyRole.owner,
+            User.is_active,
         )
-    )
-    return membership.role is StudyRole.owner and owners <= 1
+        .with_for_update(of=StudyMembership)
+    ).all()
+    return set(owners) <= {membership.user_id}
 
 
 def grant(user: User, study_id: int, role: StudyRole, now: datetime, *, actor: str) -> None:

@@ -72,7 +72,12 @@ def add_member(slug: str):
     if role_in(user, study.id) is not None:
         error = f"{email} is on this study already: change their role in the list."
         return _page(study, role, error=error, entered=entered, status=422)
-    grant(user, study.id, new_role, now_utc(), actor=current_user().email)
+    try:
+        with db.session.begin_nested():
+            grant(user, study.id, new_role, now_utc(), actor=current_user().email)
+    except sa.exc.IntegrityError:  # added by someone else a moment ago
+        error = f"{email} is on this study already: change their role in the list."
+        return _page(study, role, error=error, entered=entered, status=422)
     flash(f"{email} is now {new_role.value} of this study.")
     return redirect(url_for("team.team", slug=slug), 303)
 

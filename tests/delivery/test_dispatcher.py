@@ -198,6 +198,30 @@ def test_reminder_goes_out_once_while_open_and_unanswered(db, clock, participant
     ]
 
 
+def test_a_reminder_sent_is_on_record_even_if_the_tick_fails_later(
+    db, clock, participant, dispatcher, monkeypatch
+):
+    import eas.delivery.dispatcher as dispatching
+
+    clock.set(FIRST_DUE)
+    dispatcher.tick()
+    clock.advance(timedelta(minutes=10))
+
+    def failing(now):
+        raise RuntimeError("a later step of the tick failed")
+
+    monkeypatch.setattr(dispatching, "apply_parked", failing)
+    with pytest.raises(RuntimeError):
+        dispatcher.tick()
+    db.session.rollback()  # as the timer's job wrapper does
+    db.session.expire_all()
+    assert dispatcher.transport.bodies_for(participant.id)[1].startswith("Reminder:")
+    (reminder,) = [
+        m for m in _messages(db, direction=Direction.outbound) if m.purpose == "reminder"
+    ]
+    assert reminder.status is MessageStatus.sent and reminder.provider_sid
+
+
 def test_no_reminder_once_answered(db, clock, participant, dispatcher):
     clock.set(FIRST_DUE)
     dispatcher.tick()

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from eas.responses.models import MissingCode, Response, ResponseStatus
+from eas.responses.models import Answer, MissingCode, Response, ResponseStatus
 from tests.surveys.conftest import Answerer
 
 
@@ -95,6 +95,15 @@ def test_a_wrong_answer_comes_back_with_a_message_and_nothing_is_saved(
     assert message in html and 'role="alert"' in html
     assert f'value="{value}"' in html  # what was typed stays
     assert _answers(db, diary[0]) == {}
+
+
+def test_control_characters_typed_in_a_number_are_not_stored(db, diary, answerer):
+    # PostgreSQL refuses a NUL in text: the raw value is kept as it can be stored.
+    assert answerer.submit({"day_ai_minutes": "45\x00\x07"}).status_code == 303
+    raw, numeric = db.session.execute(
+        sa.select(Answer.raw_value, Answer.value_numeric).where(Answer.item_id == "day_ai_minutes")
+    ).one()
+    assert raw == "45" and numeric == 45
 
 
 @pytest.mark.parametrize(
