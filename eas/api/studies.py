@@ -18,12 +18,9 @@ from eas.core.db import db
 from eas.export.archive import record_export, zipped_export
 from eas.participants.models import Participant, ParticipantStatus
 from eas.responses.compliance import (
-    DUE_STATUSES,
     below_threshold,
     compliance_by_participant,
 )
-from eas.responses.models import Response, ResponseStatus
-from eas.scheduling.models import PlannedPrompt, PromptStatus
 from eas.studies.models import Study
 from eas.users.models import StudyMembership, StudyRole
 
@@ -101,31 +98,14 @@ def compliance(query: dict, slug: str, pagination_parameters):
     pagination = pagination_parameters
     pagination.item_count = len(everyone)
     rows = everyone[pagination.first_item : pagination.first_item + pagination.page_size]
-    sent_and_partial = {
-        participant_id: (sent, partial)
-        for participant_id, sent, partial in db.session.execute(
-            sa.select(
-                PlannedPrompt.participant_id,
-                sa.func.count().filter(PlannedPrompt.status == PromptStatus.sent),
-                sa.func.count(Response.id).filter(Response.status != ResponseStatus.completed),
-            )
-            .outerjoin(Response, Response.prompt_id == PlannedPrompt.id)
-            .where(
-                PlannedPrompt.participant_id.in_([row.participant.id for row in rows]),
-                PlannedPrompt.status.in_(DUE_STATUSES),
-                PlannedPrompt.due_at <= now,
-            )
-            .group_by(PlannedPrompt.participant_id)
-        )
-    }
     return [
         {
             "participant": row.participant.label,
             "status": row.participant.status,
             "due": row.due,
-            "sent": sent_and_partial.get(row.participant.id, (0, 0))[0],
+            "sent": row.sent,
             "completed": row.completed,
-            "partial": sent_and_partial.get(row.participant.id, (0, 0))[1],
+            "partial": row.partial,
             "rate": row.rate,
             "below_threshold": row.participant.id in flagged,
             "last_completed_at": row.last_completed_at,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from eas.core.db import db
 from eas.participants.models import Participant, ParticipantStatus, Pause
@@ -30,35 +31,53 @@ class Compliance:
     last_completed_at: datetime | None
     #: The pause in force now, if any.
     pause: Pause | None = None
+    #: Of the due prompts: sent (not expired or failed before), and started but not finished.
+    sent: int = 0
+    partial: int = 0
 
     @property
     def rate(self) -> float | None:
         return self.completed / self.due if self.due else None
 
 
-def compliance_by_participant(study: Study, now: datetime) -> list[Compliance]:
-    completed = sa.func.count(Response.id).filter(Response.status == ResponseStatus.completed)
-    counts = {
-        row.participant_id: row
-        for row in db.session.execute(
-            sa.select(
-                PlannedPrompt.participant_id,
-                sa.func.count().label("due"),
-                completed.label("completed"),
-                sa.func.max(Response.completed_at).label("last_completed_at"),
-            )
-            .join(Participant, Participant.id == PlannedPrompt.participant_id)
-            .outerjoin(Response, Response.prompt_id == PlannedPrompt.id)
-            .where(
-                Participant.study_id == study.id,
-                PlannedPrompt.status.in_(DUE_STATUSES),
-                PlannedPrompt.due_at <= now,
-            )
-            .group_by(PlannedPrompt.participant_id)
+def due_so_far(study_id: int, now: datetime, *keys) -> sa.Select:
+    """The study's prompts due by `now` (sent, or due but not sent: cancelled and future ones
+    do not count), grouped by `keys`: the keys, then `due` and `completed` counts. The one
+    reading of compliance for the dashboard, the heatmap and the API."""
+    return (
+        sa.select(
+            *keys,
+            sa.func.count().label("due"),
+            sa.func.count(Response.id)
+            .filter(Response.status == ResponseStatus.completed)
+            .label("completed"),
         )
-    }
+        .select_from(PlannedPrompt)
+        .join(Participant, Participant.id == PlannedPrompt.participant_id)
+        .outerjoin(Response, Response.prompt_id == PlannedPrompt.id)
+        .where(
+            Participant.study_id == study_id,
+            PlannedPrompt.status.in_(DUE_STATUSES),
+            PlannedPrompt.due_at <= now,
+        )
+        .group_by(*keys)
+    )
+
+
+def compliance_by_participant(study: Study, now: datetime) -> list[Compliance]:
+    query = due_so_far(study.id, now, PlannedPrompt.participant_id).add_columns(
+        sa.func.count().filter(PlannedPrompt.status == PromptStatus.sent).label("sent"),
+        sa.func.count(Response.id)
+        .filter(Response.status != ResponseStatus.completed)
+        .label("partial"),
+        sa.func.max(Response.completed_at).label("last_completed_at"),
+    )
+    counts = {row.participant_id: row for row in db.session.execute(query)}
     people = db.session.scalars(
-        sa.select(Participant).where(Participant.study_id == study.id).order_by(Participant.label)
+        sa.select(Participant)
+        .where(Participant.study_id == study.id)
+        .order_by(Participant.label)
+        .options(selectinload(Participant.pauses))  # the pause in force: not a query each
     ).all()
     result = []
     for person in people:
@@ -71,15 +90,20 @@ def compliance_by_participant(study: Study, now: datetime) -> list[Compliance]:
             ),
             None,
         )
-        result.append(
-            Compliance(
-                person,
-                row.due if row else 0,
-                row.completed if row else 0,
-                row.last_completed_at if row else None,
-                pause,
+        if row is None:
+            result.append(Compliance(person, 0, 0, None, pause))
+        else:
+            result.append(
+                Compliance(
+                    person,
+                    row.due,
+                    row.completed,
+                    row.last_completed_at,
+                    pause,
+                    sent=row.sent,
+                    partial=row.partial,
+                )
             )
-        )
     return result
 
 

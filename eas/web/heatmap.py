@@ -11,8 +11,7 @@ import sqlalchemy as sa
 
 from eas.core.db import db
 from eas.participants.models import Participant
-from eas.responses.compliance import DUE_STATUSES
-from eas.responses.models import Response, ResponseStatus
+from eas.responses.compliance import due_so_far
 from eas.scheduling.models import PlannedPrompt
 
 _CELL, _TOP = 18, 22
@@ -55,20 +54,7 @@ def compliance_heatmap(study, now: datetime) -> dict:
         db.session.scalars(sa.select(Participant.label).where(Participant.study_id == study.id))
     )
     rows = db.session.execute(
-        sa.select(
-            Participant.label,
-            PlannedPrompt.study_day,
-            sa.func.count(),
-            sa.func.count(Response.id).filter(Response.status == ResponseStatus.completed),
-        )
-        .join(PlannedPrompt, PlannedPrompt.participant_id == Participant.id)
-        .outerjoin(Response, Response.prompt_id == PlannedPrompt.id)
-        .where(
-            Participant.study_id == study.id,
-            PlannedPrompt.status.in_(DUE_STATUSES),
-            PlannedPrompt.due_at <= now,
-        )
-        .group_by(Participant.label, PlannedPrompt.study_day)
+        due_so_far(study.id, now, Participant.label, PlannedPrompt.study_day)
     ).all()
     cells: dict[str, dict[int, tuple[int, int]]] = defaultdict(dict)
     for label, day, due, completed in rows:
