@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from eas.core.clock import Clock
-from eas.core.db import db
+from eas.core.db import core_execute, db
 from eas.delivery import metrics
 from eas.delivery.channels import (
     OPTED_OUT_CODES,
@@ -205,7 +205,7 @@ class Dispatcher:
 
     def _expire(self, now: datetime) -> int:
         # Committed with the tick's next commit.
-        result = self.execute(_EXPIRE, {"now": now})
+        result = core_execute(_EXPIRE, {"now": now})
         metrics.EXPIRED.inc(result.rowcount)
         return result.rowcount
 
@@ -231,7 +231,7 @@ class Dispatcher:
         """Claim due prompts and load them in the claim's transaction, committed when any were
         claimed (durable before any message leaves); with none, the transaction goes on."""
         ids = (
-            self.execute(self._claim_statement, {"now": now, "lease_until": now + self.lease})
+            core_execute(self._claim_statement, {"now": now, "lease_until": now + self.lease})
             .scalars()
             .all()
         )
@@ -240,15 +240,6 @@ class Dispatcher:
         prompts = self.load(ids)
         db.session.commit()
         return prompts
-
-    @staticmethod
-    def execute(statement: sa.Executable, params: dict | None = None) -> sa.CursorResult:
-        """Run one of the tick's statements built once, as Core on the session's connection,
-        after flushing what is pending (as the session would): they need nothing from the ORM,
-        whose per-statement work (bulk-update bookkeeping, result processing) costs several
-        times what they do."""
-        db.session.flush()
-        return db.session.connection().execute(statement, params)
 
     def load(self, ids: list[int]) -> list[PlannedPrompt]:
         return db.session.scalars(_load_statement(), {"ids": ids}).all()
@@ -302,7 +293,7 @@ class Dispatcher:
         (read in the caller's transaction, which commits before sending)."""
         if not ids:
             return set()
-        return set(self.execute(self._sendable_statement, {"now": now, "ids": ids}).scalars().all())
+        return set(core_execute(self._sendable_statement, {"now": now, "ids": ids}).scalars().all())
 
     @functools.cached_property
     def _sendable_statement(self) -> sa.Select:

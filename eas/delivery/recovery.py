@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from eas.core.db import db
+from eas.core.db import core_execute, db
 from eas.delivery import metrics
 from eas.delivery.channels import Lookup, SendReceipt
 from eas.delivery.models import Message, MessageStatus
@@ -62,7 +62,7 @@ def reconcile(dispatcher: Dispatcher, now: datetime) -> int:
     from eas.delivery.dispatcher import TickReport
 
     stale = (
-        dispatcher.execute(
+        core_execute(
             _TAKE_OVER,
             {"now": now, "dispatcher": dispatcher.name, "lease_until": now + dispatcher.lease},
         )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from eas.core.db import db
+from eas.core.db import core_execute, db
 from eas.delivery import metrics
 from eas.delivery.channels import NotSent, SendReceipt
 from eas.delivery.compose import reminder_text
@@ -80,17 +80,17 @@ def _claim_due(batch: int) -> sa.Update:
     )
 
 
-def still_open(dispatcher: Dispatcher, ids: list[int], now: datetime) -> set[int]:
+def still_open(ids: list[int], now: datetime) -> set[int]:
     """Prompts whose participant is still reachable and which nobody has started answering."""
     if not ids:
         return set()
-    return set(dispatcher.execute(_STILL_OPEN, {"now": now, "ids": ids}).scalars().all())
+    return set(core_execute(_STILL_OPEN, {"now": now, "ids": ids}).scalars().all())
 
 
 def send_reminders(dispatcher: Dispatcher, now: datetime, report: TickReport) -> None:
     """Claim and send the due reminders; the outcomes are left for the tick to commit. With
     none due, the claim's transaction goes on too."""
-    ids = dispatcher.execute(_claim_due(dispatcher.batch), {"now": now}).scalars().all()
+    ids = core_execute(_claim_due(dispatcher.batch), {"now": now}).scalars().all()
     if not ids:
         return
     prompts = dispatcher.load(ids)
@@ -104,7 +104,7 @@ def send_reminders(dispatcher: Dispatcher, now: datetime, report: TickReport) ->
     # The last look before sending, as for prompts: a STOP, withdrawal, pause or a first answer
     # since the claim means no reminder. It runs after the messages are written, and their
     # commit comes before any send.
-    sendable = still_open(dispatcher, [job.prompt.id for job in jobs], dispatcher.clock.now())
+    sendable = still_open([job.prompt.id for job in jobs], dispatcher.clock.now())
     db.session.commit()
 
     def send(job):
@@ -126,7 +126,7 @@ def send_reminders(dispatcher: Dispatcher, now: datetime, report: TickReport) ->
         following = next_reminder(job.prompt, job.prompt.sent_at, job.prompt.reminders_sent)
         plans.append({"prompt_id": job.prompt.id, "following": following})
     if plans:
-        db.session.execute(_PLAN_NEXT, plans)
+        core_execute(_PLAN_NEXT, plans)
     # What went out is on record before the tick goes on (its later steps may fail, and no
     # reconciliation comes back for a reminder).
     db.session.commit()

@@ -29,7 +29,7 @@ from werkzeug.datastructures import MultiDict
 
 from eas import create_app
 from eas.core.clock import VirtualClock, install_clock
-from eas.core.db import begin_write, db
+from eas.core.db import begin_write, core_execute, db
 from eas.delivery.dispatcher import Dispatcher
 from eas.delivery.models import SimulatedMessage
 from eas.participants.csv_import import parse_participants_csv
@@ -271,7 +271,7 @@ class Simulation:
     def _next_due(self, last_tick: datetime) -> datetime | None:
         """When the dispatcher next has work: the first prompt or reminder due after its last
         tick (what fell due before it, it has seen)."""
-        due, reminder = db.session.connection().execute(_NEXT_DUE, {"after": last_tick}).one()
+        due, reminder = core_execute(_NEXT_DUE, {"after": last_tick}).one()
         db.session.remove()
         return min((x for x in (due, reminder) if x), default=None)
 
@@ -280,7 +280,7 @@ class Simulation:
         rows, self.inbox = self.inbox, []
         if self.phones_rang:  # the dispatcher sends without telling: look
             self.phones_rang = False
-            rows += db.session.connection().execute(_RECEIVED, {"seen": self.seen_message}).all()
+            rows += core_execute(_RECEIVED, {"seen": self.seen_message}).all()
             db.session.remove()
         if not rows:
             return

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from eas.core.db import db
+from eas.core.db import core_execute, db
 from eas.delivery.models import Direction, Message, MessageStatus
 from eas.scheduling.models import PlannedPrompt
 from eas.sms.models import ParkedStatusReport
@@ -96,7 +96,7 @@ _FORGET = _PARKED_TABLE.delete().where(_PARKED_TABLE.c.id.in_(sa.bindparam("ids"
 def apply_parked(now: datetime) -> int:
     """Apply the parked callbacks whose message is on record now, in the order they came,
     and forget those a day old (another application's). With none parked, one read."""
-    parked = db.session.execute(_PARKED).all()
+    parked = core_execute(_PARKED).all()
     applied, done = 0, []
     for report in parked:
         if report.message_id is not None:
@@ -106,5 +106,5 @@ def apply_parked(now: datetime) -> int:
             continue
         done.append(report.id)
     if done:
-        db.session.execute(_FORGET, {"ids": done})
+        core_execute(_FORGET, {"ids": done})
     return applied
