@@ -13,6 +13,7 @@ from eas.users.operations import TeamError, grant, revoke, role_in, team_of
 from eas.web.auth import MAX_ID, current_user, form_post, login_required, study_for
 
 bp = Blueprint("team", __name__)
+_ALREADY = "{email} is on this study already: change their role in the list."
 
 
 def _page(study, role, *, error: str | None = None, entered: dict | None = None, status=200):
@@ -70,13 +71,13 @@ def add_member(slug: str):
         )
         return _page(study, role, error=error, entered=entered, status=422)
     if role_in(user, study.id) is not None:
-        error = f"{email} is on this study already: change their role in the list."
+        error = _ALREADY.format(email=email)
         return _page(study, role, error=error, entered=entered, status=422)
     try:
         with db.session.begin_nested():
             grant(user, study.id, new_role, now_utc(), actor=current_user().email)
     except sa.exc.IntegrityError:  # added by someone else a moment ago
-        error = f"{email} is on this study already: change their role in the list."
+        error = _ALREADY.format(email=email)
         return _page(study, role, error=error, entered=entered, status=422)
     flash(f"{email} is now {new_role.value} of this study.")
     return redirect(url_for("team.team", slug=slug), 303)
