@@ -54,6 +54,17 @@ class Response(db.Model):
         back_populates="response", order_by="Answer.position"
     )
 
+    @property
+    def encrypts_free_text(self) -> bool:
+        """Whether the study seals what participants write (its protocol's privacy option)."""
+        definition = self.prompt.participant.study.current_version.definition
+        return definition["study"]["privacy"]["encrypt_free_text"]
+
+    def add_answer(self, **values) -> Answer:
+        answer = Answer(**values)
+        self.answers.append(answer)
+        return answer
+
 
 class Answer(db.Model):
     """One item of one response: the value, or why there is none."""

@@ -17,7 +17,7 @@ from eas.core.crypto import get_cipher, unsealed
 from eas.core.db import db
 from eas.participants.models import Channel
 from eas.protocols.expressions import parse
-from eas.responses.models import Answer, MissingCode, Response, ResponseStatus
+from eas.responses.models import MissingCode, Response, ResponseStatus
 from eas.responses.replies import Answered, Invalid, Outcome, Skipped, answer_value
 from eas.scheduling.models import PlannedPrompt
 
@@ -33,16 +33,37 @@ def questionnaire_of(prompt: PlannedPrompt) -> dict[str, Any]:
 
 
 def closes_at(prompt: PlannedPrompt, response: Response | None) -> datetime:
-    if response is None or response.status is not ResponseStatus.in_progress:
+    if response is None:
         return prompt.expires_at
-    extended = min(prompt.expires_at + GRACE, response.last_activity_at + IDLE_TIMEOUT)
-    return max(prompt.expires_at, extended)
+    return window_closes_at(prompt.expires_at, response.status, response.last_activity_at)
+
+
+def window_closes_at(
+    expires_at: datetime, status: ResponseStatus | None, last_activity_at: datetime | None
+) -> datetime:
+    """`closes_at` from plain values (`status` None: no response yet)."""
+    if status is not ResponseStatus.in_progress:
+        return expires_at
+    extended = min(expires_at + GRACE, last_activity_at + IDLE_TIMEOUT)
+    return max(expires_at, extended)
 
 
 def is_open(prompt: PlannedPrompt, response: Response | None, now: datetime) -> bool:
-    if response is not None and response.status is not ResponseStatus.in_progress:
+    if response is None:
+        return now < prompt.expires_at
+    return window_is_open(prompt.expires_at, response.status, response.last_activity_at, now)
+
+
+def window_is_open(
+    expires_at: datetime,
+    status: ResponseStatus | None,
+    last_activity_at: datetime | None,
+    now: datetime,
+) -> bool:
+    """`is_open` from plain values (`status` None: no response yet)."""
+    if status is not None and status is not ResponseStatus.in_progress:
         return False
-    return now < closes_at(prompt, response)
+    return now < window_closes_at(expires_at, status, last_activity_at)
 
 
 @functools.cache
@@ -79,56 +100,63 @@ def start_response(prompt: PlannedPrompt, channel: Channel, now: datetime) -> Re
 
 def answered_values(response: Response, questionnaire: dict[str, Any]) -> dict[str, Any]:
     """Stored answers as branching expressions see them (missing ones left out)."""
+    return values_of(response.answers, questionnaire)
+
+
+def values_of(answers, questionnaire: dict[str, Any]) -> dict[str, Any]:
+    """`answered_values` of answers given as objects or rows with `item_id`, `value_numeric`,
+    `value_text` and `missing_code`."""
     items = {item["id"]: item for item in questionnaire["items"]}
     return {
         answer.item_id: answer_value(
             items[answer.item_id], answer.value_numeric, unsealed(answer.value_text)
         )
-        for answer in response.answers
+        for answer in answers
         if answer.missing_code is None and answer.item_id in items
     }
 
 
-def _sealer(response: Response):
-    definition = response.prompt.participant.study.current_version.definition
-    if definition["study"]["privacy"]["encrypt_free_text"]:
+def _sealer(response):
+    if response.encrypts_free_text:
         return get_cipher().seal
     return lambda text: text
 
 
-def record(
-    response: Response, item: dict[str, Any], outcome: Outcome, raw: str | None, now: datetime
-) -> Answer:
+def record(response, item: dict[str, Any], outcome: Outcome, raw: str | None, now: datetime):
     """Store one item's outcome: an answer, a skip, or (after the re-ask) an invalid reply.
     Where the study encrypts free text, what the participant wrote is stored sealed.
+    `response`: a `Response` row or a `state.ResponseState`.
 
-    Like `advance`, this only changes the session: the caller's next query, flush or commit
-    writes it (one flush per reply or page, not one per item)."""
+    Like `advance`, this only changes the response: the caller's next query, flush or commit
+    writes a row (one flush per reply or page, not one per item), `state.save` a state."""
     seal = _sealer(response)
-    answer = Answer(
+    numeric = text = missing = None
+    if isinstance(outcome, Answered):
+        numeric, text = outcome.numeric, outcome.text
+        if text and item["type"] == "text":
+            text = seal(text)
+    elif isinstance(outcome, Skipped):
+        missing = MissingCode.skipped
+    elif isinstance(outcome, Invalid):
+        missing = MissingCode.invalid
+    answer = response.add_answer(
         item_id=item["id"],
         position=len(response.answers) + 1,
         raw_value=seal(raw) if raw else raw,
+        value_numeric=numeric,
+        value_text=text,
+        missing_code=missing,
         answered_at=now,
     )
-    if isinstance(outcome, Answered):
-        answer.value_numeric = outcome.numeric
-        text = outcome.text
-        answer.value_text = seal(text) if text and item["type"] == "text" else text
-    elif isinstance(outcome, Skipped):
-        answer.missing_code = MissingCode.skipped
-    elif isinstance(outcome, Invalid):
-        answer.missing_code = MissingCode.invalid
-    response.answers.append(answer)
     response.last_activity_at = now
     response.reasked = False
     return answer
 
 
-def advance(response: Response, questionnaire: dict[str, Any], now: datetime) -> dict | None:
+def advance(response, questionnaire: dict[str, Any], now: datetime) -> dict | None:
     """Move past the current item to the next one branching shows; items branching hides are
     recorded as not presented. Returns the new current item, or None when the response is
-    complete."""
+    complete. `response`: a `Response` row or a `state.ResponseState`."""
     items = questionnaire["items"]
     done = {answer.item_id for answer in response.answers}
     values = answered_values(response, questionnaire)
@@ -137,12 +165,10 @@ def advance(response: Response, questionnaire: dict[str, Any], now: datetime) ->
             continue
         condition = item.get("show_if")
         if condition and not parse(condition).evaluate(values):
-            response.answers.append(
-                Answer(
-                    item_id=item["id"],
-                    position=len(response.answers) + 1,
-                    missing_code=MissingCode.not_presented,
-                )
+            response.add_answer(
+                item_id=item["id"],
+                position=len(response.answers) + 1,
+                missing_code=MissingCode.not_presented,
             )
             done.add(item["id"])
             continue
@@ -169,8 +195,8 @@ def close(response: Response, now: datetime) -> None:
             if item["id"] == response.current_item_id
             else MissingCode.not_presented
         )
-        response.answers.append(
-            Answer(item_id=item["id"], position=len(response.answers) + 1, missing_code=code)
+        response.add_answer(
+            item_id=item["id"], position=len(response.answers) + 1, missing_code=code
         )
     response.current_item_id = None
     response.status = ResponseStatus.partial

@@ -42,7 +42,7 @@ from eas.responses.models import Response
 from eas.scheduling.localtime import to_utc
 from eas.scheduling.models import PlannedPrompt, PromptStatus
 from eas.simulation.cohort import Given, Person, answer, malformed, plan_compact
-from eas.sms.conversation import open_conversation
+from eas.sms.conversation import conversation_of
 from eas.studies.operations import publish_protocol
 from eas.web.links import resolve
 from eas.web.simulator import text_from_phone
@@ -303,26 +303,28 @@ class Simulation:
             delay = person.rng.uniform(15, 90)
             self._at(self.clock.now() + timedelta(seconds=delay), self._reply, *self.answering)
             return
-        prompt, response, is_open = open_conversation(self.ids[person.label], self.clock.now())
+        current = conversation_of(self.ids[person.label])
         db.session.remove()
-        if prompt is None or not is_open:
+        if current is None or not current.is_open(self.clock.now()):
             return
-        if response is None and not self._decide(person, prompt):
+        started = current.response_id is not None
+        if not started and not self._decide(person, current.prompt_id, current.study_day):
             return
-        delay = person.latency_seconds() if response is None else person.rng.uniform(15, 90)
-        self._at(self.clock.now() + timedelta(seconds=delay), self._reply, person, prompt.id)
+        delay = person.rng.uniform(15, 90) if started else person.latency_seconds()
+        moment = self.clock.now() + timedelta(seconds=delay)
+        self._at(moment, self._reply, person, current.prompt_id)
 
-    def _decide(self, person: Person, prompt: PlannedPrompt) -> bool:
+    def _decide(self, person: Person, prompt_id: int, study_day: int) -> bool:
         """Whether this person answers this prompt (asked once; a reminder is a second chance)."""
-        if prompt.id in self.decided and (self.decided[prompt.id] or person.rng.random() >= 0.3):
-            return self.decided[prompt.id]
-        chance = person.answers_today(prompt.study_day)
-        self.decided[prompt.id] = person.rng.random() < chance
-        if not self.decided[prompt.id]:
-            self.truth.ignored_prompts.add(prompt.id)
+        if prompt_id in self.decided and (self.decided[prompt_id] or person.rng.random() >= 0.3):
+            return self.decided[prompt_id]
+        chance = person.answers_today(study_day)
+        self.decided[prompt_id] = person.rng.random() < chance
+        if not self.decided[prompt_id]:
+            self.truth.ignored_prompts.add(prompt_id)
         else:
-            self.truth.ignored_prompts.discard(prompt.id)
-        return self.decided[prompt.id]
+            self.truth.ignored_prompts.discard(prompt_id)
+        return self.decided[prompt_id]
 
     # what people do ---------------------------------------------------------------------------
 
@@ -332,8 +334,7 @@ class Simulation:
         is; eas's answers land on the phone, and the person reads them next (`_react`). In the
         transaction the caller began, if any (`_reply` looks at the conversation first)."""
         begin_write()
-        participant = db.session.get(Participant, self.ids[person.label])
-        landed = text_from_phone(participant, body, self.clock.now())
+        landed = text_from_phone(self.ids[person.label], person.phone, body, self.clock.now())
         db.session.flush()
         self.inbox += [(message.id, message.participant_id, message.body) for message in landed]
         db.session.commit()
@@ -343,17 +344,19 @@ class Simulation:
     def _reply(self, person: Person, prompt_id: int) -> None:
         # What the person sees on their phone, read in the transaction that sends the text.
         begin_write()
-        prompt, response, is_open = open_conversation(self.ids[person.label], self.clock.now())
-        if prompt is None or prompt.id != prompt_id or not is_open:
+        current = conversation_of(self.ids[person.label])
+        now = self.clock.now()
+        if current is None or current.prompt_id != prompt_id or not current.is_open(now):
             db.session.remove()
             return
-        questionnaire = self.questionnaires[prompt.questionnaire_id]
+        questionnaire = self.questionnaires[current.questionnaire_id]
         items = questionnaire["items"]
-        current = response.current_item_id if response else items[0]["id"]
-        values = responses.answered_values(response, questionnaire) if response else {}
-        position = next(i for i, item in enumerate(items) if item["id"] == current)
-        reasked = bool(response and response.reasked)
-        self.plan_changed |= response is None
+        started = current.response_id is not None
+        awaited = current.current_item_id if started else items[0]["id"]
+        values = current.answered_values(questionnaire)
+        position = next(i for i, item in enumerate(items) if item["id"] == awaited)
+        reasked = bool(current.reasked)
+        self.plan_changed |= not started
         # Whatever this text is, the server answers it within this check-in (which it starts).
         self.answering = (person, prompt_id)
         if not reasked and person.rng.random() < person.malformed:
@@ -390,7 +393,10 @@ class Simulation:
             db.session.remove()
             return
         prompt = db.session.get(PlannedPrompt, link.prompt_id)
-        answering = self._decide(person, prompt) and responses.response_for(prompt) is None
+        answering = (
+            self._decide(person, prompt.id, prompt.study_day)
+            and responses.response_for(prompt) is None
+        )
         prompt_id, questionnaire = prompt.id, prompt.questionnaire_id
         db.session.remove()
         if answering:
@@ -434,15 +440,15 @@ class Simulation:
         schedule = next((s for s in self.definition["schedules"] if s["type"] == "event"), None)
         if schedule is None:
             return
-        _, response, is_open = open_conversation(self.ids[person.label], self.clock.now())
+        current = conversation_of(self.ids[person.label])
         db.session.remove()
-        if is_open and not (response and response.status.value == "completed"):
+        if current is not None and current.is_open(self.clock.now()):
             return  # busy with a check-in: report later or not at all
         self.truth.reports_started += 1
         self._text(person, schedule["keyword"])
-        latest, _, _ = open_conversation(self.ids[person.label], self.clock.now())
+        latest = conversation_of(self.ids[person.label])
         if latest is not None:
-            self.decided[latest.id] = True
+            self.decided[latest.prompt_id] = True
         db.session.remove()
 
     def _stop(self, person: Person) -> None:

@@ -12,18 +12,19 @@ questionnaire allows compact replies, "7 2 5" answers the next items in turn.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from eas.core.db import db
+from eas.core.db import core_execute
 from eas.delivery.compose import prompt_text
-from eas.delivery.models import Message
-from eas.participants.models import Channel, Participant
+from eas.participants.models import Channel
 from eas.protocols.expressions import parse
 from eas.protocols.sms_format import closing_text, render_item
 from eas.responses import operations as responses
+from eas.responses import state as response_state
 from eas.responses.models import Response, ResponseStatus
 from eas.responses.replies import (
     COMPACT_TYPES,
@@ -35,102 +36,170 @@ from eas.responses.replies import (
     parse_reply,
     split_compact,
 )
-from eas.safety.operations import alerts_for_answers
+from eas.responses.state import ResponseState
+from eas.safety.operations import raise_triggered
 from eas.scheduling import events
 from eas.scheduling.models import PlannedPrompt, PromptStatus
 from eas.sms import texts
+from eas.studies.models import ProtocolVersion
+
+if TYPE_CHECKING:
+    from eas.sms.senders import Sender
 
 #: How long after a check-in closed a late reply is told so (later: the general note).
 _LATE_REPLY_NOTICE = timedelta(hours=12)
 
-
-#: Built once: every inbound text asks it (statements cost more to build than to run).
-_LATEST_SMS_PROMPT = (
-    sa.select(PlannedPrompt)
+_PROMPTS = PlannedPrompt.__table__
+_RESPONSES = Response.__table__
+#: Built once: every inbound text asks it (statements cost more to build than to run). The
+#: participant's latest SMS prompt that went out, with its response. One still `sending`
+#: counts: the dispatcher records a batch's sends after the whole batch, and a quick reply may
+#: come first (a participant cannot answer a text they did not get).
+_CONVERSATION = (
+    sa.select(
+        _PROMPTS.c.id,
+        _PROMPTS.c.protocol_version_id,
+        _PROMPTS.c.questionnaire_id,
+        _PROMPTS.c.study_day,
+        _PROMPTS.c.expires_at,
+        _RESPONSES.c.id.label("response_id"),
+        _RESPONSES.c.status,
+        _RESPONSES.c.last_activity_at,
+        _RESPONSES.c.completed_at,
+        _RESPONSES.c.current_item_id,
+        _RESPONSES.c.reasked,
+    )
+    .select_from(_PROMPTS.outerjoin(_RESPONSES, _RESPONSES.c.prompt_id == _PROMPTS.c.id))
     .where(
-        PlannedPrompt.participant_id == sa.bindparam("participant_id"),
-        PlannedPrompt.channel == Channel.sms,
-        PlannedPrompt.status.in_([PromptStatus.sent, PromptStatus.sending]),
+        _PROMPTS.c.participant_id == sa.bindparam("participant_id"),
+        _PROMPTS.c.channel == Channel.sms,
+        _PROMPTS.c.status.in_([PromptStatus.sent, PromptStatus.sending]),
     )
-    .order_by(
-        sa.func.coalesce(PlannedPrompt.sent_at, PlannedPrompt.due_at).desc(),
-        PlannedPrompt.id.desc(),
-    )
+    .order_by(sa.func.coalesce(_PROMPTS.c.sent_at, _PROMPTS.c.due_at).desc(), _PROMPTS.c.id.desc())
     .limit(1)
+)
+_DEFINITION = sa.select(ProtocolVersion.__table__.c.definition).where(
+    ProtocolVersion.__table__.c.id == sa.bindparam("version_id")
 )
 
 
-def latest_sms_prompt(participant_id: int) -> PlannedPrompt | None:
-    """The participant's latest SMS prompt that went out. One still `sending` counts: the
-    dispatcher records a batch's sends after the whole batch, and a quick reply may come first
-    (a participant cannot answer a text they did not get)."""
-    return db.session.scalar(_LATEST_SMS_PROMPT, {"participant_id": participant_id})
+@dataclass(frozen=True)
+class Conversation:
+    """The participant's latest SMS prompt and its response (if any), as values: the
+    conversation a reply belongs to while it is open."""
+
+    prompt_id: int
+    protocol_version_id: int
+    questionnaire_id: str
+    study_day: int
+    expires_at: datetime
+    response_id: int | None
+    #: The response's (None: not started).
+    status: ResponseStatus | None
+    last_activity_at: datetime | None
+    completed_at: datetime | None
+    current_item_id: str | None
+    reasked: bool | None
+
+    def is_open(self, now: datetime) -> bool:
+        """Whether a reply now continues it."""
+        return responses.window_is_open(self.expires_at, self.status, self.last_activity_at, now)
+
+    def closes_at(self) -> datetime:
+        return responses.window_closes_at(self.expires_at, self.status, self.last_activity_at)
+
+    def response(self, *, encrypts_free_text: bool) -> ResponseState | None:
+        """Its response with its answers (None: not started)."""
+        if self.response_id is None:
+            return None
+        return response_state.load(
+            self.response_id,
+            status=self.status,
+            last_activity_at=self.last_activity_at,
+            completed_at=self.completed_at,
+            current_item_id=self.current_item_id,
+            reasked=self.reasked,
+            encrypts_free_text=encrypts_free_text,
+        )
+
+    def answered_values(self, questionnaire: dict[str, Any]) -> dict[str, Any]:
+        """Its answers as branching sees them (what the participant gave so far)."""
+        state = self.response(encrypts_free_text=False)
+        return responses.answered_values(state, questionnaire) if state else {}
 
 
-def open_conversation(
-    participant_id: int, now: datetime
-) -> tuple[PlannedPrompt | None, Response | None, bool]:
-    """The latest SMS prompt, its response, and whether a reply now continues it."""
-    prompt = latest_sms_prompt(participant_id)
-    if prompt is None:
-        return None, None, False
-    response = responses.response_for(prompt)
-    return prompt, response, responses.is_open(prompt, response, now)
+def conversation_of(participant_id: int) -> Conversation | None:
+    row = core_execute(_CONVERSATION, {"participant_id": participant_id}).first()
+    return Conversation(*row) if row is not None else None
 
 
-def reply(
-    participant: Participant,
-    message: Message,
-    body: str,
-    now: datetime,
-    current: tuple[PlannedPrompt | None, Response | None, bool],
-) -> list[str]:
+def reply(sender: Sender, message, body: str, now: datetime, current: Conversation | None):
     """Answer one inbound text from an active (or paused) participant: the texts to send back.
-    `current`: `open_conversation` as the caller found it."""
-    definition = participant.study.current_version.definition
-    prompt, response, is_open = current
-    if prompt is not None and is_open:
-        message.prompt_id = prompt.id
-        return _continue(prompt, response, body, now)
+    `current`: `conversation_of` the sender as the caller found it; `message`: the stored text
+    (its `prompt_id` is set to the prompt it answers)."""
+    definition = sender.definition
+    if current is not None and current.is_open(now):
+        message.prompt_id = current.prompt_id
+        return _continue(sender, current, body, now)
     schedule = events.event_schedule(definition, body)
     if schedule is not None:
-        report, refusal = events.start_report(participant, schedule, now, Channel.sms)
+        report, refusal = events.start_report(sender.participant(), schedule, now, Channel.sms)
         if report is None:
             return [refusal]
         message.prompt_id = report.id
-        responses.close_superseded(participant.id, report.id, now)
+        responses.close_superseded(sender.id, report.id, now)
         return [prompt_text(report, None)]
-    if prompt is not None:
-        message.prompt_id = prompt.id
-        if response is not None and response.status is ResponseStatus.completed:
-            if now < prompt.expires_at:
+    if current is not None:
+        message.prompt_id = current.prompt_id
+        if current.status is ResponseStatus.completed:
+            if now < current.expires_at:
                 return [texts.ALREADY_DONE]
-        elif now - responses.closes_at(prompt, response) < _LATE_REPLY_NOTICE:
+        elif now - current.closes_at() < _LATE_REPLY_NOTICE:
             return [texts.CLOSED]
     return [texts.nothing_open(definition)]
 
 
-def _continue(
-    prompt: PlannedPrompt, response: Response | None, body: str, now: datetime
-) -> list[str]:
+def _continue(sender: Sender, current: Conversation, body: str, now: datetime) -> list[str]:
     """The next text of the conversation, then the reply of any safety alert it set off."""
-    questionnaire = responses.questionnaire_of(prompt)
+    definition = (
+        sender.definition
+        if current.protocol_version_id == sender.version_id
+        else core_execute(_DEFINITION, {"version_id": current.protocol_version_id}).scalar_one()
+    )
+    questionnaire = next(
+        q for q in definition["questionnaires"] if q["id"] == current.questionnaire_id
+    )
+    seals = sender.definition["study"]["privacy"]["encrypt_free_text"]
+    response = current.response(encrypts_free_text=seals)
     if response is None:
-        response = responses.start_response(prompt, Channel.sms, now)
-        responses.close_superseded(prompt.participant_id, prompt.id, now)
-    # Loading the answers needs nothing pending written first: it is written with the answer.
-    with db.session.no_autoflush:
-        before = responses.answered_values(response, questionnaire)
+        response = response_state.start(
+            current.prompt_id,
+            Channel.sms,
+            questionnaire["items"][0]["id"],
+            now,
+            encrypts_free_text=seals,
+        )
+        responses.close_superseded(sender.id, current.prompt_id, now)
+    before = responses.answered_values(response, questionnaire)
     text = _step(response, questionnaire, body, now)
+    response_state.save(response)
     # Rules over answers here; keywords are matched in every text, in `sms.inbound`.
     after = responses.answered_values(response, questionnaire)
-    return [
-        text,
-        *alerts_for_answers(prompt, questionnaire["id"], before, after, [], channel="sms", now=now),
-    ]
+    alerts = raise_triggered(
+        sender,
+        definition,
+        current.prompt_id,
+        questionnaire["id"],
+        before,
+        after,
+        [],
+        channel="sms",
+        now=now,
+    )
+    return [text, *alerts]
 
 
-def _step(response: Response, questionnaire: dict[str, Any], body: str, now: datetime) -> str:
+def _step(response: ResponseState, questionnaire: dict[str, Any], body: str, now: datetime) -> str:
     items = {item["id"]: item for item in questionnaire["items"]}
     item = items[response.current_item_id]
     compact = _compact_outcomes(response, questionnaire, item, body)
@@ -156,7 +225,7 @@ def _step(response: Response, questionnaire: dict[str, Any], body: str, now: dat
 
 
 def _compact_outcomes(
-    response: Response, questionnaire: dict[str, Any], item: dict[str, Any], body: str
+    response: ResponseState, questionnaire: dict[str, Any], item: dict[str, Any], body: str
 ) -> list[tuple[dict[str, Any], Outcome, str]]:
     """The items a compact reply answers, in order, or [] when it is not a valid one: every
     word must answer the next item branching shows, and only one-word item types take part."""

@@ -7,24 +7,22 @@ delivers twice (same MessageSid) is handled once.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
 
 from eas.core.crypto import get_cipher
-from eas.core.db import db
+from eas.core.db import core_execute, db
 from eas.delivery.models import Direction, Message, MessageStatus
 from eas.participants.lifecycle import opt_in, opt_out
 from eas.participants.models import Participant, ParticipantStatus
 from eas.safety.operations import raise_triggered
 from eas.sms import conversation, texts
 from eas.sms.keywords import Command, command_of
-from eas.studies.models import Study
+from eas.sms.senders import Sender, sender_of
 
 log = logging.getLogger("eas.sms")
 
@@ -32,22 +30,17 @@ log = logging.getLogger("eas.sms")
 #: Twilio's guesses at the sender's location.
 _PRIVATE_FIELD_PREFIXES = ("From", "To")
 
-# Built once: every inbound text runs them (a statement costs more to build than to run).
-_BY_SID = sa.select(Message).where(Message.provider_sid == sa.bindparam("sid"))
-
-
-@functools.cache
-def _senders() -> sa.Select:
-    # With their study and its versions: every text needs the current protocol. (Built on
-    # first use: loader options need every model mapped.)
-    return (
-        sa.select(Participant)
-        .where(Participant.phone_hash == sa.bindparam("phone_hash"))
-        .order_by(Participant.enrolled_at.desc(), Participant.id.desc())
-        .options(joinedload(Participant.study).joinedload(Study.versions))
-    )
-
-
+# Built once, and Core: every inbound text runs them (a statement costs more to build than to
+# run, and an ORM object more to build and flush than its INSERT).
+_MESSAGES = Message.__table__
+_BY_SID = sa.select(_MESSAGES.c.id).where(_MESSAGES.c.provider_sid == sa.bindparam("sid"))
+_INSERT = _MESSAGES.insert().returning(_MESSAGES.c.id)
+_INSERT_MANY = _MESSAGES.insert()
+_SET_PROMPT = (
+    _MESSAGES.update()
+    .where(_MESSAGES.c.id == sa.bindparam("message_id"))
+    .values(prompt_id=sa.bindparam("prompt_id"))
+)
 _LOCK_PARTICIPANT = (
     sa.select(Participant.id)
     .where(Participant.id == sa.bindparam("participant_id"))
@@ -56,20 +49,33 @@ _LOCK_PARTICIPANT = (
 
 
 @dataclass
+class StoredText:
+    """The inbound message as stored: its row's id, and what understanding it adds (the
+    prompt it answers, written with the reply)."""
+
+    id: int
+    participant_id: int | None
+    phone_encrypted: bytes
+    phone_hash: str
+    prompt_id: int | None = None
+
+
+@dataclass
 class Inbound:
-    message: Message
+    #: The stored inbound message's id.
+    message_id: int
     #: Texts to send back to the participant, in order.
     replies: list[str] = field(default_factory=list)
 
 
 def receive(params: Mapping[str, str], now: datetime) -> Inbound:
     sid = params.get("MessageSid") or params.get("SmsSid")
-    existing = db.session.scalar(_BY_SID, {"sid": sid}) if sid else None
+    existing = core_execute(_BY_SID, {"sid": sid}).scalar() if sid else None
     if existing is not None:
         # Twilio retried (our first answer was lost): send the same replies again, do nothing.
         replies = db.session.scalars(
             sa.select(Message.body)
-            .where(Message.idempotency_key.like(f"reply-{existing.id}-%"))
+            .where(Message.idempotency_key.like(f"reply-{existing}-%"))
             .order_by(Message.id)
         ).all()
         return Inbound(existing, replies=list(replies))
@@ -79,63 +85,66 @@ def receive(params: Mapping[str, str], now: datetime) -> Inbound:
     cipher = get_cipher()
     phone_hash = cipher.lookup_hash(sender)
     found = _sender_or_none(phone_hash, now)
-    participant = found if isinstance(found, Participant) else None
-    message = Message(
-        direction=Direction.inbound,
+    participant = found if isinstance(found, Sender) else None
+    message = StoredText(
+        id=0,
+        participant_id=participant.id if participant else None,
         phone_encrypted=cipher.encrypt(sender),
         phone_hash=phone_hash,
-        body=cipher.seal(body) if _encrypts_free_text(found) else body,
-        provider_sid=sid,
-        purpose="inbound",
-        status=MessageStatus.received,
-        provider_payload={
-            key: value
-            for key, value in params.items()
-            if not key.startswith(_PRIVATE_FIELD_PREFIXES) and key != "Body"
-        },
-        created_at=now,
-        updated_at=now,
     )
-    db.session.add(message)
-    db.session.flush()
-    inbound = Inbound(message)
+    message.id = core_execute(
+        _INSERT,
+        {
+            "direction": Direction.inbound,
+            "participant_id": message.participant_id,
+            "phone_encrypted": message.phone_encrypted,
+            "phone_hash": phone_hash,
+            "body": cipher.seal(body) if _encrypts_free_text(found) else body,
+            "provider_sid": sid,
+            "purpose": "inbound",
+            "status": MessageStatus.received,
+            "provider_payload": {
+                key: value
+                for key, value in params.items()
+                if not key.startswith(_PRIVATE_FIELD_PREFIXES) and key != "Body"
+            },
+            "created_at": now,
+            "updated_at": now,
+        },
+    ).scalar_one()
+    inbound = Inbound(message.id)
     try:
         with db.session.begin_nested():
             inbound.replies = _understand(participant, message, body, params, now)
+            if message.prompt_id is not None:
+                core_execute(
+                    _SET_PROMPT, {"message_id": message.id, "prompt_id": message.prompt_id}
+                )
     except Exception:
         log.exception("inbound message=%s could not be handled; it is stored", message.id)
         inbound.replies = []
-    for number, text in enumerate(inbound.replies, 1):
-        db.session.add(
-            Message(
-                direction=Direction.outbound,
-                participant_id=message.participant_id,
-                prompt_id=message.prompt_id,
-                phone_encrypted=message.phone_encrypted,
-                phone_hash=message.phone_hash,
-                body=text,
-                idempotency_key=f"reply-{message.id}-{number}",
-                purpose="reply",
-                status=MessageStatus.sent,
-                created_at=now,
-                updated_at=now,
-            )
+        message.prompt_id = None
+    if inbound.replies:
+        core_execute(
+            _INSERT_MANY,
+            [
+                {
+                    "direction": Direction.outbound,
+                    "participant_id": message.participant_id,
+                    "prompt_id": message.prompt_id,
+                    "phone_encrypted": message.phone_encrypted,
+                    "phone_hash": message.phone_hash,
+                    "body": text,
+                    "idempotency_key": f"reply-{message.id}-{number}",
+                    "purpose": "reply",
+                    "status": MessageStatus.sent,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for number, text in enumerate(inbound.replies, 1)
+            ],
         )
-    # Written with the caller's commit (or its next query): one flush fewer per text.
     return inbound
-
-
-def sender_of(phone_hash: str, now: datetime) -> Participant | None:
-    """The participant a number belongs to. A number enrolled in several studies goes to the
-    one with a conversation open, else the one active, else the latest enrolment."""
-    candidates = db.session.scalars(_senders(), {"phone_hash": phone_hash}).unique().all()
-    if len(candidates) <= 1:
-        return candidates[0] if candidates else None
-    for participant in candidates:
-        if conversation.open_conversation(participant.id, now)[2]:
-            return participant
-    active = [p for p in candidates if p.status is ParticipantStatus.active]
-    return (active or candidates)[0]
 
 
 class _Unknown:
@@ -145,7 +154,7 @@ class _Unknown:
 _UNKNOWN = _Unknown()
 
 
-def _sender_or_none(phone_hash: str, now: datetime) -> Participant | _Unknown | None:
+def _sender_or_none(phone_hash: str, now: datetime) -> Sender | _Unknown | None:
     """The sender, looked up before the message is stored (its text may have to be sealed);
     if that fails, the message is still stored rather than lost."""
     try:
@@ -155,17 +164,17 @@ def _sender_or_none(phone_hash: str, now: datetime) -> Participant | _Unknown | 
         return _UNKNOWN
 
 
-def _encrypts_free_text(sender: Participant | _Unknown | None) -> bool:
+def _encrypts_free_text(sender: Sender | _Unknown | None) -> bool:
     if sender is None:
         return False  # a number no study knows: nobody's study asks for sealing
     if sender is _UNKNOWN:
         return True  # it may be a participant's, in a study that seals what they write
-    return sender.study.current_version.definition["study"]["privacy"]["encrypt_free_text"]
+    return sender.definition["study"]["privacy"]["encrypt_free_text"]
 
 
 def _understand(
-    participant: Participant | None,
-    message: Message,
+    participant: Sender | None,
+    message: StoredText,
     body: str,
     params: Mapping[str, str],
     now: datetime,
@@ -176,8 +185,7 @@ def _understand(
     # One text at a time per participant: two replies arriving together must not both answer
     # the same item. (SQLite has one writer at a time already, and no row locks to take.)
     if db.session.get_bind().dialect.name != "sqlite":
-        db.session.execute(_LOCK_PARTICIPANT, {"participant_id": participant.id})
-    message.participant_id = participant.id
+        core_execute(_LOCK_PARTICIPANT, {"participant_id": participant.id})
     opted_out = participant.status is ParticipantStatus.opted_out
     command = command_of(body, opted_out=opted_out, opt_out_type=params.get("OptOutType"))
     if command is Command.opt_out:
@@ -187,11 +195,9 @@ def _understand(
             opt_out(enrolment, now, source="sms STOP")
         return []
     # The conversation as it stands before this text: for the alerts and the reply alike.
-    # (Its queries do not read the message: its new participant is written with the reply.)
-    with db.session.no_autoflush:
-        current = conversation.open_conversation(participant.id, now)
+    current = conversation.conversation_of(participant.id)
     keyword_replies = _keyword_alerts(participant, current, body, now)
-    definition = participant.study.current_version.definition
+    definition = participant.definition
     if command is Command.opt_in:
         if not opted_out:
             return []
@@ -216,15 +222,16 @@ def _enrolments(phone_hash: str) -> list[Participant]:
     ).all()
 
 
-def _keyword_alerts(participant: Participant, current, body: str, now: datetime) -> list[str]:
+def _keyword_alerts(
+    participant: Sender, current: conversation.Conversation | None, body: str, now: datetime
+) -> list[str]:
     """Crisis words in any text, in a check-in or not, from anyone enrolled (opted out too:
     a crisis must reach a human). Returns the protocol's replies to send."""
-    prompt, _, is_open = current
-    in_check_in = prompt if prompt is not None and is_open else None
+    in_check_in = current if current is not None and current.is_open(now) else None
     return raise_triggered(
         participant,
-        participant.study.current_version.definition,
-        in_check_in.id if in_check_in else None,
+        participant.definition,
+        in_check_in.prompt_id if in_check_in else None,
         in_check_in.questionnaire_id if in_check_in else None,
         {},
         {},

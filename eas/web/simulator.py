@@ -84,18 +84,21 @@ def send(participant_id: int):
     participant = db.session.get(Participant, participant_id) or abort(404)
     body = request.form.get("body", "")
     if body.strip():
-        text_from_phone(participant, body, now_utc())
+        text_from_phone(participant.id, participant.phone, body, now_utc())
     return redirect(url_for("simulator.phone", participant_id=participant.id, _anchor="reply"))
 
 
-def text_from_phone(participant: Participant, body: str, now: datetime) -> list[SimulatedMessage]:
-    """A text sent from `participant`'s simulated phone, handed to `receive` as Twilio's webhook
-    hands one over; the texts eas answers with land on the phone. Written with the caller's
-    commit; returns what landed (the study simulator reads it at once)."""
+def text_from_phone(
+    participant_id: int, phone: str, body: str, now: datetime
+) -> list[SimulatedMessage]:
+    """A text sent from a participant's simulated phone (their number, `phone`), handed to
+    `receive` as Twilio's webhook hands one over; the texts eas answers with land on the
+    phone. Written with the caller's commit; returns what landed (the study simulator reads
+    it at once)."""
     inbound = receive(
         {
             "MessageSid": f"SMsim{uuid.uuid4().hex}",
-            "From": participant.phone,
+            "From": phone,
             "To": "eas-simulator",
             "Body": body,
             "NumMedia": "0",
@@ -104,9 +107,9 @@ def text_from_phone(participant: Participant, body: str, now: datetime) -> list[
     )
     landed = [
         SimulatedMessage(
-            idempotency_key=f"reply-{inbound.message.id}-{number}",
+            idempotency_key=f"reply-{inbound.message_id}-{number}",
             provider_sid=f"SM{uuid.uuid4().hex}",
-            participant_id=participant.id,
+            participant_id=participant_id,
             body=text,
             received_at=now,
         )
