@@ -334,9 +334,7 @@ class Simulation:
         is; eas's answers land on the phone, and the person reads them next (`_react`). In the
         transaction the caller began, if any (`_reply` looks at the conversation first)."""
         begin_write()
-        landed = text_from_phone(self.ids[person.label], person.phone, body, self.clock.now())
-        db.session.flush()
-        self.inbox += [(message.id, message.participant_id, message.body) for message in landed]
+        self.inbox += text_from_phone(self.ids[person.label], person.phone, body, self.clock.now())
         db.session.commit()
         db.session.remove()
         self.truth.texts_sent += 1

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from eas.core.clock import now_utc
-from eas.core.db import begin_write, db
+from eas.core.db import begin_write, core_execute, db
 from eas.delivery.models import Direction, Message, SimulatedMessage
 from eas.participants.models import Participant
 from eas.sms.inbound import receive
@@ -88,9 +89,20 @@ def send(participant_id: int):
     return redirect(url_for("simulator.phone", participant_id=participant.id, _anchor="reply"))
 
 
-def text_from_phone(
-    participant_id: int, phone: str, body: str, now: datetime
-) -> list[SimulatedMessage]:
+class Landed(NamedTuple):
+    """A text that landed on a simulated phone."""
+
+    id: int
+    participant_id: int
+    body: str
+
+
+_LAND = SimulatedMessage.__table__.insert().returning(
+    SimulatedMessage.__table__.c.id, sort_by_parameter_order=True
+)
+
+
+def text_from_phone(participant_id: int, phone: str, body: str, now: datetime) -> list[Landed]:
     """A text sent from a participant's simulated phone (their number, `phone`), handed to
     `receive` as Twilio's webhook hands one over; the texts eas answers with land on the
     phone. Written with the caller's commit; returns what landed (the study simulator reads
@@ -105,15 +117,17 @@ def text_from_phone(
         },
         now,
     )
-    landed = [
-        SimulatedMessage(
-            idempotency_key=f"reply-{inbound.message_id}-{number}",
-            provider_sid=f"SM{uuid.uuid4().hex}",
-            participant_id=participant_id,
-            body=text,
-            received_at=now,
-        )
+    if not inbound.replies:
+        return []
+    rows = [
+        {
+            "idempotency_key": f"reply-{inbound.message_id}-{number}",
+            "provider_sid": f"SM{uuid.uuid4().hex}",
+            "participant_id": participant_id,
+            "body": text,
+            "received_at": now,
+        }
         for number, text in enumerate(inbound.replies, 1)
     ]
-    db.session.add_all(landed)
-    return landed
+    ids = core_execute(_LAND, rows).scalars().all()
+    return [Landed(id, participant_id, row["body"]) for id, row in zip(ids, rows, strict=True)]
