@@ -8,6 +8,7 @@ job; here the participant's side: which replies to show or send at once.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -20,11 +21,15 @@ def _applies(alert: dict[str, Any], questionnaire_id: str) -> bool:
 
 
 def keyword_hit(alert: dict[str, Any], text: str) -> bool:
-    words = normalise(text)
-    return any(
-        re.search(rf"(?<!\w){re.escape(normalise(keyword))}(?!\w)", words)
-        for keyword in alert.get("keywords", [])
-    )
+    keywords = alert.get("keywords")
+    return bool(keywords) and _keywords_pattern(tuple(keywords)).search(normalise(text)) is not None
+
+
+@functools.lru_cache(maxsize=256)
+def _keywords_pattern(keywords: tuple[str, ...]) -> re.Pattern:
+    """Any of `keywords` as whole words (every text is matched: built once per list)."""
+    words = "|".join(re.escape(normalise(keyword)) for keyword in keywords)
+    return re.compile(rf"(?<!\w)(?:{words})(?!\w)")
 
 
 def newly_triggered(

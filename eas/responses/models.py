@@ -57,8 +57,9 @@ class Response(db.Model):
     @property
     def encrypts_free_text(self) -> bool:
         """Whether the study seals what participants write (its protocol's privacy option)."""
-        definition = self.prompt.participant.study.current_version.definition
-        return definition["study"]["privacy"]["encrypt_free_text"]
+        from eas.studies.operations import seals_free_text  # (studies plan prompts: a cycle)
+
+        return seals_free_text(self.prompt.participant.study_id)
 
     def add_answer(self, **values) -> Answer:
         answer = Answer(**values)

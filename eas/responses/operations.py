@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from eas.core.crypto import get_cipher, unsealed
-from eas.core.db import db
+from eas.core.db import core_execute, db
 from eas.participants.models import Channel
 from eas.protocols.expressions import parse
 from eas.responses.models import MissingCode, Response, ResponseStatus
@@ -224,6 +224,9 @@ _OLDER_IN_PROGRESS = (
 )
 
 
+_ANY_OLDER_IN_PROGRESS = _OLDER_IN_PROGRESS.with_only_columns(Response.id).limit(1)
+
+
 def close_lapsed(now: datetime) -> int:
     """Close responses whose window has passed (run by the dispatcher's tick)."""
     candidates = db.session.scalars(_LAPSED, {"now": now}).all()
@@ -235,8 +238,9 @@ def close_lapsed(now: datetime) -> int:
 
 def close_superseded(participant_id: int, current_prompt_id: int, now: datetime) -> None:
     """One conversation at a time: a newer prompt closes any older one still in progress."""
-    older = db.session.scalars(
-        _OLDER_IN_PROGRESS, {"participant_id": participant_id, "prompt_id": current_prompt_id}
-    ).all()
-    for response in older:
+    params = {"participant_id": participant_id, "prompt_id": current_prompt_id}
+    # Looked for in Core first: every new conversation asks, and there rarely is one.
+    if core_execute(_ANY_OLDER_IN_PROGRESS, params).first() is None:
+        return
+    for response in db.session.scalars(_OLDER_IN_PROGRESS, params).all():
         close(response, now)

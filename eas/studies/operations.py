@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from eas.audit.operations import record
 from eas.core.clock import now_utc
-from eas.core.db import db
+from eas.core.db import core_execute, db
 from eas.protocols.validation import LoadedProtocol
 from eas.scheduling.operations import replan_participants
 from eas.studies.models import ProtocolVersion, Study
@@ -23,6 +23,22 @@ class PublishResult:
     study_created: bool
     prompts_planned: int = 0
     prompts_cancelled: int = 0
+
+
+_VERSIONS = ProtocolVersion.__table__
+#: Whether the study's current protocol seals what participants write; read in SQL (JSON path)
+#: instead of loading and decoding every version: every web answer asks.
+_SEALS_FREE_TEXT = (
+    sa.select(_VERSIONS.c.definition[("study", "privacy", "encrypt_free_text")].as_boolean())
+    .where(_VERSIONS.c.study_id == sa.bindparam("study_id"))
+    .order_by(_VERSIONS.c.number.desc())
+    .limit(1)
+)
+
+
+def seals_free_text(study_id: int) -> bool:
+    """Whether the study's current protocol asks for free text to be stored encrypted."""
+    return bool(core_execute(_SEALS_FREE_TEXT, {"study_id": study_id}).scalar())
 
 
 def get_study(slug: str) -> Study | None:
