@@ -185,8 +185,6 @@ class Simulation:
         self.plan_changed = True
         self.ids: dict[str, int] = {}
         self.decided: dict[int, bool] = {}
-        #: (label, prompt id) -> the answers the person texted in that check-in, by item.
-        self.remembered: dict[tuple[str, int], dict[str, Any]] = {}
         self.definition = protocol.definition
         self.questionnaires = {q["id"]: q for q in self.definition["questionnaires"]}
 
@@ -353,9 +351,7 @@ class Simulation:
         items = questionnaire["items"]
         started = current.response_id is not None
         awaited = current.current_item_id if started else items[0]["id"]
-        # What they answered so far, as they remember it (what eas stored, as the export test
-        # checks).
-        values = self.remembered.get((person.label, prompt_id), {})
+        values = current.answered_values(questionnaire)
         position = next(i for i, item in enumerate(items) if item["id"] == awaited)
         reasked = bool(current.reasked)
         self.plan_changed |= not started
@@ -388,7 +384,6 @@ class Simulation:
             self.truth.answers[(person.label, prompt_id, item["id"])] = one.value
             if one.value is not None:
                 values[item["id"]] = one.value
-                self.remembered[(person.label, prompt_id)] = values
 
     def _on_link(self, person: Person, token: str) -> None:
         link = resolve(token)
