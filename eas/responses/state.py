@@ -3,8 +3,9 @@ hot path (every inbound text reads one and writes it back), where building and f
 objects cost several times the statements themselves.
 
 `record`, `advance` and `answered_values` (in `operations`) work on a `ResponseState` as on a
-`Response` row: both channels record answers with the same rules. Only the writing differs:
-`save` writes what changed in one UPDATE and one executemany of the new answers.
+`Response` row: both channels record answers with the same rules. Only the reading (the SMS
+conversation's one query, `sms.conversation`) and the writing differ: `save` writes the row
+in one UPDATE and the new answers in one executemany.
 """
 
 from __future__ import annotations
@@ -33,19 +34,6 @@ _ANSWER_COLUMNS = (
 )
 
 # Built once: every SMS reply runs them.
-_ANSWERS_OF = (
-    sa.select(
-        _ANSWERS.c.item_id,
-        _ANSWERS.c.position,
-        _ANSWERS.c.raw_value,
-        _ANSWERS.c.value_numeric,
-        _ANSWERS.c.value_text,
-        _ANSWERS.c.missing_code,
-        _ANSWERS.c.answered_at,
-    )
-    .where(_ANSWERS.c.response_id == sa.bindparam("response_id"))
-    .order_by(_ANSWERS.c.position)
-)
 _INSERT_RESPONSE = _RESPONSES.insert().returning(_RESPONSES.c.id)
 _UPDATE_RESPONSE = (
     _RESPONSES.update()
@@ -95,31 +83,6 @@ class ResponseState:
         self.answers.append(answer)
         self.added.append(answer)
         return answer
-
-
-def load(
-    response_id: int,
-    *,
-    status: ResponseStatus,
-    last_activity_at: datetime,
-    completed_at: datetime | None,
-    current_item_id: str | None,
-    reasked: bool,
-    encrypts_free_text: bool,
-) -> ResponseState:
-    """The state of a response whose row the caller has read (the conversation's query reads
-    it with its prompt); its answers are read here."""
-    answers = [AnswerRow(*row) for row in core_execute(_ANSWERS_OF, {"response_id": response_id})]
-    return ResponseState(
-        response_id,
-        status,
-        last_activity_at,
-        completed_at,
-        current_item_id,
-        reasked,
-        encrypts_free_text,
-        answers,
-    )
 
 
 def start(

@@ -25,7 +25,7 @@ from eas.protocols.expressions import parse
 from eas.protocols.sms_format import closing_text, render_item
 from eas.responses import operations as responses
 from eas.responses import state as response_state
-from eas.responses.models import Response, ResponseStatus
+from eas.responses.models import Answer, Response, ResponseStatus
 from eas.responses.replies import (
     COMPACT_TYPES,
     Answered,
@@ -36,7 +36,7 @@ from eas.responses.replies import (
     parse_reply,
     split_compact,
 )
-from eas.responses.state import ResponseState
+from eas.responses.state import AnswerRow, ResponseState
 from eas.safety.operations import raise_triggered
 from eas.scheduling import events
 from eas.scheduling.models import PlannedPrompt, PromptStatus
@@ -51,25 +51,18 @@ _LATE_REPLY_NOTICE = timedelta(hours=12)
 
 _PROMPTS = PlannedPrompt.__table__
 _RESPONSES = Response.__table__
-#: Built once: every inbound text asks it (statements cost more to build than to run). The
-#: participant's latest SMS prompt that went out, with its response. One still `sending`
-#: counts: the dispatcher records a batch's sends after the whole batch, and a quick reply may
-#: come first (a participant cannot answer a text they did not get).
-_CONVERSATION = (
+_ANSWERS = Answer.__table__
+#: The participant's latest SMS prompt that went out. One still `sending` counts: the
+#: dispatcher records a batch's sends after the whole batch, and a quick reply may come first
+#: (a participant cannot answer a text they did not get).
+_LATEST = (
     sa.select(
         _PROMPTS.c.id,
         _PROMPTS.c.protocol_version_id,
         _PROMPTS.c.questionnaire_id,
         _PROMPTS.c.study_day,
         _PROMPTS.c.expires_at,
-        _RESPONSES.c.id.label("response_id"),
-        _RESPONSES.c.status,
-        _RESPONSES.c.last_activity_at,
-        _RESPONSES.c.completed_at,
-        _RESPONSES.c.current_item_id,
-        _RESPONSES.c.reasked,
     )
-    .select_from(_PROMPTS.outerjoin(_RESPONSES, _RESPONSES.c.prompt_id == _PROMPTS.c.id))
     .where(
         _PROMPTS.c.participant_id == sa.bindparam("participant_id"),
         _PROMPTS.c.channel == Channel.sms,
@@ -77,7 +70,35 @@ _CONVERSATION = (
     )
     .order_by(sa.func.coalesce(_PROMPTS.c.sent_at, _PROMPTS.c.due_at).desc(), _PROMPTS.c.id.desc())
     .limit(1)
+    .subquery()
 )
+#: Built once, one statement: every inbound text asks it. The latest prompt (its columns on
+#: every row), its response and the response's answers, a row each.
+_CONVERSATION = (
+    sa.select(
+        *_LATEST.c,
+        _RESPONSES.c.id.label("response_id"),
+        _RESPONSES.c.status,
+        _RESPONSES.c.last_activity_at,
+        _RESPONSES.c.completed_at,
+        _RESPONSES.c.current_item_id,
+        _RESPONSES.c.reasked,
+        _ANSWERS.c.item_id,
+        _ANSWERS.c.position,
+        _ANSWERS.c.raw_value,
+        _ANSWERS.c.value_numeric,
+        _ANSWERS.c.value_text,
+        _ANSWERS.c.missing_code,
+        _ANSWERS.c.answered_at,
+    )
+    .select_from(
+        _LATEST.outerjoin(_RESPONSES, _RESPONSES.c.prompt_id == _LATEST.c.id).outerjoin(
+            _ANSWERS, _ANSWERS.c.response_id == _RESPONSES.c.id
+        )
+    )
+    .order_by(_ANSWERS.c.position)
+)
+_CONVERSATION_COLUMNS = 11
 _DEFINITION = sa.select(ProtocolVersion.__table__.c.definition).where(
     ProtocolVersion.__table__.c.id == sa.bindparam("version_id")
 )
@@ -100,6 +121,8 @@ class Conversation:
     completed_at: datetime | None
     current_item_id: str | None
     reasked: bool | None
+    #: The response's answers, in order.
+    answers: tuple[AnswerRow, ...] = ()
 
     def is_open(self, now: datetime) -> bool:
         """Whether a reply now continues it."""
@@ -109,28 +132,34 @@ class Conversation:
         return responses.window_closes_at(self.expires_at, self.status, self.last_activity_at)
 
     def response(self, *, encrypts_free_text: bool) -> ResponseState | None:
-        """Its response with its answers (None: not started)."""
+        """Its response, to record answers in (None: not started)."""
         if self.response_id is None:
             return None
-        return response_state.load(
+        return ResponseState(
             self.response_id,
-            status=self.status,
-            last_activity_at=self.last_activity_at,
-            completed_at=self.completed_at,
-            current_item_id=self.current_item_id,
-            reasked=self.reasked,
-            encrypts_free_text=encrypts_free_text,
+            self.status,
+            self.last_activity_at,
+            self.completed_at,
+            self.current_item_id,
+            bool(self.reasked),
+            encrypts_free_text,
+            list(self.answers),
         )
 
     def answered_values(self, questionnaire: dict[str, Any]) -> dict[str, Any]:
         """Its answers as branching sees them (what the participant gave so far)."""
-        state = self.response(encrypts_free_text=False)
-        return responses.answered_values(state, questionnaire) if state else {}
+        return responses.values_of(self.answers, questionnaire)
 
 
 def conversation_of(participant_id: int) -> Conversation | None:
-    row = core_execute(_CONVERSATION, {"participant_id": participant_id}).first()
-    return Conversation(*row) if row is not None else None
+    rows = core_execute(_CONVERSATION, {"participant_id": participant_id}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    answers = tuple(
+        AnswerRow(*row[_CONVERSATION_COLUMNS:]) for row in rows if row.item_id is not None
+    )
+    return Conversation(*first[:_CONVERSATION_COLUMNS], answers=answers)
 
 
 def reply(sender: Sender, message, body: str, now: datetime, current: Conversation | None):
