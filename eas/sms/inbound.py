@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from eas.core.crypto import get_cipher
 from eas.core.db import core_execute, db
@@ -34,7 +35,14 @@ _PRIVATE_FIELD_PREFIXES = ("From", "To")
 # run, and an ORM object more to build and flush than its INSERT).
 _MESSAGES = Message.__table__
 _BY_SID = sa.select(_MESSAGES.c.id).where(_MESSAGES.c.provider_sid == sa.bindparam("sid"))
-_INSERT = _MESSAGES.insert().returning(_MESSAGES.c.id)
+#: Store a text unless its MessageSid is stored already (a retried webhook: no id returned).
+#: In the same statement: no window for a retry arriving meanwhile to be stored twice.
+_STORE = {
+    name: insert(_MESSAGES)
+    .on_conflict_do_nothing(index_elements=[_MESSAGES.c.provider_sid])
+    .returning(_MESSAGES.c.id)
+    for name, insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
+}
 _INSERT_MANY = _MESSAGES.insert()
 _SET_PROMPT = (
     _MESSAGES.update()
@@ -70,15 +78,6 @@ class Inbound:
 
 def receive(params: Mapping[str, str], now: datetime) -> Inbound:
     sid = params.get("MessageSid") or params.get("SmsSid")
-    existing = core_execute(_BY_SID, {"sid": sid}).scalar() if sid else None
-    if existing is not None:
-        # Twilio retried (our first answer was lost): send the same replies again, do nothing.
-        replies = db.session.scalars(
-            sa.select(Message.body)
-            .where(Message.idempotency_key.like(f"reply-{existing}-%"))
-            .order_by(Message.id)
-        ).all()
-        return Inbound(existing, replies=list(replies))
     sender = params.get("From", "")
     # Kept as sent, except NUL, which PostgreSQL cannot store in text.
     body = params.get("Body", "").replace("\x00", "\ufffd")
@@ -93,7 +92,7 @@ def receive(params: Mapping[str, str], now: datetime) -> Inbound:
         phone_hash=phone_hash,
     )
     message.id = core_execute(
-        _INSERT,
+        _STORE[db.session.get_bind().dialect.name],
         {
             "direction": Direction.inbound,
             "participant_id": message.participant_id,
@@ -111,7 +110,9 @@ def receive(params: Mapping[str, str], now: datetime) -> Inbound:
             "created_at": now,
             "updated_at": now,
         },
-    ).scalar_one()
+    ).scalar()
+    if message.id is None:
+        return _again(sid)
     inbound = Inbound(message.id)
     try:
         with db.session.begin_nested():
@@ -145,6 +146,17 @@ def receive(params: Mapping[str, str], now: datetime) -> Inbound:
             ],
         )
     return inbound
+
+
+def _again(sid: str) -> Inbound:
+    """Twilio retried (our first answer was lost): the same replies again, nothing done."""
+    first = core_execute(_BY_SID, {"sid": sid}).scalar_one()
+    replies = db.session.scalars(
+        sa.select(Message.body)
+        .where(Message.idempotency_key.like(f"reply-{first}-%"))
+        .order_by(Message.id)
+    ).all()
+    return Inbound(first, replies=list(replies))
 
 
 class _Unknown:
