@@ -3,6 +3,8 @@ study's current protocol), and the row itself only for what changes it (STOP, a 
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,7 +35,7 @@ _SENDERS = (
         _PARTICIPANTS.c.study_id,
         _PARTICIPANTS.c.status,
         _VERSIONS.c.id,
-        _VERSIONS.c.definition,
+        sa.cast(_VERSIONS.c.definition, sa.Text),
     )
     .select_from(_PARTICIPANTS.join(_VERSIONS, _VERSIONS.c.id == _CURRENT_VERSION))
     .where(_PARTICIPANTS.c.phone_hash == sa.bindparam("phone_hash"))
@@ -57,10 +59,22 @@ class Sender:
         return db.session.get(Participant, self.id)
 
 
+@functools.lru_cache(maxsize=16)
+def _definition(text: str) -> dict[str, Any]:
+    """A protocol definition decoded once per process for as long as it is in use: every
+    inbound text needs its study's, and versions never change. Shared: read, never change."""
+    return json.loads(text)
+
+
 def sender_of(phone_hash: str, now: datetime) -> Sender | None:
     """The participant a number belongs to. A number enrolled in several studies goes to the
     one with a conversation open, else the one active, else the latest enrolment."""
-    candidates = [Sender(*row) for row in core_execute(_SENDERS, {"phone_hash": phone_hash})]
+    candidates = [
+        Sender(id, study_id, status, version_id, _definition(text))
+        for id, study_id, status, version_id, text in core_execute(
+            _SENDERS, {"phone_hash": phone_hash}
+        )
+    ]
     if len(candidates) <= 1:
         return candidates[0] if candidates else None
     for sender in candidates:
