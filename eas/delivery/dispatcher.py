@@ -6,12 +6,15 @@ The database is the source of truth; each tick:
 2. reconciles prompts a crashed dispatcher left in `sending` past its lease, by asking the
    transport whether the message with that attempt's idempotency key went out (`recovery`);
 3. claims due prompts in batches (`FOR UPDATE SKIP LOCKED` on PostgreSQL; one UPDATE statement,
-   SQLite's single writer, there) and commits them as `sending` with a lease;
-4. records each outbound message, checks once more that each prompt is still its own and its
-   participant active and not paused, commits, and only then calls the transport; a send whose
-   lease or window ran out meanwhile is not attempted;
+   SQLite's single writer, there) as `sending` with a lease, and loads them as plain values
+   (`claims`);
+4. records each outbound message (`outbox`), checks once more that each prompt is still its own
+   and its participant active and not paused, commits the claims and messages together, and
+   only then calls the transport; a send whose lease or window ran out meanwhile is not
+   attempted;
 5. records the outcome with updates guarded by the claim (`status = sending AND claimed_by =
-   me`), so a late result never overwrites a cancellation or another dispatcher's work;
+   me`), so a late result never overwrites a cancellation or another dispatcher's work
+   (`outcomes`);
 6. sends reminders for prompts still open and not yet started (`reminders`).
 
 The tick is a job: it commits itself, since a claim must be durable before any message leaves.
@@ -31,62 +34,47 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
 
 from eas.core.clock import Clock
 from eas.core.db import core_execute, db
 from eas.delivery import metrics
-from eas.delivery.channels import (
-    OPTED_OUT_CODES,
-    NotSent,
-    OutboundMessage,
-    SendError,
-    SendReceipt,
-    Transport,
-)
+from eas.delivery.channels import NotSent, SendError, SendReceipt, Transport
+from eas.delivery.claims import ClaimedPrompt, ClaimLoader
 from eas.delivery.compose import prompt_text
 from eas.delivery.heartbeat import beat
-from eas.delivery.models import Direction, Message, MessageStatus
+from eas.delivery.models import MessageStatus
+from eas.delivery.outbox import Job, new_job, outcome, record, record_outcomes
+from eas.delivery.outcomes import Outcomes
 from eas.delivery.ratelimit import RateLimiter
-from eas.delivery.reminders import next_reminder, send_reminders
-from eas.participants.lifecycle import opt_out
-from eas.participants.models import Participant, ParticipantStatus
+from eas.delivery.reminders import send_reminders
 from eas.responses.operations import close_lapsed
 from eas.safety.notify import Mailer, notify_due
-from eas.scheduling.models import CancelReason, PlannedPrompt, PromptStatus
+from eas.scheduling.models import PlannedPrompt, PromptStatus
 from eas.scheduling.queries import claim_statement, now_parameter, reachable_prompts
 from eas.sms.status import apply_parked
 from eas.web.links import prompt_link
 
 log = logging.getLogger("eas.delivery")
 
-#: Backoff after the n-th failed attempt: 5 s, 10 s, 20 s, ... at most 5 minutes.
-_BACKOFF_BASE, _BACKOFF_MAX = timedelta(seconds=5), timedelta(minutes=5)
-
 Outcome = SendReceipt | SendError | NotSent
 
 # The tick's statements are built once and run with each tick's time: a busy study ticks every
 # second, and building a statement costs more than running it.
+#
+# A prompt expires after it is due (`due_at < expires_at`, as planned): the condition on
+# `due_at`, implied by the one on `expires_at`, lets it read only the prompts due so far (the
+# index on status and due time) rather than every scheduled prompt of the study.
+_NOW = now_parameter()
 _EXPIRE = (
     sa.update(PlannedPrompt)
     .where(
-        PlannedPrompt.status == PromptStatus.scheduled, PlannedPrompt.expires_at <= now_parameter()
+        PlannedPrompt.status == PromptStatus.scheduled,
+        PlannedPrompt.due_at <= _NOW,
+        PlannedPrompt.expires_at <= _NOW,
     )
     .values(status=PromptStatus.expired, status_reason="not sent before it expired")
     .execution_options(synchronize_session=False)
 )
-
-
-@functools.cache
-def _load_statement() -> sa.Select:
-    # Built on first use: its loader options need every model mapped.
-    return (
-        sa.select(PlannedPrompt)
-        .where(PlannedPrompt.id.in_(sa.bindparam("ids", expanding=True)))
-        .options(joinedload(PlannedPrompt.participant), joinedload(PlannedPrompt.protocol_version))
-        .order_by(PlannedPrompt.due_at)
-        .execution_options(populate_existing=True)
-    )
 
 
 @dataclass
@@ -117,17 +105,7 @@ class _InThisThread:
         pass
 
 
-@dataclass(frozen=True)
-class Job:
-    prompt: PlannedPrompt
-    message: Message
-    outbound: OutboundMessage
-    #: Plain values for the sending threads: past these, the message is not sent.
-    lease_until: datetime
-    expires_at: datetime
-
-
-class Dispatcher:
+class Dispatcher(Outcomes):
     def __init__(
         self,
         transport: Transport,
@@ -156,6 +134,7 @@ class Dispatcher:
             if workers > 0
             else _InThisThread()
         )
+        self.claims = ClaimLoader()
         self.started_at = clock.now()
         self.last_heartbeat: datetime | None = None
         self.sent_in_heartbeats = 0
@@ -227,29 +206,29 @@ class Dispatcher:
             attempts=PlannedPrompt.attempts + 1,
         )
 
-    def _claim(self, now: datetime) -> list[PlannedPrompt]:
-        """Claim due prompts and load them in the claim's transaction, committed when any were
-        claimed (durable before any message leaves); with none, the transaction goes on."""
+    def _claim(self, now: datetime) -> list[ClaimedPrompt]:
+        """Claim due prompts and load them in the claim's transaction, which goes on: `_deliver`
+        commits it with the messages, before any is sent."""
         ids = (
             core_execute(self._claim_statement, {"now": now, "lease_until": now + self.lease})
             .scalars()
             .all()
         )
-        if not ids:
-            return []
-        prompts = self.load(ids)
-        db.session.commit()
-        return prompts
+        return self.load(ids) if ids else []
 
-    def load(self, ids: list[int]) -> list[PlannedPrompt]:
-        return db.session.scalars(_load_statement(), {"ids": ids}).all()
+    def load(self, ids: list[int]) -> list[ClaimedPrompt]:
+        return self.claims.load(ids)
 
-    def _deliver(self, claimed: list[PlannedPrompt], report: TickReport) -> None:
+    def _deliver(self, claimed: list[ClaimedPrompt], report: TickReport) -> None:
         """Send claimed prompts; the outcomes are left for the tick to commit (with its
         heartbeat)."""
         from eas.delivery.recovery import settle_previous_attempt
 
         now = self.clock.now()
+        if any(prompt.attempts > 1 for prompt in claimed):
+            # A retry may ask the transport about its previous attempt: not while holding the
+            # claim's transaction (SQLite's write lock), which is durable by then.
+            db.session.commit()
         jobs = []
         for prompt in claimed:
             if prompt.claimed_by != self.name:
@@ -259,7 +238,7 @@ class Dispatcher:
                     continue  # an earlier, ambiguous attempt did go out
                 link = prompt_link(prompt, now) if prompt.channel.value == "web" else None
                 key = f"prompt-{prompt.id}-attempt-{prompt.attempts}"
-                jobs.append(self.job(prompt, prompt_text(prompt, link), key, "prompt", now))
+                jobs.append(self.new_job(prompt, prompt_text(prompt, link), key, "prompt", now))
             except Exception as error:  # one bad prompt must not hold up the others
                 log.exception("cannot prepare prompt=%s", prompt.id)
                 self.update_prompt(
@@ -268,24 +247,34 @@ class Dispatcher:
                     status_reason=f"cannot be prepared: {type(error).__name__}"[:200],
                 )
                 report.failed += 1
-        # The last look runs after the messages are written (`execute` flushes them), in their
-        # transaction: its commit puts every message on record before any is sent.
+        # The last look runs after the messages are written, in their transaction (the claim's,
+        # as a rule): its commit puts the claims and every message on record before any is sent.
+        record(jobs)
         sendable = self.still_sendable([job.prompt.id for job in jobs], self.clock.now())
         db.session.commit()
         # All sends finish before the session writes again: on SQLite the transport may need
         # the write lock too.
         to_send = [job for job in jobs if job.prompt.id in sendable]
         outcomes = dict(zip(map(id, to_send), self.pool.map(self.send, to_send), strict=True))
-        sent: list[tuple[PlannedPrompt, SendReceipt]] = []
+        at = self.clock.now()
+        sent: list[tuple[ClaimedPrompt, SendReceipt]] = []
+        not_sent: list[tuple[Job, SendError | NotSent]] = []
+        messages = []
         for job in jobs:
-            outcome = outcomes.get(id(job)) or NotSent("cancelled before it was sent")
-            if isinstance(outcome, SendReceipt):
-                job.message.status = MessageStatus.sent
-                job.message.provider_sid = outcome.provider_sid
-                job.message.updated_at = self.clock.now()
-                sent.append((job.prompt, outcome))
-            else:
-                self._record(job, outcome, report)
+            result = outcomes.get(id(job)) or NotSent("cancelled before it was sent")
+            if isinstance(result, SendReceipt):
+                messages.append(outcome(job, MessageStatus.sent, at, result.provider_sid))
+                sent.append((job.prompt, result))
+            elif isinstance(result, NotSent):
+                messages.append(outcome(job, MessageStatus.failed, at))
+                not_sent.append((job, result))
+            else:  # a timeout may have gone out: its message stays `queued` until looked up
+                status = MessageStatus.queued if result.ambiguous else MessageStatus.failed
+                messages.append(outcome(job, status, at, code=result.code))
+                not_sent.append((job, result))
+        record_outcomes(messages)
+        for job, result in not_sent:
+            self.record_failure(job, result, report)
         self.mark_all_sent(sent, report)
 
     def still_sendable(self, ids: list[int], now: datetime) -> set[int]:
@@ -305,25 +294,17 @@ class Dispatcher:
             lock=False,
         )
 
-    def job(self, prompt: PlannedPrompt, body: str, key: str, purpose: str, now: datetime) -> Job:
-        participant = prompt.participant
-        message = Message(
-            direction=Direction.outbound,
-            participant_id=participant.id,
-            prompt_id=prompt.id,
-            phone_encrypted=participant.phone_encrypted,
-            phone_hash=participant.phone_hash,
-            body=body,
-            status=MessageStatus.queued,
-            idempotency_key=key,
-            purpose=purpose,
-            created_at=now,
-            updated_at=now,
-        )
-        db.session.add(message)
-        outbound = OutboundMessage(participant.id, participant.phone, body, key, 1)
-        lease_until = prompt.claim_expires_at or now + self.lease
-        return Job(prompt, message, outbound, lease_until, prompt.expires_at)
+    def new_job(
+        self, prompt: ClaimedPrompt, body: str, key: str, purpose: str, now: datetime
+    ) -> Job:
+        """A job whose message is not on record yet (`outbox.record` writes a batch's)."""
+        return new_job(prompt, body, key, purpose, now, prompt.claim_expires_at or now + self.lease)
+
+    def job(self, prompt: ClaimedPrompt, body: str, key: str, purpose: str, now: datetime) -> Job:
+        """A job whose message is written (in the session's transaction)."""
+        job = self.new_job(prompt, body, key, purpose, now)
+        record([job])
+        return job
 
     def send(self, job: Job) -> Outcome:
         self.limiter.acquire()
@@ -340,115 +321,3 @@ class Dispatcher:
             return error
         except Exception as error:  # a timeout or a dropped connection: it may have gone out
             return SendError(f"{type(error).__name__}: {error}", retryable=True, ambiguous=True)
-
-    def update_prompt(self, prompt_id: int, **values) -> bool:
-        """Change a prompt only while this dispatcher still holds its claim."""
-        result = db.session.execute(
-            sa.update(PlannedPrompt)
-            .where(
-                PlannedPrompt.id == prompt_id,
-                PlannedPrompt.status == PromptStatus.sending,
-                PlannedPrompt.claimed_by == self.name,
-            )
-            .values(claimed_by=None, claim_expires_at=None, **values)
-            .execution_options(synchronize_session=False)
-        )
-        return result.rowcount == 1
-
-    def _record(self, job: Job, outcome: Outcome, report: TickReport) -> None:
-        prompt, message, now = job.prompt, job.message, self.clock.now()
-        channel = prompt.channel.value
-        message.updated_at = now
-        if isinstance(outcome, SendReceipt):
-            message.status, message.provider_sid = MessageStatus.sent, outcome.provider_sid
-            self.mark_sent(prompt, outcome, report)
-            return
-        if isinstance(outcome, NotSent):
-            message.status = MessageStatus.failed
-            if outcome.expired:
-                self.update_prompt(
-                    prompt.id, status=PromptStatus.expired, status_reason=outcome.reason
-                )
-            elif outcome.reason.startswith("cancelled"):
-                self._cancel_if_ours(prompt)
-            return  # a lapsed claim: whoever holds the prompt now reconciles this key
-        # A timeout may have gone out: the message stays `queued` until looked up.
-        message.status = MessageStatus.queued if outcome.ambiguous else MessageStatus.failed
-        message.error_code = outcome.code
-        kind = "retryable" if outcome.retryable else "permanent"
-        metrics.FAILURES.labels(channel, kind).inc()
-        log.info(
-            "send failed prompt=%s attempt=%s code=%s kind=%s reason=%s",
-            prompt.id, prompt.attempts, outcome.code, kind, outcome.reason,
-        )  # fmt: skip
-        retry_at = now + min(_BACKOFF_BASE * 2 ** (prompt.attempts - 1), _BACKOFF_MAX)
-        if outcome.retryable and retry_at < prompt.expires_at:
-            if self.update_prompt(
-                prompt.id, status=PromptStatus.scheduled, next_attempt_at=retry_at
-            ):
-                report.retried += 1
-                metrics.RETRIES.labels(channel).inc()
-            return
-        code = f" ({outcome.code})" if outcome.code else ""
-        prefix = "no attempt left in its window: " if outcome.retryable else ""
-        reason = f"{prefix}{outcome.reason}{code}"[:200]
-        if self.update_prompt(prompt.id, status=PromptStatus.failed, status_reason=reason):
-            report.failed += 1
-        if outcome.code in OPTED_OUT_CODES:
-            opt_out(prompt.participant, now, source=f"provider error {outcome.code}")
-
-    def mark_sent(self, prompt: PlannedPrompt, receipt: SendReceipt, report: TickReport) -> None:
-        self.mark_all_sent([(prompt, receipt)], report)
-
-    def mark_all_sent(
-        self, sent: list[tuple[PlannedPrompt, SendReceipt]], report: TickReport
-    ) -> None:
-        """Record sends in one executemany, each guarded by this dispatcher's claim."""
-        if not sent:
-            return
-        db.session.execute(
-            self._mark_sent_statement,
-            [
-                {
-                    "prompt_id": prompt.id,
-                    "sent": receipt.sent_at,
-                    "reminder": next_reminder(prompt, receipt.sent_at, prompt.reminders_sent),
-                }
-                for prompt, receipt in sent
-            ],
-        )
-        for prompt, receipt in sent:
-            lateness = max(0.0, (receipt.sent_at - prompt.due_at).total_seconds())
-            report.sent += 1
-            report.lateness.append(lateness)
-            metrics.SENT.labels(prompt.channel.value).inc()
-            metrics.LATENESS.labels(prompt.channel.value).observe(lateness)
-
-    @functools.cached_property
-    def _mark_sent_statement(self) -> sa.Update:
-        table = PlannedPrompt.__table__
-        return (
-            table.update()
-            .where(
-                table.c.id == sa.bindparam("prompt_id"),
-                table.c.status == PromptStatus.sending,
-                table.c.claimed_by == self.name,
-            )
-            .values(
-                status=PromptStatus.sent,
-                sent_at=sa.bindparam("sent"),
-                next_reminder_at=sa.bindparam("reminder"),
-                next_attempt_at=None,
-                claimed_by=None,
-                claim_expires_at=None,
-            )
-        )
-
-    def _cancel_if_ours(self, prompt: PlannedPrompt) -> None:
-        participant = db.session.get(Participant, prompt.participant_id, populate_existing=True)
-        reason = (
-            participant.status.value
-            if participant.status is not ParticipantStatus.active
-            else CancelReason.paused.value
-        )
-        self.update_prompt(prompt.id, status=PromptStatus.cancelled, status_reason=reason)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from eas.core.db import db
+from eas.core.db import core_execute
 from eas.delivery.models import DispatcherHeartbeat
 
 if TYPE_CHECKING:
@@ -35,11 +35,9 @@ def beat(dispatcher: Dispatcher, report: TickReport) -> None:
     busy = sent or report.failed or report.retried or report.reminders
     if not busy and dispatcher.last_heartbeat and now - dispatcher.last_heartbeat < IDLE_HEARTBEAT:
         return  # idle: fewer writes beside other writers on SQLite
-    updated = db.session.execute(
-        _BEAT, {"dispatcher": dispatcher.name, "now": now, "newly_sent": sent}
-    )
+    updated = core_execute(_BEAT, {"dispatcher": dispatcher.name, "now": now, "newly_sent": sent})
     if updated.rowcount == 0:
-        db.session.execute(
+        core_execute(
             _TABLE.insert().values(
                 name=dispatcher.name,
                 started_at=dispatcher.started_at,

@@ -18,6 +18,7 @@ from eas.scheduling.models import PlannedPrompt, PromptStatus
 from eas.scheduling.queries import now_parameter
 
 if TYPE_CHECKING:
+    from eas.delivery.claims import ClaimedPrompt
     from eas.delivery.dispatcher import Dispatcher, TickReport
 
 log = logging.getLogger("eas.delivery")
@@ -104,7 +105,7 @@ def reconcile(dispatcher: Dispatcher, now: datetime) -> int:
 
 
 def settle_previous_attempt(
-    dispatcher: Dispatcher, prompt: PlannedPrompt, report: TickReport
+    dispatcher: Dispatcher, prompt: ClaimedPrompt, report: TickReport
 ) -> bool:
     """Before another attempt: did an earlier one that timed out go out after all?
     Returns True when the prompt turned out to be sent (or cannot be known): no new send."""

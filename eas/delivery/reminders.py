@@ -14,22 +14,24 @@ from eas.delivery import metrics
 from eas.delivery.channels import NotSent, SendReceipt
 from eas.delivery.compose import reminder_text
 from eas.delivery.models import MessageStatus
+from eas.delivery.outbox import outcome, record, record_outcomes
 from eas.responses.models import Response
 from eas.scheduling.models import PlannedPrompt, PromptStatus
 from eas.scheduling.queries import claim_statement, now_parameter, reachable_prompts
 from eas.web.links import prompt_link
 
 if TYPE_CHECKING:
+    from eas.delivery.claims import ClaimedPrompt
     from eas.delivery.dispatcher import Dispatcher, TickReport
 
 
-def _reminder_delays(prompt: PlannedPrompt) -> list[timedelta]:
+def _reminder_delays(prompt: ClaimedPrompt) -> list[timedelta]:
     definition = prompt.protocol_version.definition
     schedule = next(s for s in definition["schedules"] if s["id"] == prompt.schedule_id)
     return [timedelta(minutes=r["after_minutes"]) for r in schedule.get("reminders", [])]
 
 
-def next_reminder(prompt: PlannedPrompt, sent_at: datetime, reminders_sent: int) -> datetime | None:
+def next_reminder(prompt: ClaimedPrompt, sent_at: datetime, reminders_sent: int) -> datetime | None:
     """When the prompt's next reminder is due, if it comes before the prompt expires."""
     delays = _reminder_delays(prompt)
     if reminders_sent >= len(delays):
@@ -51,12 +53,38 @@ _STILL_OPEN = reachable_prompts(
 )
 
 
+_NOW = now_parameter()
 _TABLE = PlannedPrompt.__table__
 #: One executemany for the whole batch.
 _PLAN_NEXT = (
     _TABLE.update()
     .where(_TABLE.c.id == sa.bindparam("prompt_id"), _TABLE.c.status == PromptStatus.sent)
     .values(next_reminder_at=sa.bindparam("following", type_=_TABLE.c.due_at.type))
+)
+
+
+# A prompt's reminders end with its window. One that expired with a reminder still planned
+# (answered first, or its participant paused or withdrawn) has it cleared, so that the claim's
+# range (`status = sent AND next_reminder_at <= now`, by index) holds the open prompts only, not
+# every answered prompt of the study, read again each tick. A sent prompt's expiry never
+# moves: no reminder that could still go out is cleared. (Rows another dispatcher holds are
+# left for a later tick.)
+_RETIRE = (
+    sa.update(PlannedPrompt)
+    .where(
+        PlannedPrompt.id.in_(
+            sa.select(PlannedPrompt.id)
+            .where(
+                PlannedPrompt.status == PromptStatus.sent,
+                PlannedPrompt.next_reminder_at <= _NOW,
+                PlannedPrompt.expires_at <= _NOW,
+            )
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+    )
+    .values(next_reminder_at=None)
+    .execution_options(synchronize_session=False)
 )
 
 
@@ -88,22 +116,23 @@ def still_open(ids: list[int], now: datetime) -> set[int]:
 
 
 def send_reminders(dispatcher: Dispatcher, now: datetime, report: TickReport) -> None:
-    """Claim and send the due reminders; the outcomes are left for the tick to commit. With
-    none due, the claim's transaction goes on too."""
+    """Claim and send the due reminders, and commit their outcomes. With none due, the claim's
+    transaction goes on."""
+    core_execute(_RETIRE, {"now": now})
     ids = core_execute(_claim_due(dispatcher.batch), {"now": now}).scalars().all()
     if not ids:
         return
     prompts = dispatcher.load(ids)
-    db.session.commit()  # the claim, durable before any reminder leaves
     jobs = []
     for prompt in prompts:
         link = prompt_link(prompt, now) if prompt.channel.value == "web" else None
         body = reminder_text(prompt, prompt.reminders_sent, link)
         key = f"prompt-{prompt.id}-reminder-{prompt.reminders_sent}"
-        jobs.append(dispatcher.job(prompt, body, key, "reminder", now))
+        jobs.append(dispatcher.new_job(prompt, body, key, "reminder", now))
     # The last look before sending, as for prompts: a STOP, withdrawal, pause or a first answer
     # since the claim means no reminder. It runs after the messages are written, and their
-    # commit comes before any send.
+    # commit, with the claim's, comes before any send.
+    record(jobs)
     sendable = still_open([job.prompt.id for job in jobs], dispatcher.clock.now())
     db.session.commit()
 
@@ -111,20 +140,21 @@ def send_reminders(dispatcher: Dispatcher, now: datetime, report: TickReport) ->
         return dispatcher.send(job) if job.prompt.id in sendable else NotSent("not reachable")
 
     outcomes = list(dispatcher.pool.map(send, jobs))
-    plans = []
-    for job, outcome in zip(jobs, outcomes, strict=True):
-        job.message.updated_at = dispatcher.clock.now()
-        if isinstance(outcome, SendReceipt):
-            job.message.status = MessageStatus.sent
-            job.message.provider_sid = outcome.provider_sid
+    at = dispatcher.clock.now()
+    messages, plans = [], []
+    for job, result in zip(jobs, outcomes, strict=True):
+        if isinstance(result, SendReceipt):
+            messages.append(outcome(job, MessageStatus.sent, at, result.provider_sid))
             report.reminders += 1
             metrics.REMINDERS.labels(job.prompt.channel.value).inc()
         else:
-            job.message.status = MessageStatus.failed
-            job.message.error_code = getattr(outcome, "code", None)
+            messages.append(
+                outcome(job, MessageStatus.failed, at, code=getattr(result, "code", None))
+            )
         # Whether or not this one went out, the next reminder (if any) stays on the plan.
         following = next_reminder(job.prompt, job.prompt.sent_at, job.prompt.reminders_sent)
         plans.append({"prompt_id": job.prompt.id, "following": following})
+    record_outcomes(messages)
     if plans:
         core_execute(_PLAN_NEXT, plans)
     # What went out is on record before the tick goes on (its later steps may fail, and no
