@@ -7,6 +7,8 @@ by page, so a dropped connection loses one page at most.
 
 from __future__ import annotations
 
+import functools
+import itertools
 from typing import Any, NamedTuple
 
 from eas.protocols.expressions import parse
@@ -21,14 +23,23 @@ class Page(NamedTuple):
 
 
 def pages_of(questionnaire: dict[str, Any]) -> list[list[dict[str, Any]]]:
-    pages: list[list[dict[str, Any]]] = [[]]
-    for item in questionnaire["items"]:
-        on_page = {other["id"] for other in pages[-1]}
-        condition = item.get("show_if")
+    items = questionnaire["items"]
+    starts = _page_starts(tuple((item["id"], item.get("show_if")) for item in items))
+    return [items[start:end] for start, end in itertools.pairwise((*starts, len(items)))]
+
+
+@functools.lru_cache(maxsize=256)
+def _page_starts(items: tuple[tuple[str, str | None], ...]) -> tuple[int, ...]:
+    """Where each page starts, from the items' (id, show_if): every page shown reads them, and
+    the names a condition uses are found by walking its syntax tree."""
+    starts = [0]
+    on_page: set[str] = set()
+    for index, (item_id, condition) in enumerate(items):
         if condition and on_page & set(parse(condition).item_ids):
-            pages.append([])
-        pages[-1].append(item)
-    return pages
+            starts.append(index)
+            on_page = set()
+        on_page.add(item_id)
+    return tuple(starts)
 
 
 def current_page(questionnaire: dict[str, Any], item_id: str, values: dict[str, Any]) -> Page:

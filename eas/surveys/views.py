@@ -20,12 +20,15 @@ from eas.core.clock import now_utc
 from eas.core.db import begin_write
 from eas.participants.models import Channel, ParticipantStatus
 from eas.responses import operations as responses
+from eas.responses import state as response_state
 from eas.responses.models import ResponseStatus
-from eas.safety.operations import alerts_for_answers
+from eas.safety.operations import raise_triggered
 from eas.scheduling import events
 from eas.scheduling.models import PromptStatus
+from eas.studies.operations import seals_free_text
 from eas.surveys.forms import Tampered, read_page
 from eas.surveys.pages import Page, current_page
+from eas.surveys.visits import Visit, open_visit
 from eas.web.csrf import require_csrf
 from eas.web.links import issue_token, resolve
 
@@ -51,56 +54,54 @@ def _message(title: str, text: str, status: int):
     return render_template("survey_message.html", title=title, text=text), status
 
 
-def _prompt_or_page(token: str, *, lock: bool = False):
-    link = resolve(token, lock=lock)
-    if link is None:
+def _visit_or_page(token: str, *, lock: bool = False):
+    visit = open_visit(token, lock=lock)
+    if visit is None:
         return None, _message(
             "This link does not work",
             "Please check that the whole link was opened. If it still does not work, the study "
             "team can send you a new one.",
             404,
         )
-    prompt = link.prompt
-    if prompt.status is not PromptStatus.sent:
+    if visit.prompt_status is not PromptStatus.sent:
         return None, _message("This questionnaire is not open", "It was not sent to you.", 404)
-    if prompt.participant.status not in (ParticipantStatus.active, ParticipantStatus.paused):
+    if visit.participant_status not in (ParticipantStatus.active, ParticipantStatus.paused):
         return None, _message("This questionnaire has closed", "Thank you for your time.", 410)
-    return prompt, None
+    return visit, None
 
 
 @bp.get("/p/<token>")
 def questionnaire(token: str):
-    prompt, refusal = _prompt_or_page(token)
+    visit, refusal = _visit_or_page(token)
     if refusal:
         return refusal
-    response = responses.response_for(prompt)
-    questionnaire = responses.questionnaire_of(prompt)
-    if response is not None and response.status is ResponseStatus.completed:
+    questionnaire = visit.questionnaire(visit.definition())
+    if visit.status is ResponseStatus.completed:
         return render_template(
             "survey_done.html",
             thanks=questionnaire.get("thanks") or "Thank you!",
             alerts=get_flashed_messages(category_filter=["alert"]),
         )
-    if not responses.is_open(prompt, response, now_utc()):
+    if not visit.is_open(now_utc()):
         return _message(
             "This questionnaire has closed",
             "Its time is over, so it can no longer be answered. Thank you, and watch for the "
             "next one.",
             410,
         )
-    _, _, page = _standing(questionnaire, response)
-    return _render_page(questionnaire, response, page)
+    _, _, page = _standing(questionnaire, visit)
+    return _render_page(questionnaire, visit, page)
 
 
-def _standing(questionnaire, response) -> tuple[str, dict, Page]:
+def _standing(questionnaire, visit: Visit) -> tuple[str, dict, Page]:
     """Where a response stands: its current item, the saved answers (as branching sees them)
     and the page it is on."""
-    current = response.current_item_id if response else questionnaire["items"][0]["id"]
-    values = responses.answered_values(response, questionnaire) if response else {}
+    current = visit.current_item_id if visit.started else questionnaire["items"][0]["id"]
+    values = visit.answered_values(questionnaire) if visit.started else {}
     return current, values, current_page(questionnaire, current, values)
 
 
-def _render_page(questionnaire, response, page: Page, errors=None, entered=None, status=200):
+def _render_page(questionnaire, visit: Visit, page: Page, errors=None, entered=None, status=200):
     return (
         render_template(
             "survey.html",
@@ -108,7 +109,7 @@ def _render_page(questionnaire, response, page: Page, errors=None, entered=None,
             items=page.items,
             page_number=page.number,
             page_count=page.count,
-            first_page=response is None,
+            first_page=not visit.started,
             errors=errors or {},
             entered=entered or {},
             alerts=get_flashed_messages(category_filter=["alert"]),
@@ -122,21 +123,21 @@ def save_page(token: str):
     require_csrf()
     # One page at a time per prompt (the lock; SQLite has one writer): a double submit or a
     # second tab sees the first one's result, and is sent back to where things stand.
-    prompt, refusal = _prompt_or_page(token, lock=True)
+    visit, refusal = _visit_or_page(token, lock=True)
     if refusal:
         return refusal
     now = now_utc()
-    response = responses.response_for(prompt)
-    questionnaire = responses.questionnaire_of(prompt)
-    if response is not None and response.status is ResponseStatus.completed:
+    if visit.status is ResponseStatus.completed:
         return redirect(request.path, 303)
-    if not responses.is_open(prompt, response, now):
+    if not visit.is_open(now):
         return _message(
             "This questionnaire has closed",
             "Its time ran out before this page was sent, so it was not saved. Thank you.",
             410,
         )
-    current, values, page = _standing(questionnaire, response)
+    definition = visit.definition()
+    questionnaire = visit.questionnaire(definition)
+    current, values, page = _standing(questionnaire, visit)
     if request.form.get("page_item") != current:
         # An old copy of the page (another tab, the back button): show where things stand.
         return redirect(request.path, 303)
@@ -150,19 +151,31 @@ def save_page(token: str):
             400,
         )
     if result.errors:
-        return _render_page(questionnaire, response, page, result.errors, result.entered, 422)
-    if response is None:
-        response = responses.start_response(prompt, Channel.web, now)
+        return _render_page(questionnaire, visit, page, result.errors, result.entered, 422)
+    # Asked once per page, not once per answer: the study's current protocol decides.
+    seals = seals_free_text(visit.study_id)
+    response = visit.response(encrypts_free_text=seals) or response_state.start(
+        visit.prompt_id, Channel.web, questionnaire["items"][0]["id"], now, encrypts_free_text=seals
+    )
     for item, outcome, raw in result.outcomes:
         # Branching within a page depends on earlier pages only, so the shown items are the
         # ones `advance` moves through.
         assert response.current_item_id == item["id"], (response.current_item_id, item["id"])
         responses.record(response, item, outcome, raw, now)
         responses.advance(response, questionnaire, now)
+    response_state.save(response)
     texts = [raw for item, _, raw in result.outcomes if item["type"] == "text" and raw]
     after = responses.answered_values(response, questionnaire)
-    for reply in alerts_for_answers(
-        prompt, questionnaire["id"], values, after, texts, channel="web", now=now
+    for reply in raise_triggered(
+        visit.participant,
+        definition,
+        visit.prompt_id,
+        questionnaire["id"],
+        values,
+        after,
+        texts,
+        channel="web",
+        now=now,
     ):
         flash(reply, "alert")
     return redirect(request.path, 303)
