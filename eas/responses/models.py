@@ -54,13 +54,6 @@ class Response(db.Model):
         back_populates="response", order_by="Answer.position"
     )
 
-    @property
-    def encrypts_free_text(self) -> bool:
-        """Whether the study seals what participants write (its protocol's privacy option)."""
-        from eas.studies.operations import seals_free_text  # (studies plan prompts: a cycle)
-
-        return seals_free_text(self.prompt.participant.study_id)
-
     def add_answer(self, **values) -> Answer:
         answer = Answer(**values)
         self.answers.append(answer)

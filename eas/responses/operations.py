@@ -6,12 +6,10 @@ whichever way it came, and branching is decided on the server from stored answer
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
 
 from eas.core.crypto import get_cipher, unsealed
 from eas.core.db import core_execute, db
@@ -19,6 +17,7 @@ from eas.participants.models import Channel
 from eas.protocols.expressions import parse
 from eas.responses.models import MissingCode, Response, ResponseStatus
 from eas.responses.replies import Answered, Invalid, Outcome, Skipped, answer_value
+from eas.responses.state import AnswerRow, ResponseState
 from eas.scheduling.models import PlannedPrompt
 
 #: Once started, a response stays open past the prompt's expiry while the participant keeps
@@ -66,38 +65,6 @@ def window_is_open(
     return now < window_closes_at(expires_at, status, last_activity_at)
 
 
-@functools.cache
-def _response_for() -> sa.Select:
-    # With its answers: whoever reads a response reads them next. (Built on first use: loader
-    # options need every model mapped.)
-    return (
-        sa.select(Response)
-        .where(Response.prompt_id == sa.bindparam("prompt_id"))
-        .options(joinedload(Response.answers))
-    )
-
-
-def response_for(prompt: PlannedPrompt) -> Response | None:
-    result = db.session.execute(_response_for(), {"prompt_id": prompt.id})
-    return result.unique().scalar_one_or_none()
-
-
-def start_response(prompt: PlannedPrompt, channel: Channel, now: datetime) -> Response:
-    questionnaire = questionnaire_of(prompt)
-    response = Response(
-        prompt_id=prompt.id,
-        channel=channel,
-        status=ResponseStatus.in_progress,
-        started_at=now,
-        last_activity_at=now,
-        current_item_id=questionnaire["items"][0]["id"],
-        answers=[],  # new: nothing to load
-    )
-    db.session.add(response)
-    db.session.flush()
-    return response
-
-
 def answered_values(response: Response, questionnaire: dict[str, Any]) -> dict[str, Any]:
     """Stored answers as branching expressions see them (missing ones left out)."""
     return values_of(response.answers, questionnaire)
@@ -116,19 +83,20 @@ def values_of(answers, questionnaire: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _sealer(response):
+def _sealer(response: ResponseState):
     if response.encrypts_free_text:
         return get_cipher().seal
     return lambda text: text
 
 
-def record(response, item: dict[str, Any], outcome: Outcome, raw: str | None, now: datetime):
+def record(
+    response: ResponseState, item: dict[str, Any], outcome: Outcome, raw: str | None, now: datetime
+) -> AnswerRow:
     """Store one item's outcome: an answer, a skip, or (after the re-ask) an invalid reply.
     Where the study encrypts free text, what the participant wrote is stored sealed.
-    `response`: a `Response` row or a `state.ResponseState`.
 
-    Like `advance`, this only changes the response: the caller's next query, flush or commit
-    writes a row (one flush per reply or page, not one per item), `state.save` a state."""
+    Like `advance`, this only changes the state: `state.save` writes it (one UPDATE and one
+    executemany per reply or page, not a statement per item)."""
     seal = _sealer(response)
     numeric = text = missing = None
     if isinstance(outcome, Answered):
@@ -153,10 +121,10 @@ def record(response, item: dict[str, Any], outcome: Outcome, raw: str | None, no
     return answer
 
 
-def advance(response, questionnaire: dict[str, Any], now: datetime) -> dict | None:
+def advance(response: ResponseState, questionnaire: dict[str, Any], now: datetime) -> dict | None:
     """Move past the current item to the next one branching shows; items branching hides are
     recorded as not presented. Returns the new current item, or None when the response is
-    complete. `response`: a `Response` row or a `state.ResponseState`."""
+    complete."""
     items = questionnaire["items"]
     done = {answer.item_id for answer in response.answers}
     values = answered_values(response, questionnaire)

@@ -1,11 +1,11 @@
-"""A response as plain values, read and written with Core statements: the SMS conversation's
-hot path (every inbound text reads one and writes it back), where building and flushing ORM
-objects cost several times the statements themselves.
+"""A response as plain values, read and written with Core statements: every SMS reply and every
+web page reads one and writes it back, and building and flushing ORM objects cost several times
+the statements themselves.
 
-`record`, `advance` and `answered_values` (in `operations`) work on a `ResponseState` as on a
-`Response` row: both channels record answers with the same rules. Only the reading (the SMS
-conversation's one query, `sms.conversation`) and the writing differ: `save` writes the row
-in one UPDATE and the new answers in one executemany.
+`record`, `advance` and `answered_values` (in `operations`) work on a `ResponseState`: both
+channels record answers with the same rules. Each reads the state with its own one statement
+(the SMS conversation with its prompt, `sms.conversation`; a web page with its link,
+`surveys.visits`); `save` writes the row in one UPDATE and the new answers in one executemany.
 """
 
 from __future__ import annotations

@@ -55,31 +55,6 @@ def raise_alerts(
     return raised
 
 
-def alerts_for_answers(
-    prompt,
-    questionnaire_id: str,
-    before: dict,
-    after: dict,
-    texts: list[str],
-    *,
-    channel: str,
-    now: datetime,
-) -> list[str]:
-    """Raise the alerts an answering step sets off (rules becoming true between `before` and
-    `after`, keywords in `texts`); returns the protocol's replies for the participant."""
-    return raise_triggered(
-        prompt.participant,
-        prompt.protocol_version.definition,
-        prompt.id,
-        questionnaire_id,
-        before,
-        after,
-        texts,
-        channel=channel,
-        now=now,
-    )
-
-
 def raise_triggered(
     participant: Participant,
     definition: dict[str, Any],

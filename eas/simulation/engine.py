@@ -37,14 +37,13 @@ from eas.participants.lifecycle import withdraw
 from eas.participants.models import Participant, ParticipantStatus
 from eas.protocols.expressions import parse
 from eas.protocols.validation import LoadedProtocol
-from eas.responses import operations as responses
 from eas.responses.models import Response
 from eas.scheduling.localtime import to_utc
 from eas.scheduling.models import PlannedPrompt, PromptStatus
 from eas.simulation.cohort import Given, Person, answer, malformed, plan_compact
 from eas.sms.conversation import conversation_of
 from eas.studies.operations import publish_protocol
-from eas.web.links import resolve
+from eas.surveys.visits import open_visit
 from eas.web.simulator import text_from_phone
 
 _STEP = timedelta(minutes=1)
@@ -386,19 +385,12 @@ class Simulation:
                 values[item["id"]] = one.value
 
     def _on_link(self, person: Person, token: str) -> None:
-        link = resolve(token)
-        if link is None:
-            db.session.remove()
-            return
-        prompt = db.session.get(PlannedPrompt, link.prompt_id)
-        answering = (
-            self._decide(person, prompt.id, prompt.study_day)
-            and responses.response_for(prompt) is None
-        )
-        prompt_id, questionnaire = prompt.id, prompt.questionnaire_id
+        link = open_visit(token)
         db.session.remove()
-        if answering:
-            visit = _Visit(self.app.test_client(), token, prompt_id, questionnaire)
+        if link is None:
+            return
+        if self._decide(person, link.prompt_id, link.study_day) and not link.started:
+            visit = _Visit(self.app.test_client(), token, link.prompt_id, link.questionnaire_id)
             moment = self.clock.now() + timedelta(seconds=person.latency_seconds())
             self._at(moment, self._open_link, person, visit)
 

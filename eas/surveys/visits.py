@@ -38,6 +38,7 @@ _VISIT_COLUMNS = (
     _PROMPTS.c.protocol_version_id,
     _VERSIONS.c.source_hash,
     _PROMPTS.c.questionnaire_id,
+    _PROMPTS.c.study_day,
     _PROMPTS.c.expires_at,
     _PARTICIPANTS.c.id,
     _PARTICIPANTS.c.study_id,
@@ -103,6 +104,7 @@ class Visit:
     protocol_version_id: int
     source_hash: str
     questionnaire_id: str
+    study_day: int
     expires_at: datetime
     participant_id: int
     study_id: int
