@@ -80,7 +80,10 @@ class UTCDateTime(sa.TypeDecorator):
             # read millions of these).
             if value is None:
                 return None
-            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+            try:
+                return datetime.fromisoformat(value + "+00:00")  # aware UTC in one step
+            except ValueError:  # not written by us: a text with an offset of its own
+                return datetime.fromisoformat(value).astimezone(UTC)
 
         return process
 

@@ -43,18 +43,18 @@ def derive_item_variables(
             sums[(schedule, item_id)][0] += value
             sums[(schedule, item_id)][1] += 1
     for row in responses:
-        item_id, value = row["item"], row["value_numeric"]
-        total, count = sums.get((row["_schedule"], item_id), (0.0, 0))
+        schedule, day, beep = row["_schedule"], row["study_day"], row["beep"]
+        item_id = row["item"]
+        if (item_id, schedule, day, beep) not in values:  # not numeric, or not a beep
+            row["person_mean"] = row["person_centred"] = row["lag1"] = None
+            row["lag1_gap_minutes"] = None
+            continue
+        value = row["value_numeric"]
+        total, count = sums.get((schedule, item_id), (0.0, 0))
         mean = total / count if count else None
-        numeric = (row["_schedule"], row["study_day"], row["beep"])
-        is_numeric = (item_id, *numeric) in values
-        row["person_mean"] = mean if is_numeric else None
-        row["person_centred"] = value - mean if is_numeric and value is not None else None
-        previous = (
-            values.get((item_id, row["_schedule"], row["study_day"], row["beep"] - 1))
-            if is_numeric and row["beep"]
-            else None
-        )
+        row["person_mean"] = mean
+        row["person_centred"] = value - mean if value is not None else None
+        previous = values.get((item_id, schedule, day, beep - 1)) if beep else None
         row["lag1"] = previous[0] if previous else None
         row["lag1_gap_minutes"] = (
             (row["_due"] - previous[1]).total_seconds() / 60 if previous else None

@@ -52,14 +52,53 @@ def formatter(column: Column):
     return _text
 
 
+class _Formatted(dict):
+    """A column's formatter with its results remembered: values repeat a lot (scale points,
+    the scheduled time of every answer of a prompt), and a dict hit costs less than a call."""
+
+    def __init__(self, fmt) -> None:
+        super().__init__()
+        self.fmt = fmt
+
+    def __missing__(self, value: Any) -> str:
+        # Keys that compare equal format the same way here (1 and 1.0, -0.0 and 0.0, a naive
+        # time with fold 0 or 1), so sharing an entry is safe.
+        text = self[value] = self.fmt(value)
+        return text
+
+
+class _FormattedUtc(_Formatted):
+    # Most times are distinct: formatted inline, one call less per value.
+    def __missing__(self, value: datetime | None) -> str:
+        text = self[value] = "" if value is None else value.isoformat("T", "seconds")[:19] + "Z"
+        return text
+
+
+class _FormattedLocal(_Formatted):
+    def __missing__(self, value: datetime | None) -> str:
+        text = self[value] = "" if value is None else value.isoformat("T", "seconds")
+        return text
+
+
+def _remembering(fmt) -> _Formatted:
+    kind = {_utc: _FormattedUtc, _local: _FormattedLocal}.get(fmt, _Formatted)
+    return kind(fmt)
+
+
 class CsvTable:
+    #: Values remembered per column before starting afresh: repeats are mostly near each other
+    #: (one prompt's answers, a scale's points), and memory stays small (~35 columns).
+    MEMO = 2048
+
     def __init__(self, table: Table, folder: Path) -> None:
         self.table = table
         self.names = table.names
         self.values = operator.itemgetter(*self.names)
-        #: (position, formatter) of the columns whose values need formatting.
+        if len(self.names) == 1:  # itemgetter of one name gives the value, not a tuple
+            self.values = lambda row, name=self.names[0]: (row[name],)
+        #: (position, remembering formatter) of the columns whose values need formatting.
         self.formatted = [
-            (position, fmt)
+            (position, _remembering(fmt))
             for position, fmt in enumerate(formatter(column) for column in table.columns)
             if fmt is not None
         ]
@@ -70,16 +109,28 @@ class CsvTable:
         self.rows = 0
 
     def write(self, rows: list[dict[str, Any]]) -> None:
-        formatted, names = self.formatted, self.names
-        for row in rows:
-            try:
-                values = list(self.values(row))
-            except KeyError:  # wide tables leave unanswered items out
-                values = [row.get(name) for name in names]
-            for position, fmt in formatted:
-                values[position] = fmt(values[position])
-            self.writer.writerow(values)
-        self.rows += len(rows)
+        if not rows:
+            return
+        try:
+            values = list(map(self.values, rows))
+        except KeyError:  # wide tables leave unanswered items out
+            names = self.names
+            values = [tuple(map(row.get, names)) for row in rows]
+        self.write_values(values)
+
+    def write_values(self, values: list[tuple]) -> None:
+        """Rows as tuples in the table's column order (for tables built that way: no dicts)."""
+        if not values:
+            return
+        # Column by column: each formatted column is one map over its memo (C loops, no
+        # per-cell Python call once a value has been seen).
+        columns: list[Any] = list(zip(*values, strict=True))
+        for position, memo in self.formatted:
+            if len(memo) > self.MEMO:
+                memo.clear()
+            columns[position] = map(memo.__getitem__, columns[position])
+        self.writer.writerows(zip(*columns, strict=True))
+        self.rows += len(values)
 
     def close(self) -> None:
         self.file.close()
@@ -108,6 +159,10 @@ class ParquetTable:
         }
         self.writer.write_table(self.pa.Table.from_pydict(columns, schema=self.schema))
         self.rows += len(rows)
+
+    def write_values(self, values: list[tuple]) -> None:
+        names = self.table.names
+        self.write([dict(zip(names, row, strict=True)) for row in values])
 
     def close(self) -> None:
         if self.rows == 0:

@@ -1,9 +1,9 @@
 """The export's rows, participant by participant: bounded memory whatever the study's size.
 
-Participants are read in chunks; for each chunk three queries fetch its prompts, responses and
-answers as plain tuples (no ORM objects: a million prompts must stay fast). Derived variables
-that need a participant's whole history (beeps, person means, lags) are computed per
-participant, then the participant's rows are handed on and forgotten.
+Participants are read in chunks (`loading`); for each chunk a few queries fetch its prompts,
+responses and answers as plain tuples (no ORM objects: a million prompts must stay fast).
+Derived variables that need a participant's whole history (beeps, person means, lags) are
+computed per participant, then the participant's rows are handed on and forgotten.
 
 Local times use the zone in force at the prompt's due time (the participant's zone history),
 for every time of that prompt.
@@ -16,32 +16,62 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
-import sqlalchemy as sa
-
-from eas.core.db import db
-from eas.delivery.models import Message
+from eas.core.crypto import SEALED_PREFIX, unsealed
 from eas.export.derived import count_outcome, derive_item_variables, rates
-from eas.participants.models import Participant, ParticipantGroup, TimezoneChange
-from eas.responses.models import Answer, Response, ResponseStatus
+from eas.export.loading import ANSWER_MISSING, Chunk, PromptRow, load_chunk, participants
+from eas.responses.models import ResponseStatus
 from eas.scheduling.localtime import zone, zone_at
-from eas.scheduling.models import CancelReason, PlannedPrompt, PromptStatus
+from eas.scheduling.models import CancelReason, PromptStatus
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+#: A prompt's times besides the scheduled one, as (UTC column, local column).
+_TIMES = tuple(
+    (f"{stem}_utc", f"{stem}_local")
+    for stem in (
+        "window_start",
+        "window_end",
+        "expires",
+        "sent",
+        "delivered",
+        "started",
+        "completed",
+    )
+)
+#: Item types whose exported value or label is worked out from the stored one (and cached).
+_LABELLED = ("yes_no", "choice", "multi_choice", "scale", "slider")
 
 
 @dataclass
 class ItemInfo:
     item: dict[str, Any]
     questionnaire: str
+    #: (value_numeric, value_text) -> (value, value_label); few distinct answers per item.
+    _described: dict[tuple, tuple] = field(default_factory=dict, repr=False, compare=False)
 
-    @property
+    @cached_property
     def numeric(self) -> bool:
         return self.item["type"] in ("yes_no", "scale", "slider", "number") or (
             self.item["type"] == "choice"
             and all(isinstance(o["value"], int | float) for o in self.item["options"])
         )
+
+    def describe(self, value_numeric, value_text) -> tuple[str | None, str | None]:
+        """The exported value and value label of a stored answer."""
+        if self.item["type"] not in _LABELLED:
+            return value_text, None
+        key = (value_numeric, value_text)
+        found = self._described.get(key)
+        if found is None:
+            if len(self._described) > 4096:  # bounded, also for many multi_choice combinations
+                self._described.clear()
+            found = self._described[key] = (
+                _value_text(self.item, value_text),
+                _labels(self.item, value_numeric, value_text),
+            )
+        return found
 
 
 @dataclass
@@ -50,17 +80,6 @@ class ParticipantRows:
     prompts: list[dict[str, Any]] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)
     days: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _local(moment: datetime | None, zone_name: str) -> datetime | None:
-    return moment.astimezone(zone(zone_name)).replace(tzinfo=None) if moment else None
-
-
-def _offset(moment: datetime, zone_name: str) -> str:
-    seconds = int(moment.astimezone(zone(zone_name)).utcoffset().total_seconds())
-    sign = "-" if seconds < 0 else "+"
-    hours, minutes = divmod(abs(seconds) // 60, 60)
-    return f"{sign}{hours:02d}:{minutes:02d}"
 
 
 def prompt_status(status: PromptStatus, response_status, expires_at, now) -> str:
@@ -119,127 +138,22 @@ class StudyRows:
             if schedule["type"] == "event"
         }
 
-    def item(self, prompt, item_id: str) -> ItemInfo | None:
-        """The item as the prompt's own protocol version defined it (labels, type)."""
-        return self.items.get((prompt.protocol_version_id, prompt.questionnaire_id, item_id))
-
     def participants(self) -> list[tuple]:
-        return db.session.execute(
-            sa.select(
-                Participant.id,
-                Participant.label,
-                ParticipantGroup.label,
-                Participant.status,
-                Participant.channel,
-                Participant.timezone,
-                Participant.enrolled_at,
-                Participant.start_date,
-                Participant.wake_time,
-                Participant.sleep_time,
-            )
-            .outerjoin(ParticipantGroup, ParticipantGroup.id == Participant.group_id)
-            .where(Participant.study_id == self.study.id)
-            .order_by(Participant.label)
-        ).all()
+        return participants(self.study.id)
 
     def __iter__(self) -> Iterator[ParticipantRows]:
         everyone = self.participants()
         for start in range(0, len(everyone), self.chunk):
-            chunk = everyone[start : start + self.chunk]
-            yield from self._chunk(chunk)
-
-    # loading ---------------------------------------------------------------------------
-
-    def _chunk(self, chunk: list[tuple]) -> Iterator[ParticipantRows]:
-        ids = [row[0] for row in chunk]
-        # Every prompt, also before --since: beeps, indexes, gaps and lags must not depend on
-        # where an export starts (so incremental exports can be put together); rows before
-        # `since` are left out at the end.
-        prompt_filter = [PlannedPrompt.participant_id.in_(ids)]
-        prompts = db.session.execute(
-            sa.select(
-                PlannedPrompt.id,
-                PlannedPrompt.participant_id,
-                PlannedPrompt.protocol_version_id,
-                PlannedPrompt.schedule_id,
-                PlannedPrompt.questionnaire_id,
-                PlannedPrompt.channel,
-                PlannedPrompt.study_day,
-                PlannedPrompt.due_at,
-                PlannedPrompt.window_start_at,
-                PlannedPrompt.window_end_at,
-                PlannedPrompt.expires_at,
-                PlannedPrompt.status,
-                PlannedPrompt.status_reason,
-                PlannedPrompt.sent_at,
-                PlannedPrompt.delivered_at,
-                PlannedPrompt.delivery_error_code,
-                PlannedPrompt.reminders_sent,
-            )
-            .where(*prompt_filter)
-            .order_by(PlannedPrompt.participant_id, PlannedPrompt.due_at, PlannedPrompt.id)
-        ).all()
-        responses = {
-            row.prompt_id: row
-            for row in db.session.execute(
-                sa.select(
-                    Response.id,
-                    Response.prompt_id,
-                    Response.status,
-                    Response.started_at,
-                    Response.completed_at,
-                    Response.last_activity_at,
-                )
-                .join(PlannedPrompt, PlannedPrompt.id == Response.prompt_id)
-                .where(*prompt_filter)
-            )
-        }
-        answers: dict[int, list] = defaultdict(list)
-        for row in db.session.execute(
-            sa.select(
-                Response.prompt_id,
-                Answer.item_id,
-                Answer.position,
-                Answer.raw_value,
-                Answer.value_numeric,
-                Answer.value_text,
-                Answer.missing_code,
-                Answer.answered_at,
-            )
-            .join(Response, Response.id == Answer.response_id)
-            .join(PlannedPrompt, PlannedPrompt.id == Response.prompt_id)
-            .where(*prompt_filter)
-            .order_by(Response.prompt_id, Answer.position)
-        ):
-            answers[row.prompt_id].append(row)
-        delivery = dict(
-            db.session.execute(
-                sa.select(Message.prompt_id, Message.status)
-                .where(Message.participant_id.in_(ids), Message.purpose == "prompt")
-                .order_by(Message.id)
-            ).all()
-        )
-        history: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
-        for participant_id, effective_at, zone_name in db.session.execute(
-            sa.select(
-                TimezoneChange.participant_id, TimezoneChange.effective_at, TimezoneChange.timezone
-            )
-            .where(TimezoneChange.participant_id.in_(ids))
-            .order_by(TimezoneChange.effective_at, TimezoneChange.id)
-        ):
-            history[participant_id].append((effective_at, zone_name))
-        by_participant: dict[int, list] = defaultdict(list)
-        for prompt in prompts:
-            by_participant[prompt.participant_id].append(prompt)
-        for person in chunk:
-            yield self._participant(
-                person, by_participant[person[0]], responses, answers, delivery, history[person[0]]
-            )
+            people = everyone[start : start + self.chunk]
+            loaded = load_chunk([person[0] for person in people])
+            for person in people:
+                yield self._participant(person, loaded)
 
     # one participant -------------------------------------------------------------------
 
-    def _participant(self, person, prompts, responses, answers, delivery, history):
-        _pid, label, group, status, channel, current_zone, enrolled, start, wake, sleep = person
+    def _participant(self, person, chunk: Chunk) -> ParticipantRows:
+        pid, label, group, status, channel, current_zone, enrolled, start, wake, sleep = person
+        history = chunk.history.get(pid, [])
         rows = ParticipantRows(
             {
                 "participant": label,
@@ -261,11 +175,10 @@ class StudyRows:
         days: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
         #: (item, schedule, day, beep) -> (value, scheduled time), for lags.
         values: dict[tuple, tuple[float | None, datetime]] = {}
-        for prompt in prompts:
-            rows.prompts.append(
-                self._prompt_row(prompt, label, group, responses, answers, delivery, history)
-            )
-            row = rows.prompts[-1]
+        for prompt in chunk.prompts.get(pid, []):
+            given = chunk.answers.get(prompt.id, [])
+            row = self._prompt_row(prompt, label, group, chunk, given, history)
+            rows.prompts.append(row)
             replaced = prompt.status_reason == CancelReason.superseded.value
             if not replaced:
                 counters[(prompt.study_day, prompt.schedule_id)] += 1
@@ -282,12 +195,8 @@ class StudyRows:
                 ):
                     count_outcome(days[prompt.study_day], row["status"])
                     count_outcome(self.beeps[(prompt.schedule_id, row["beep"])], row["status"])
-            for answer in answers.get(prompt.id, []):
-                rows.responses.append(self._response_row(row, prompt, answer))
-                info = self.item(prompt, answer.item_id)
-                if row["beep"] is not None and info is not None and info.numeric:
-                    key = (answer.item_id, prompt.schedule_id, prompt.study_day, row["beep"])
-                    values[key] = (answer.value_numeric, prompt.due_at)
+            if given:
+                self._response_rows(rows.responses, values, row, prompt, given)
         derive_item_variables(rows.responses, values)
         if self.since is not None:
             rows.prompts = [p for p in rows.prompts if p["scheduled_utc"] >= self.since]
@@ -316,11 +225,11 @@ class StudyRows:
             for (schedule, beep), counts in sorted(self.beeps.items())
         ]
 
-    def _prompt_row(self, prompt, label, group, responses, answers, delivery, history) -> dict:
+    def _prompt_row(self, prompt: PromptRow, label, group, chunk: Chunk, given, history) -> dict:
         zone_name = zone_at(history, prompt.due_at, "UTC")
-        response = responses.get(prompt.id)
-        given = answers.get(prompt.id, [])
-        due_local = _local(prompt.due_at, zone_name)
+        tz = zone(zone_name)
+        response = chunk.responses.get(prompt.id)
+        due = prompt.due_at.astimezone(tz)
         started = response.started_at if response else None
         finished = None
         if response is not None:
@@ -332,16 +241,16 @@ class StudyRows:
             "schedule": prompt.schedule_id,
             "questionnaire": prompt.questionnaire_id,
             "protocol_version": self.study_versions.get(prompt.protocol_version_id),
-            "channel": prompt.channel.value,
+            "channel": prompt.channel,
             "study_day": prompt.study_day,
             "beep": None,
             "prompt_index": None,
             "timezone": zone_name,
-            "utc_offset": _offset(prompt.due_at, zone_name),
-            "local_hour": due_local.hour,
-            "weekday": _WEEKDAYS[due_local.weekday()],
+            "utc_offset": _offset(due),
+            "local_hour": due.hour,
+            "weekday": _WEEKDAYS[due.weekday()],
             "reminders": prompt.reminders_sent,
-            "delivery_status": delivery[prompt.id].value if prompt.id in delivery else None,
+            "delivery_status": chunk.delivery.get(prompt.id),
             "delivery_error_code": prompt.delivery_error_code,
             "status": prompt_status(
                 prompt.status, response.status if response else None, prompt.expires_at, self.now
@@ -351,47 +260,78 @@ class StudyRows:
             if started and prompt.sent_at
             else None,
             "duration_seconds": (finished - started).total_seconds() if started else None,
-            "items_presented": sum(
-                a.missing_code is None or a.missing_code.value != "not_presented" for a in given
-            )
+            "items_presented": sum(a[ANSWER_MISSING] != "not_presented" for a in given)
             if response
             else None,
-            "items_answered": sum(a.missing_code is None for a in given) if response else None,
+            "items_answered": sum(a[ANSWER_MISSING] is None for a in given) if response else None,
             "minutes_since_previous": None,
+            "scheduled_utc": prompt.due_at,
+            "scheduled_local": due.replace(tzinfo=None),
         }
-        for stem, moment in (
-            ("scheduled", prompt.due_at),
-            ("window_start", prompt.window_start_at),
-            ("window_end", prompt.window_end_at),
-            ("expires", prompt.expires_at),
-            ("sent", prompt.sent_at),
-            ("delivered", prompt.delivered_at),
-            ("started", started),
-            ("completed", response.completed_at if response else None),
+        for (utc, local), moment in zip(
+            _TIMES,
+            (
+                prompt.window_start_at,
+                prompt.window_end_at,
+                prompt.expires_at,
+                prompt.sent_at,
+                prompt.delivered_at,
+                started,
+                response.completed_at if response else None,
+            ),
+            strict=True,
         ):
-            row[f"{stem}_utc"] = moment
-            row[f"{stem}_local"] = _local(moment, zone_name)
+            row[utc] = moment
+            row[local] = moment.astimezone(tz).replace(tzinfo=None) if moment else None
         return row
 
-    def _response_row(self, prompt_row: dict, prompt, answer) -> dict:
-        info = self.item(prompt, answer.item_id)
-        item = info.item if info else {"type": "text"}
-        return {
+    def _response_rows(self, out: list, values: dict, prompt_row: dict, prompt, given) -> None:
+        """One row per answer of a prompt; numeric values also into `values`, for lags."""
+        tz = zone(prompt_row["timezone"])
+        beep, schedule, day = prompt_row["beep"], prompt.schedule_id, prompt.study_day
+        version, questionnaire = prompt.protocol_version_id, prompt.questionnaire_id
+        # What every answer of the prompt shares, copied into each row.
+        shared = {
             "prompt_id": prompt.id,
             "participant": prompt_row["participant"],
-            "questionnaire": prompt.questionnaire_id,
-            "study_day": prompt.study_day,
-            "beep": prompt_row["beep"],
+            "questionnaire": questionnaire,
+            "study_day": day,
+            "beep": beep,
             "scheduled_local": prompt_row["scheduled_local"],
-            "item": answer.item_id,
-            "position": answer.position,
-            "value_raw": answer.raw_value,
-            "value_numeric": answer.value_numeric,
-            "value": _value_text(item, answer.value_text),
-            "value_label": _labels(item, answer.value_numeric, answer.value_text),
-            "missing": answer.missing_code.value if answer.missing_code else None,
-            "answered_utc": answer.answered_at,
-            "answered_local": _local(answer.answered_at, prompt_row["timezone"]),
-            "_schedule": prompt.schedule_id,
+            "_schedule": schedule,
             "_due": prompt.due_at,
         }
+        items = self.items  # as the prompt's own protocol version defined them
+        for _, item_id, position, raw, numeric, text, missing, answered in given:
+            # Read as stored (`loading.stored`): unsealed here, the rare sealed ones only.
+            if raw is not None and raw.startswith(SEALED_PREFIX):
+                raw = unsealed(raw)
+            if text is not None and text.startswith(SEALED_PREFIX):
+                text = unsealed(text)
+            info = items.get((version, questionnaire, item_id))
+            value, value_label = (text, None) if info is None else info.describe(numeric, text)
+            out.append(
+                {
+                    **shared,
+                    "item": item_id,
+                    "position": position,
+                    "value_raw": raw,
+                    "value_numeric": numeric,
+                    "value": value,
+                    "value_label": value_label,
+                    "missing": missing,
+                    "answered_utc": answered,
+                    "answered_local": answered.astimezone(tz).replace(tzinfo=None)
+                    if answered
+                    else None,
+                }
+            )
+            if beep is not None and info is not None and info.numeric:
+                values[(item_id, schedule, day, beep)] = (numeric, prompt.due_at)
+
+
+def _offset(aware_local: datetime) -> str:
+    seconds = int(aware_local.utcoffset().total_seconds())
+    sign = "-" if seconds < 0 else "+"
+    hours, minutes = divmod(abs(seconds) // 60, 60)
+    return f"{sign}{hours:02d}:{minutes:02d}"
