@@ -31,26 +31,16 @@ def questionnaire_of(prompt: PlannedPrompt) -> dict[str, Any]:
     return next(q for q in definition["questionnaires"] if q["id"] == prompt.questionnaire_id)
 
 
-def closes_at(prompt: PlannedPrompt, response: Response | None) -> datetime:
-    if response is None:
-        return prompt.expires_at
-    return window_closes_at(prompt.expires_at, response.status, response.last_activity_at)
-
-
 def window_closes_at(
     expires_at: datetime, status: ResponseStatus | None, last_activity_at: datetime | None
 ) -> datetime:
-    """`closes_at` from plain values (`status` None: no response yet)."""
+    """When a prompt whose window ends at `expires_at` stops taking answers: at expiry, or,
+    for a response in progress, as long as the participant keeps going (`status` None: no
+    response yet)."""
     if status is not ResponseStatus.in_progress:
         return expires_at
     extended = min(expires_at + GRACE, last_activity_at + IDLE_TIMEOUT)
     return max(expires_at, extended)
-
-
-def is_open(prompt: PlannedPrompt, response: Response | None, now: datetime) -> bool:
-    if response is None:
-        return now < prompt.expires_at
-    return window_is_open(prompt.expires_at, response.status, response.last_activity_at, now)
 
 
 def window_is_open(
@@ -59,13 +49,13 @@ def window_is_open(
     last_activity_at: datetime | None,
     now: datetime,
 ) -> bool:
-    """`is_open` from plain values (`status` None: no response yet)."""
+    """Whether an answer now still counts (`status` None: no response yet)."""
     if status is not None and status is not ResponseStatus.in_progress:
         return False
     return now < window_closes_at(expires_at, status, last_activity_at)
 
 
-def answered_values(response: Response, questionnaire: dict[str, Any]) -> dict[str, Any]:
+def answered_values(response: ResponseState, questionnaire: dict[str, Any]) -> dict[str, Any]:
     """Stored answers as branching expressions see them (missing ones left out)."""
     return values_of(response.answers, questionnaire)
 
@@ -195,12 +185,25 @@ _OLDER_IN_PROGRESS = (
 _ANY_OLDER_IN_PROGRESS = _OLDER_IN_PROGRESS.with_only_columns(Response.id).limit(1)
 
 
+_LAPSED_WINDOWS = _LAPSED.with_only_columns(
+    Response.id, PlannedPrompt.expires_at, Response.status, Response.last_activity_at
+)
+
+
 def close_lapsed(now: datetime) -> int:
     """Close responses whose window has passed (run by the dispatcher's tick)."""
-    candidates = db.session.scalars(_LAPSED, {"now": now}).all()
-    lapsed = [response for response in candidates if not is_open(response.prompt, response, now)]
-    for response in lapsed:
-        close(response, now)
+    # Every tick asks, and the candidates (past expiry, maybe still in their grace time) are
+    # looked at as values: only the ones that lapsed are loaded, to be closed.
+    candidates = core_execute(_LAPSED_WINDOWS, {"now": now}).all()
+    lapsed = [
+        response_id
+        for response_id, expires_at, status, last_activity_at in candidates
+        if not window_is_open(expires_at, status, last_activity_at, now)
+    ]
+    if lapsed:
+        closing = _LAPSED.where(Response.id.in_(lapsed))
+        for response in db.session.scalars(closing, {"now": now}).all():
+            close(response, now)
     return len(lapsed)
 
 
