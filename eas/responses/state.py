@@ -85,6 +85,25 @@ class ResponseState:
         return answer
 
 
+def state_of(read, *, encrypts_free_text: bool) -> ResponseState | None:
+    """The state of a response read with its prompt (None: not started). `read` has the
+    response's `response_id` (None when there is none), `status`, `last_activity_at`,
+    `completed_at`, `current_item_id`, `reasked` and `answers` (a conversation's or a web
+    page's one query)."""
+    if read.response_id is None:
+        return None
+    return ResponseState(
+        read.response_id,
+        read.status,
+        read.last_activity_at,
+        read.completed_at,
+        read.current_item_id,
+        bool(read.reasked),
+        encrypts_free_text,
+        list(read.answers),
+    )
+
+
 def start(
     prompt_id: int,
     channel: Channel,

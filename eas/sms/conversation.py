@@ -133,18 +133,7 @@ class Conversation:
 
     def response(self, *, encrypts_free_text: bool) -> ResponseState | None:
         """Its response, to record answers in (None: not started)."""
-        if self.response_id is None:
-            return None
-        return ResponseState(
-            self.response_id,
-            self.status,
-            self.last_activity_at,
-            self.completed_at,
-            self.current_item_id,
-            bool(self.reasked),
-            encrypts_free_text,
-            list(self.answers),
-        )
+        return response_state.state_of(self, encrypts_free_text=encrypts_free_text)
 
     def answered_values(self, questionnaire: dict[str, Any]) -> dict[str, Any]:
         """Its answers as branching sees them (what the participant gave so far)."""

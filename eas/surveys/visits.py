@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from eas.core.db import core_execute
 from eas.participants.models import Participant, ParticipantStatus
 from eas.responses import operations as responses
+from eas.responses import state as response_state
 from eas.responses.models import AccessLink, Answer, Response, ResponseStatus
 from eas.responses.state import AnswerRow, ResponseState
 from eas.scheduling.models import PlannedPrompt, PromptStatus
@@ -151,18 +152,7 @@ class Visit:
 
     def response(self, *, encrypts_free_text: bool) -> ResponseState | None:
         """Its response, to record answers in (None: not started)."""
-        if self.response_id is None:
-            return None
-        return ResponseState(
-            self.response_id,
-            self.status,
-            self.last_activity_at,
-            self.completed_at,
-            self.current_item_id,
-            bool(self.reasked),
-            encrypts_free_text,
-            list(self.answers),
-        )
+        return response_state.state_of(self, encrypts_free_text=encrypts_free_text)
 
 
 _FIELDS = len(_VISIT_COLUMNS)
