@@ -33,6 +33,19 @@ _ANSWER_COLUMNS = (
     "answered_at",
 )
 
+#: What the SMS conversation and a web page read of a response, after their prompt's columns
+#: (as `state_of` takes them), and of each of its answers (as `AnswerRow` takes them), from
+#: `prompt LEFT JOIN responses LEFT JOIN answers`: one definition for both reads.
+RESPONSE_READ = (
+    _RESPONSES.c.id.label("response_id"),
+    _RESPONSES.c.status,
+    _RESPONSES.c.last_activity_at,
+    _RESPONSES.c.completed_at,
+    _RESPONSES.c.current_item_id,
+    _RESPONSES.c.reasked,
+)
+ANSWER_READ = tuple(_ANSWERS.c[name] for name in _ANSWER_COLUMNS[1:])
+
 # Built once: every SMS reply runs them.
 _INSERT_RESPONSE = _RESPONSES.insert().returning(_RESPONSES.c.id)
 _UPDATE_RESPONSE = (

@@ -75,22 +75,7 @@ _LATEST = (
 #: Built once, one statement: every inbound text asks it. The latest prompt (its columns on
 #: every row), its response and the response's answers, a row each.
 _CONVERSATION = (
-    sa.select(
-        *_LATEST.c,
-        _RESPONSES.c.id.label("response_id"),
-        _RESPONSES.c.status,
-        _RESPONSES.c.last_activity_at,
-        _RESPONSES.c.completed_at,
-        _RESPONSES.c.current_item_id,
-        _RESPONSES.c.reasked,
-        _ANSWERS.c.item_id,
-        _ANSWERS.c.position,
-        _ANSWERS.c.raw_value,
-        _ANSWERS.c.value_numeric,
-        _ANSWERS.c.value_text,
-        _ANSWERS.c.missing_code,
-        _ANSWERS.c.answered_at,
-    )
+    sa.select(*_LATEST.c, *response_state.RESPONSE_READ, *response_state.ANSWER_READ)
     .select_from(
         _LATEST.outerjoin(_RESPONSES, _RESPONSES.c.prompt_id == _LATEST.c.id).outerjoin(
             _ANSWERS, _ANSWERS.c.response_id == _RESPONSES.c.id
@@ -98,7 +83,7 @@ _CONVERSATION = (
     )
     .order_by(_ANSWERS.c.position)
 )
-_CONVERSATION_COLUMNS = 11
+_CONVERSATION_COLUMNS = len(_LATEST.c) + len(response_state.RESPONSE_READ)
 _DEFINITION = sa.select(ProtocolVersion.__table__.c.definition).where(
     ProtocolVersion.__table__.c.id == sa.bindparam("version_id")
 )

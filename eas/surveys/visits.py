@@ -44,26 +44,12 @@ _VISIT_COLUMNS = (
     _PARTICIPANTS.c.id,
     _PARTICIPANTS.c.study_id,
     _PARTICIPANTS.c.status,
-    _RESPONSES.c.id,
-    _RESPONSES.c.status,
-    _RESPONSES.c.last_activity_at,
-    _RESPONSES.c.completed_at,
-    _RESPONSES.c.current_item_id,
-    _RESPONSES.c.reasked,
-)
-_ANSWER_COLUMNS = (
-    _ANSWERS.c.item_id,
-    _ANSWERS.c.position,
-    _ANSWERS.c.raw_value,
-    _ANSWERS.c.value_numeric,
-    _ANSWERS.c.value_text,
-    _ANSWERS.c.missing_code,
-    _ANSWERS.c.answered_at,
+    *response_state.RESPONSE_READ,
 )
 #: A prompt's link (never revoked: only personal links are), its prompt and participant, the
 #: prompt's response and its answers, a row each (one row, with NULLs, when none).
 _VISIT = (
-    sa.select(*_VISIT_COLUMNS, *_ANSWER_COLUMNS)
+    sa.select(*_VISIT_COLUMNS, *response_state.ANSWER_READ)
     .select_from(
         _LINKS.join(_PROMPTS, _PROMPTS.c.id == _LINKS.c.prompt_id)
         .join(_VERSIONS, _VERSIONS.c.id == _PROMPTS.c.protocol_version_id)
