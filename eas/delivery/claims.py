@@ -3,7 +3,7 @@
 The dispatcher loads the prompts it claims in every busy tick; ORM instances of the prompt, its
 participant and its protocol version (with the definition's JSON parsed again for each prompt)
 cost several times that statement. Protocol versions are never updated (publishing a change
-creates a new one), so each dispatcher keeps the definitions it has read.
+creates a new one), so definitions are decoded once per process (`studies.definitions`).
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ from eas.core.crypto import get_cipher
 from eas.core.db import core_execute
 from eas.participants.models import Channel, Participant
 from eas.scheduling.models import PlannedPrompt
+from eas.studies.definitions import definition_of
 from eas.studies.models import ProtocolVersion
 
 _PROMPTS, _PARTICIPANTS = PlannedPrompt.__table__, Participant.__table__
+_VERSIONS = ProtocolVersion.__table__
 _LOAD = (
     sa.select(
         _PROMPTS.c.id,
@@ -38,13 +40,12 @@ _LOAD = (
         _PROMPTS.c.reminders_sent,
         _PARTICIPANTS.c.phone_encrypted,
         _PARTICIPANTS.c.phone_hash,
+        _VERSIONS.c.source_hash,
     )
     .join(_PARTICIPANTS, _PARTICIPANTS.c.id == _PROMPTS.c.participant_id)
+    .join(_VERSIONS, _VERSIONS.c.id == _PROMPTS.c.protocol_version_id)
     .where(_PROMPTS.c.id.in_(sa.bindparam("ids", expanding=True)))
     .order_by(_PROMPTS.c.due_at, _PROMPTS.c.id)
-)
-_VERSIONS = sa.select(ProtocolVersion.id, ProtocolVersion.definition).where(
-    ProtocolVersion.id.in_(sa.bindparam("ids", expanding=True))
 )
 
 
@@ -86,22 +87,13 @@ class ClaimedPrompt:
     protocol_version: Version
 
 
-class ClaimLoader:
-    def __init__(self) -> None:
-        self.versions: dict[int, Version] = {}
-
-    def load(self, ids: list[int]) -> list[ClaimedPrompt]:
-        """The prompts, by due time, in the session's transaction."""
-        rows = core_execute(_LOAD, {"ids": ids}).all()
-        missing = {row.protocol_version_id for row in rows} - self.versions.keys()
-        if missing:
-            for version_id, definition in core_execute(_VERSIONS, {"ids": sorted(missing)}):
-                self.versions[version_id] = Version(definition)
-        return [
-            ClaimedPrompt(
-                *row[:13],
-                participant=Recipient(row.participant_id, row.phone_encrypted, row.phone_hash),
-                protocol_version=self.versions[row.protocol_version_id],
-            )
-            for row in rows
-        ]
+def load_claimed(ids: list[int]) -> list[ClaimedPrompt]:
+    """The prompts, by due time, in the session's transaction."""
+    return [
+        ClaimedPrompt(
+            *row[:13],
+            participant=Recipient(row.participant_id, row.phone_encrypted, row.phone_hash),
+            protocol_version=Version(definition_of(row.protocol_version_id, row.source_hash)),
+        )
+        for row in core_execute(_LOAD, {"ids": ids})
+    ]

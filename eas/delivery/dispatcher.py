@@ -39,7 +39,7 @@ from eas.core.clock import Clock
 from eas.core.db import core_execute, db
 from eas.delivery import metrics
 from eas.delivery.channels import NotSent, SendError, SendReceipt, Transport
-from eas.delivery.claims import ClaimedPrompt, ClaimLoader
+from eas.delivery.claims import ClaimedPrompt, load_claimed
 from eas.delivery.compose import prompt_text
 from eas.delivery.heartbeat import beat
 from eas.delivery.models import MessageStatus
@@ -134,7 +134,6 @@ class Dispatcher(Outcomes):
             if workers > 0
             else _InThisThread()
         )
-        self.claims = ClaimLoader()
         self.started_at = clock.now()
         self.last_heartbeat: datetime | None = None
         self.sent_in_heartbeats = 0
@@ -217,7 +216,7 @@ class Dispatcher(Outcomes):
         return self.load(ids) if ids else []
 
     def load(self, ids: list[int]) -> list[ClaimedPrompt]:
-        return self.claims.load(ids)
+        return load_claimed(ids)
 
     def _deliver(self, claimed: list[ClaimedPrompt], report: TickReport) -> None:
         """Send claimed prompts; the outcomes are left for the tick to commit (with its

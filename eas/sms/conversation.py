@@ -41,7 +41,7 @@ from eas.safety.operations import raise_triggered
 from eas.scheduling import events
 from eas.scheduling.models import PlannedPrompt, PromptStatus
 from eas.sms import texts
-from eas.studies.models import ProtocolVersion
+from eas.studies.definitions import definition_of
 
 if TYPE_CHECKING:
     from eas.sms.senders import Sender
@@ -84,9 +84,6 @@ _CONVERSATION = (
     .order_by(_ANSWERS.c.position)
 )
 _CONVERSATION_COLUMNS = len(_LATEST.c) + len(response_state.RESPONSE_READ)
-_DEFINITION = sa.select(ProtocolVersion.__table__.c.definition).where(
-    ProtocolVersion.__table__.c.id == sa.bindparam("version_id")
-)
 
 
 @dataclass(frozen=True)
@@ -167,7 +164,7 @@ def _continue(sender: Sender, current: Conversation, body: str, now: datetime) -
     definition = (
         sender.definition
         if current.protocol_version_id == sender.version_id
-        else core_execute(_DEFINITION, {"version_id": current.protocol_version_id}).scalar_one()
+        else definition_of(current.protocol_version_id)
     )
     questionnaire = next(
         q for q in definition["questionnaires"] if q["id"] == current.questionnaire_id

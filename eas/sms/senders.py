@@ -3,8 +3,6 @@ study's current protocol), and the row itself only for what changes it (STOP, a 
 
 from __future__ import annotations
 
-import functools
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,6 +12,7 @@ import sqlalchemy as sa
 from eas.core.db import core_execute, db
 from eas.participants.models import Participant, ParticipantStatus
 from eas.sms.conversation import conversation_of
+from eas.studies.definitions import definition_of
 from eas.studies.models import ProtocolVersion
 
 _PARTICIPANTS = Participant.__table__
@@ -35,7 +34,7 @@ _SENDERS = (
         _PARTICIPANTS.c.study_id,
         _PARTICIPANTS.c.status,
         _VERSIONS.c.id,
-        sa.cast(_VERSIONS.c.definition, sa.Text),
+        _VERSIONS.c.source_hash,
     )
     .select_from(_PARTICIPANTS.join(_VERSIONS, _VERSIONS.c.id == _CURRENT_VERSION))
     .where(_PARTICIPANTS.c.phone_hash == sa.bindparam("phone_hash"))
@@ -59,19 +58,12 @@ class Sender:
         return db.session.get(Participant, self.id)
 
 
-@functools.lru_cache(maxsize=16)
-def _definition(text: str) -> dict[str, Any]:
-    """A protocol definition decoded once per process for as long as it is in use: every
-    inbound text needs its study's, and versions never change. Shared: read, never change."""
-    return json.loads(text)
-
-
 def sender_of(phone_hash: str, now: datetime) -> Sender | None:
     """The participant a number belongs to. A number enrolled in several studies goes to the
     one with a conversation open, else the one active, else the latest enrolment."""
     candidates = [
-        Sender(id, study_id, status, version_id, _definition(text))
-        for id, study_id, status, version_id, text in core_execute(
+        Sender(id, study_id, status, version_id, definition_of(version_id, source_hash))
+        for id, study_id, status, version_id, source_hash in core_execute(
             _SENDERS, {"phone_hash": phone_hash}
         )
     ]

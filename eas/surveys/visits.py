@@ -22,6 +22,7 @@ from eas.responses import state as response_state
 from eas.responses.models import AccessLink, Answer, Response, ResponseStatus
 from eas.responses.state import AnswerRow, ResponseState
 from eas.scheduling.models import PlannedPrompt, PromptStatus
+from eas.studies.definitions import definition_of
 from eas.studies.models import ProtocolVersion
 from eas.web.links import token_hash
 
@@ -64,14 +65,6 @@ _VISIT = (
 #: writer), so two submits of one page take turns. Only the prompt's: locking the
 #: participant's would hold up their other work.
 _VISIT_FOR_SAVING = _VISIT.with_for_update(of=_PROMPTS)
-_DEFINITION = sa.select(_VERSIONS.c.definition).where(_VERSIONS.c.id == sa.bindparam("version_id"))
-#: Decoded definitions, by (version id, SHA-256 of the source text). Versions are never updated
-#: (see `ProtocolVersion`), so a page need not decode its protocol's JSON again (kilobytes of
-#: it, on every page) once read. The hash is in the key because one process may see several
-#: databases (tests, simulations) whose version 1 is not the same protocol. Read only: the
-#: pages, the form reader and the alert rules never change a definition.
-_DEFINITIONS: dict[tuple[int, str], dict[str, Any]] = {}
-_DEFINITIONS_KEPT = 32
 
 
 @dataclass(frozen=True)
@@ -119,14 +112,7 @@ class Visit:
 
     def definition(self) -> dict[str, Any]:
         """The definition of the protocol version the prompt was planned from."""
-        key = (self.protocol_version_id, self.source_hash)
-        definition = _DEFINITIONS.get(key)
-        if definition is None:
-            if len(_DEFINITIONS) >= _DEFINITIONS_KEPT:
-                _DEFINITIONS.clear()  # many studies in one process (tests): start again
-            version = {"version_id": self.protocol_version_id}
-            definition = _DEFINITIONS[key] = core_execute(_DEFINITION, version).scalar_one()
-        return definition
+        return definition_of(self.protocol_version_id, self.source_hash)
 
     def questionnaire(self, definition: dict[str, Any]) -> dict[str, Any]:
         """The prompt's questionnaire, of its protocol version's `definition`."""

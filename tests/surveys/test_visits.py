@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from eas.studies import definitions
 from eas.surveys import visits
 from tests.surveys.conftest import Answerer, csrf_of, page_item_of
 
@@ -50,14 +51,15 @@ def test_a_page_of_several_answers_is_saved_in_a_fixed_number_of_statements(
 
 
 def test_the_page_shows_the_protocol_version_it_was_planned_from(db, answerer, monkeypatch):
-    # A cached definition is only ever one of the same version and the same source text.
-    monkeypatch.setattr(visits, "_DEFINITIONS", {})
+    # A cached definition is only ever one of the same database, version and source text.
+    monkeypatch.setattr(definitions, "_CACHE", {})
     assert answerer.page().status_code == 200
-    ((version_id, source_hash),) = visits._DEFINITIONS
-    definition = visits._DEFINITIONS[(version_id, source_hash)]
-    visits._DEFINITIONS[(version_id, "another source")] = {"questionnaires": []}
+    ((database, version_id, source_hash),) = definitions._CACHE
+    definition = definitions._CACHE[(database, version_id, source_hash)]
+    definitions._CACHE[(database, version_id, "another source")] = {"questionnaires": []}
+    definitions._CACHE[("another database", version_id, source_hash)] = {"questionnaires": []}
     assert "Your evening diary" in answerer.page().get_data(as_text=True)
-    assert visits._DEFINITIONS[(version_id, source_hash)] is definition
+    assert definitions._CACHE[(database, version_id, source_hash)] is definition
 
 
 def test_unknown_and_personal_tokens_open_no_visit(db, app, participant):
