@@ -191,6 +191,39 @@ def execute(
     return DirectResult(rows, rowcount)
 
 
+def listened(connection: sa.Connection) -> bool:
+    """Whether something watches each statement (tests counting them): it sees them all."""
+    dispatch = connection.dispatch
+    return bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute)
+
+
+def run_sql(connection: sa.Connection, sql: str) -> None:
+    """A statement without parameters or results (BEGIN, SAVEPOINT...) on the driver, or
+    through SQLAlchemy while something watches each statement."""
+    if listened(connection):
+        connection.exec_driver_sql(sql)
+        return
+    dialect = connection.dialect
+    try:
+        connection.connection.driver_connection.execute(sql)
+    except dialect.loaded_dbapi.Error as error:
+        raise sa.exc.DBAPIError.instance(
+            sql, None, error, dialect.loaded_dbapi.Error, dialect=dialect
+        ) from error
+
+
+def quick_savepoints(dialect: Dialect) -> None:
+    """Give this SQLite dialect's savepoints the SQL SQLAlchemy writes, run by `run_sql`."""
+    quote = dialect.identifier_preparer.quote
+    dialect.do_savepoint = lambda connection, name: run_sql(connection, f"SAVEPOINT {quote(name)}")
+    dialect.do_release_savepoint = lambda connection, name: run_sql(
+        connection, f"RELEASE SAVEPOINT {quote(name)}"
+    )
+    dialect.do_rollback_to_savepoint = lambda connection, name: run_sql(
+        connection, f"ROLLBACK TO SAVEPOINT {quote(name)}"
+    )
+
+
 class DirectResult:
     """The part of SQLAlchemy's result API the hot paths use, over rows already fetched."""
 

@@ -151,3 +151,17 @@ def test_statement_listeners_see_every_statement_of_core_execute(db, ids):
     finally:
         sa.event.remove(engine, "before_cursor_execute", record)
     assert len(seen) == 1 and seen[0].startswith("SELECT messages.id")
+
+
+def test_savepoints_on_the_driver_keep_or_undo_what_they_hold(db, connection, ids):
+    count = sa.select(sa.func.count()).select_from(_MESSAGES)
+    with pytest.raises(RuntimeError), db.session.begin_nested():
+        core_execute(_INSERT, _row(40))
+        assert core_execute(count).scalar() == 6
+        raise RuntimeError("undo")
+    assert core_execute(count).scalar() == 5
+    with db.session.begin_nested():
+        core_execute(_INSERT, _row(41))
+    assert core_execute(count).scalar() == 6
+    with pytest.raises(sa.exc.OperationalError, match="no such savepoint"):
+        direct.run_sql(connection, "RELEASE SAVEPOINT nowhere")
