@@ -11,7 +11,6 @@ from datetime import timedelta
 from flask.testing import FlaskClient
 from werkzeug.datastructures import MultiDict
 
-from eas.core.db import db
 from eas.simulation.cohort import Person, answer
 from eas.surveys.visits import open_visit
 
@@ -37,7 +36,6 @@ class WebPages:
 
     def _on_link(self, person: Person, token: str) -> None:
         link = open_visit(token)
-        db.session.remove()
         if link is None:
             return
         if self._decide(person, link.prompt_id, link.study_day) and not link.started:

@@ -235,6 +235,9 @@ class Simulation(WebPages):
             # answering a web page took longer): a prompt falling due while people act is
             # sent within the minute, as by a dispatcher ticking every minute.
             next_tick = min(max(due or end, last_tick + _STEP, self.clock.now()), end)
+            # What the simulation itself read since the last action (what phones received,
+            # what is due next), it read in one transaction: nothing wrote in between.
+            db.session.remove()
             if self.agenda and self.agenda[0][0] < next_tick:
                 moment, _, (action, args) = heapq.heappop(self.agenda)
                 self.clock.set(max(moment, self.clock.now()))
@@ -254,7 +257,6 @@ class Simulation(WebPages):
         """When the dispatcher next has work: the first prompt or reminder due after its last
         tick (what fell due before it, it has seen)."""
         due, reminder = core_execute(_NEXT_DUE, {"after": last_tick}).one()
-        db.session.remove()
         return min((x for x in (due, reminder) if x), default=None)
 
     def _react(self) -> None:
@@ -263,7 +265,6 @@ class Simulation(WebPages):
         if self.phones_rang:  # the dispatcher sends without telling: look
             self.phones_rang = False
             rows += core_execute(_RECEIVED, {"seen": self.seen_message}).all()
-            db.session.remove()
         if not rows:
             return
         for message_id, participant_id, body in rows:
@@ -286,7 +287,6 @@ class Simulation(WebPages):
             self._at(self.clock.now() + timedelta(seconds=delay), self._reply, *self.answering)
             return
         current = conversation_of(self.ids[person.label])
-        db.session.remove()
         if current is None or not current.is_open(self.clock.now()):
             return
         started = current.response_id is not None
