@@ -88,7 +88,8 @@ def receive(params: Mapping[str, str], now: datetime) -> Inbound:
     message = StoredText(
         id=0,
         participant_id=participant.id if participant else None,
-        phone_encrypted=cipher.encrypt(sender),
+        # The participant's number is encrypted already (the hash says it is this one).
+        phone_encrypted=participant.phone_encrypted if participant else cipher.encrypt(sender),
         phone_hash=phone_hash,
     )
     message.id = core_execute(

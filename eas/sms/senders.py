@@ -35,6 +35,7 @@ _SENDERS = (
         _PARTICIPANTS.c.status,
         _VERSIONS.c.id,
         _VERSIONS.c.source_hash,
+        _PARTICIPANTS.c.phone_encrypted,
     )
     .select_from(_PARTICIPANTS.join(_VERSIONS, _VERSIONS.c.id == _CURRENT_VERSION))
     .where(_PARTICIPANTS.c.phone_hash == sa.bindparam("phone_hash"))
@@ -52,6 +53,8 @@ class Sender:
     status: ParticipantStatus
     version_id: int
     definition: dict[str, Any]
+    #: The number as stored for them (what a message of theirs stores: the same number).
+    phone_encrypted: bytes
 
     def participant(self) -> Participant:
         """The row, for operations that change it."""
@@ -62,8 +65,8 @@ def sender_of(phone_hash: str, now: datetime) -> Sender | None:
     """The participant a number belongs to. A number enrolled in several studies goes to the
     one with a conversation open, else the one active, else the latest enrolment."""
     candidates = [
-        Sender(id, study_id, status, version_id, definition_of(version_id, source_hash))
-        for id, study_id, status, version_id, source_hash in core_execute(
+        Sender(id, study_id, status, version_id, definition_of(version_id, source_hash), phone)
+        for id, study_id, status, version_id, source_hash, phone in core_execute(
             _SENDERS, {"phone_hash": phone_hash}
         )
     ]

@@ -7,9 +7,11 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from eas.core.crypto import get_cipher
 from eas.delivery.models import Direction, Message
 from eas.responses.models import MissingCode, Response, ResponseStatus
 from eas.scheduling.models import PlannedPrompt
+from tests.sms.conftest import Phone
 
 
 def _response(db, prompt) -> Response:
@@ -225,3 +227,18 @@ def test_a_reply_while_the_dispatcher_has_not_yet_recorded_the_send(db, phone, s
     db.session.commit()
     assert phone.text("y")[0].startswith("2/10")
     assert _answers(db, prompt)["ai_chat"][1] == "yes"
+
+
+def test_every_text_keeps_the_number_it_came_from_encrypted(db, client, phone, send_next):
+    send_next()
+    phone.text("yes")
+    Phone(client, "+12025550199").text("who is this?")
+    inbound = db.session.scalars(
+        sa.select(Message).where(Message.direction == Direction.inbound).order_by(Message.id)
+    ).all()
+    cipher = get_cipher()
+    assert [cipher.decrypt(m.phone_encrypted) for m in inbound] == [phone.number, "+12025550199"]
+    assert [m.phone_hash for m in inbound] == [
+        cipher.lookup_hash(n) for n in (phone.number, "+12025550199")
+    ]
+    assert inbound[0].participant_id is not None and inbound[1].participant_id is None
