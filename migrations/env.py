@@ -1,6 +1,7 @@
 """Alembic environment: the app's engine and metadata, through Flask-Migrate."""
 
 import logging
+import warnings
 from logging.config import fileConfig
 
 from alembic import context
@@ -10,6 +11,14 @@ config = context.config
 # Keep loggers the app (or a test run) configured already.
 fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
+# SQLite cannot reflect an index on an expression, so autogenerate cannot compare this one (it
+# exists: tests/test_migrations.py looks). NB: a batch migration of planned_prompts rebuilds the
+# table from what it reflects and loses the index on SQLite: create it again after one.
+for unreflected in (
+    ".*expression-based index 'ix_planned_prompts_latest_sms'",  # alembic's
+    "Skipped unsupported reflection of expression-based index ix_planned_prompts_latest_sms",
+):
+    warnings.filterwarnings("ignore", message=unreflected)
 
 migrate_extension = current_app.extensions["migrate"]
 engine = migrate_extension.db.engine

@@ -90,3 +90,27 @@ class PlannedPrompt(db.Model):
 
     def __repr__(self) -> str:
         return f"<PlannedPrompt {self.id} {self.schedule_id} {self.due_at:%Y-%m-%dT%H:%MZ}>"
+
+
+def _literal(member: enum.Enum) -> sa.ColumnElement:
+    return sa.literal_column(f"'{member.value}'")
+
+
+#: SMS prompts that went out (or are going out): where every inbound text looks for the
+#: conversation it belongs to. Written with literals, not parameters: SQLite uses a partial
+#: index only for a query that repeats its condition.
+WENT_OUT_BY_SMS = sa.and_(
+    PlannedPrompt.channel == _literal(Channel.sms),
+    PlannedPrompt.status.in_([_literal(PromptStatus.sent), _literal(PromptStatus.sending)]),
+)
+#: When a prompt went out: sent, or (while it is `sending`) due.
+WENT_OUT_AT = sa.func.coalesce(PlannedPrompt.sent_at, PlannedPrompt.due_at)
+#: A participant's latest SMS prompt, found without sorting all their prompts.
+sa.Index(
+    "ix_planned_prompts_latest_sms",
+    PlannedPrompt.participant_id,
+    WENT_OUT_AT,
+    PlannedPrompt.id,
+    sqlite_where=WENT_OUT_BY_SMS,
+    postgresql_where=WENT_OUT_BY_SMS,
+)

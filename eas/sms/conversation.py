@@ -39,7 +39,7 @@ from eas.responses.replies import (
 from eas.responses.state import AnswerRow, ResponseState
 from eas.safety.operations import raise_triggered
 from eas.scheduling import events
-from eas.scheduling.models import PlannedPrompt, PromptStatus
+from eas.scheduling.models import WENT_OUT_AT, WENT_OUT_BY_SMS, PlannedPrompt
 from eas.sms import texts
 from eas.studies.definitions import definition_of
 
@@ -63,12 +63,9 @@ _LATEST = (
         _PROMPTS.c.study_day,
         _PROMPTS.c.expires_at,
     )
-    .where(
-        _PROMPTS.c.participant_id == sa.bindparam("participant_id"),
-        _PROMPTS.c.channel == Channel.sms,
-        _PROMPTS.c.status.in_([PromptStatus.sent, PromptStatus.sending]),
-    )
-    .order_by(sa.func.coalesce(_PROMPTS.c.sent_at, _PROMPTS.c.due_at).desc(), _PROMPTS.c.id.desc())
+    .where(_PROMPTS.c.participant_id == sa.bindparam("participant_id"), WENT_OUT_BY_SMS)
+    # In the order of ix_planned_prompts_latest_sms: its first row.
+    .order_by(WENT_OUT_AT.desc(), _PROMPTS.c.id.desc())
     .limit(1)
     .subquery()
 )
