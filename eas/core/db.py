@@ -40,6 +40,10 @@ def sqlite_utc_text(value: datetime) -> str:
     return value.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
 
 
+#: The last timestamp stored by `UTCDateTime` on SQLite and its text (datetimes are immutable).
+_LAST_STORED: tuple[object, str | None] = (object(), None)
+
+
 class UTCDateTime(sa.TypeDecorator):
     """An aware UTC timestamp on every backend.
 
@@ -67,9 +71,16 @@ class UTCDateTime(sa.TypeDecorator):
         def process(value: datetime | None) -> str | None:
             # One step instead of two (ours, then SQLite's DATETIME formatting): prompts are
             # written by the hundred thousand. Same text as SQLAlchemy's SQLite DATETIME.
+            # A statement often binds the same moment several times (`now`): formatted once.
+            global _LAST_STORED
             if value is None:
                 return None
-            return sqlite_utc_text(value)
+            last = _LAST_STORED
+            if last[0] is value:
+                return last[1]
+            text = sqlite_utc_text(value)
+            _LAST_STORED = (value, text)
+            return text
 
         return process
 
@@ -157,6 +168,22 @@ def begin_write() -> None:
         db.session.connection(execution_options={"eas_write": True})
 
 
+def _connection(session) -> sa.Connection:
+    """The session's connection in its current transaction (as `session.connection()`, which
+    costs more than a small statement): remembered per transaction, the innermost, so that a
+    savepoint begun since is still emitted by asking the session."""
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    known = session.info.get("eas.connection")
+    if transaction is not None and known is not None and known[0] is transaction:
+        return known[1]
+    connection = session.connection()
+    session.info["eas.connection"] = (
+        session.get_nested_transaction() or session.get_transaction(),
+        connection,
+    )
+    return connection
+
+
 def core_execute(statement: sa.Executable, params=None) -> sa.CursorResult:
     """Run a Core statement (built once) on the session's connection, in its transaction, after
     flushing what is pending (as the session would). For hot paths: the ORM's per-statement
@@ -165,7 +192,7 @@ def core_execute(statement: sa.Executable, params=None) -> sa.CursorResult:
     (with the same values in and out): SQLAlchemy's per-execution work costs more still."""
     session = db.session()
     session.flush()
-    connection = session.connection()
+    connection = _connection(session)
     if connection.dialect.name == "sqlite" and not direct.listened(connection):
         result = direct.execute(connection, statement, params)
         if result is not None:

@@ -15,9 +15,8 @@ is listening, `core_execute` takes the ordinary path.
 
 from __future__ import annotations
 
-import weakref
 from collections import namedtuple
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,9 +25,11 @@ from sqlalchemy.engine import Dialect
 
 #: A statement and parameter-name set the direct path cannot run (SQLAlchemy runs them).
 _UNSUITABLE = object()
-#: Per statement object, its plans by (dialect, parameter names, executemany): statements are
-#: built once at import, and a statement built per call takes its plans with it when it goes.
-_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: Per statement object (by id, with the object, so the id cannot be another's), its plans by
+#: (dialect, parameter names, executemany). Statements are built once, at import; the few
+#: built per call are forgotten when the cache grows past `_PLANNED`.
+_PLANS: dict[int, tuple[sa.Executable, dict]] = {}
+_PLANNED = 2000
 
 
 @dataclass(frozen=True)
@@ -133,15 +134,17 @@ def execute(
 ) -> DirectResult | None:
     """Run `statement` with `params` (a dict, or a list of dicts for executemany) on the
     connection's SQLite driver connection, in its transaction; None when it cannot."""
-    many = isinstance(params, Sequence) and not isinstance(params, str | bytes)
+    many = type(params) is list or type(params) is tuple
     if many and not params:
         return None
     first = (params[0] if many else params) or {}
     keys = tuple(sorted(first)) if isinstance(statement, sa.Insert | sa.Update) else None
-    try:
-        plans = _PLANS.setdefault(statement, {})
-    except TypeError:  # not an object the cache can hold: SQLAlchemy runs it
-        return None
+    entry = _PLANS.get(id(statement))
+    if entry is None or entry[0] is not statement:
+        if len(_PLANS) >= _PLANNED:
+            _PLANS.clear()
+        entry = _PLANS[id(statement)] = (statement, {})
+    plans = entry[1]
     dialect = connection.dialect
     key = (id(dialect), keys, many)
     plan = plans.get(key)
