@@ -192,12 +192,7 @@ def core_execute(statement: sa.Executable, params=None) -> sa.CursorResult:
     (with the same values in and out): SQLAlchemy's per-execution work costs more still."""
     session = db.session()
     session.flush()
-    connection = _connection(session)
-    if connection.dialect.name == "sqlite" and not direct.listened(connection):
-        result = direct.execute(connection, statement, params)
-        if result is not None:
-            return result
-    return connection.execute(statement, params)
+    return direct.run(_connection(session), statement, params)
 
 
 def _sqlite_converter(column: sa.Column):

@@ -194,6 +194,16 @@ def execute(
     return DirectResult(rows, rowcount)
 
 
+def run(connection: sa.Connection, statement: sa.Executable, params=None):
+    """`statement` on `connection`: directly where it can (SQLite, nothing listening), else
+    by SQLAlchemy."""
+    if connection.dialect.name == "sqlite" and not listened(connection):
+        result = execute(connection, statement, params)
+        if result is not None:
+            return result
+    return connection.execute(statement, params)
+
+
 def listened(connection: sa.Connection) -> bool:
     """Whether something watches each statement (tests counting them): it sees them all."""
     dispatch = connection.dispatch

@@ -13,6 +13,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from eas.core import direct
 from eas.core.clock import Clock
 from eas.delivery.channels import Lookup, OutboundMessage, SendError, SendReceipt
 from eas.delivery.models import SimulatedMessage
@@ -36,7 +37,8 @@ class SimulatorTransport:
         receipt = SendReceipt(provider_sid=f"SM{uuid.uuid4().hex}", sent_at=self.clock.now())
         try:
             with self.engine.begin() as connection:
-                connection.execute(
+                direct.run(
+                    connection,
                     _INSERT,
                     {
                         "idempotency_key": message.idempotency_key,
