@@ -5,9 +5,11 @@ events) costs 20-30 times what a small indexed statement costs SQLite itself (se
 bench/simulate.py: an inbound text runs about a dozen). On SQLite, `core_execute` hands the
 statements it can to `execute` here instead: compiled once per statement, dialect and set of
 parameter names, with SQLAlchemy's own bind and result processors, so the values written and
-read are exactly those of the ordinary path. What it cannot do the same way (expanding IN
-parameters, Python-side column defaults, a result of another shape than compiled) it leaves to
-SQLAlchemy: `execute` returns None and the caller runs the statement as usual.
+read are exactly those of the ordinary path, and IN lists are written out as SQLAlchemy writes
+them. What it cannot do the same way (an empty or tuple IN list, Python-side column defaults,
+literal-execute or per-execution parameters, executemany with IN lists) it leaves to
+SQLAlchemy: `execute` returns None, before running anything, and the caller runs the statement
+as usual.
 
 Statement listeners (tests counting statements) see nothing of a direct execution: while any
 is listening, `core_execute` takes the ordinary path.
