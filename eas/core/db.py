@@ -172,16 +172,16 @@ def _connection(session) -> sa.Connection:
     """The session's connection in its current transaction (as `session.connection()`, which
     costs more than a small statement): remembered per transaction, the innermost, so that a
     savepoint begun since is still emitted by asking the session."""
-    transaction = session.get_nested_transaction() or session.get_transaction()
     known = session.info.get("eas.connection")
-    if transaction is not None and known is not None and known[0] is transaction:
+    if known is not None and known[0] is _innermost_transaction(session):
         return known[1]
-    connection = session.connection()
-    session.info["eas.connection"] = (
-        session.get_nested_transaction() or session.get_transaction(),
-        connection,
-    )
+    connection = session.connection()  # begins a transaction (or emits the savepoint) if due
+    session.info["eas.connection"] = (_innermost_transaction(session), connection)
     return connection
+
+
+def _innermost_transaction(session):
+    return session.get_nested_transaction() or session.get_transaction()
 
 
 def core_execute(statement: sa.Executable, params=None) -> sa.CursorResult:

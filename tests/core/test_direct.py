@@ -67,7 +67,7 @@ def test_a_select_reads_what_sqlalchemy_reads(connection, ids):
     theirs = connection.execute(_READ).all()
     assert mine == [tuple(row) for row in theirs]
     assert [type(value) for value in mine[0]] == [type(value) for value in theirs[0]]
-    assert mine[0].direction is Direction.outbound or mine[0].direction is Direction.inbound
+    assert mine[0].direction is Direction.inbound and mine[1].direction is Direction.outbound
     assert mine[0].created_at.tzinfo is UTC
     assert mine[1].provider_payload == {"n": 2, "nested": [1, None]}
     assert mine[2].provider_payload is None
