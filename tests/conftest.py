@@ -6,11 +6,11 @@ from pathlib import Path
 import flask_migrate
 import pytest
 from cryptography.fernet import Fernet
-from flask_sqlalchemy.session import Session
 
 from eas import create_app
 from eas.core.clock import VirtualClock, install_clock
 from eas.core.db import db as _db
+from eas.core.db import session_on
 from eas.participants.csv_import import parse_participants_csv
 from eas.participants.operations import import_participants
 from eas.protocols.validation import validate_protocol_file, validate_protocol_text
@@ -50,13 +50,6 @@ def app(tmp_path_factory):
             _db.engine.dispose()
 
 
-class _ConnectionBoundSession(Session):
-    """Flask-SQLAlchemy's session always asks its engines; in tests it must use our connection."""
-
-    def get_bind(self, *args, **kwargs):
-        return self.bind
-
-
 @pytest.fixture
 def clock(app):
     clock = VirtualClock(T0)
@@ -70,19 +63,10 @@ def db(app, clock):
     with app.app_context():
         connection = _db.engine.connect()
         transaction = connection.begin()
-        original = _db.session
-        _db.session = _db._make_scoped_session(
-            {
-                "class_": _ConnectionBoundSession,
-                "bind": connection,
-                "join_transaction_mode": "create_savepoint",
-            }
-        )
         try:
-            yield _db
+            with session_on(connection, join_transaction_mode="create_savepoint"):
+                yield _db
         finally:
-            _db.session.remove()
-            _db.session = original
             transaction.rollback()
             connection.close()
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from operator import attrgetter
 
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
@@ -159,6 +162,27 @@ def init_engines(app) -> None:
         for engine in db.engines.values():
             if engine.dialect.name == "sqlite":
                 direct.quick_savepoints(engine.dialect)
+
+
+class BoundSession(Session):
+    """A session on the connection it was made with (Flask-SQLAlchemy's asks its engines)."""
+
+    def get_bind(self, *args, **kwargs):
+        return self.bind
+
+
+@contextmanager
+def session_on(connection: sa.Connection, **options) -> Iterator[None]:
+    """`db.session` on `connection` until the block ends, then as before: every transaction
+    runs on that one connection, with none to open and give back (a simulation runs tens of
+    thousands). `options` are the session's (`join_transaction_mode`...)."""
+    original = db.session
+    db.session = db._make_scoped_session({"class_": BoundSession, "bind": connection, **options})
+    try:
+        yield
+    finally:
+        db.session.remove()
+        db.session = original
 
 
 def begin_write() -> None:

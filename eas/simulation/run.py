@@ -18,7 +18,7 @@ from typing import Any
 import flask_migrate
 import sqlalchemy as sa
 
-from eas.core.db import core_execute, db
+from eas.core.db import core_execute, db, session_on
 from eas.delivery.dispatcher import Dispatcher
 from eas.delivery.models import Direction, Message
 from eas.delivery.segments import count_segments
@@ -28,7 +28,7 @@ from eas.protocols.validation import LoadedProtocol, validate_protocol_file
 from eas.safety.models import SafetyAlert
 from eas.scheduling.preview import DEFAULT_PRICE_PER_SEGMENT, DEFAULT_SECONDS_PER_ITEM
 from eas.simulation.cohort import Person, make_cohort
-from eas.simulation.engine import Simulation, Truth, simulation_app
+from eas.simulation.engine import Simulation, Truth, save_database, simulation_app
 from eas.simulation.merge import copy_participants
 from eas.studies.models import Study
 
@@ -87,24 +87,29 @@ class Cohort:
 
 def simulate_cohort(cohort: Cohort, progress=None) -> Truth:
     """Create the database, enrol the people and simulate them until `cohort.end`."""
-    app = simulation_app(cohort.database, cohort.seed, **cohort.settings)
+    app = simulation_app(cohort.database, cohort.seed, in_memory=True, **cohort.settings)
     with app.app_context():
         _quietly(flask_migrate.upgrade)
         simulation = Simulation(
             app, cohort.protocol, cohort.people, start=cohort.start, days=cohort.days
         )
-        simulation.enroll()
-        transport = SimulatorTransport(db.engine, simulation.clock)
-        dispatcher = Dispatcher(
-            transport, name="simulation", clock=simulation.clock, workers=0, batch=1000
-        )
-        try:
-            truth = simulation.run(dispatcher, cohort.end, progress)
-        finally:
-            dispatcher.close()
-        db.session.remove()
-        with db.engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        # The in-memory database has one connection: the session's transactions all run on it
+        # as writers (there is no other writer to wait for, and a bound connection keeps the
+        # options a transaction was begun with).
+        with (
+            db.engine.connect() as connection,
+            session_on(connection),
+        ):
+            simulation.enroll()
+            transport = SimulatorTransport(db.engine, simulation.clock)
+            dispatcher = Dispatcher(
+                transport, name="simulation", clock=simulation.clock, workers=0, batch=1000
+            )
+            try:
+                truth = simulation.run(dispatcher, cohort.end, progress)
+            finally:
+                dispatcher.close()
+        save_database(cohort.database)
         db.engine.dispose()
     return truth
 
