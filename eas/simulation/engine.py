@@ -265,8 +265,9 @@ class Simulation(WebPages):
             # sent within the minute, as by a dispatcher ticking every minute.
             next_tick = min(max(due or end, last_tick + _STEP, self.clock.now()), end)
             # What the simulation itself read since the last action (what phones received,
-            # what is due next), it read in one transaction: nothing wrote in between.
-            db.session.remove()
+            # what is due next), it read in one transaction: nothing wrote in between. (Each
+            # action ends its session so: closed, not removed, the next one reuses it.)
+            db.session.close()
             if self.agenda and self.agenda[0][0] < next_tick:
                 moment, _, (action, args) = heapq.heappop(self.agenda)
                 self.clock.set(max(moment, self.clock.now()))
@@ -274,7 +275,7 @@ class Simulation(WebPages):
             else:
                 self.clock.set(next_tick)
                 dispatcher.tick()
-                db.session.remove()
+                db.session.close()
                 self.phones_rang = self.plan_changed = True
                 last_tick = next_tick
             self._react()
@@ -347,7 +348,7 @@ class Simulation(WebPages):
         begin_write()
         self.inbox += text_from_phone(self.ids[person.label], person.phone, body, self.clock.now())
         db.session.commit()
-        db.session.remove()
+        db.session.close()
         self.truth.texts_sent += 1
 
     def _reply(self, person: Person, prompt_id: int) -> None:
@@ -356,7 +357,7 @@ class Simulation(WebPages):
         current = conversation_of(self.ids[person.label])
         now = self.clock.now()
         if current is None or current.prompt_id != prompt_id or not current.is_open(now):
-            db.session.remove()
+            db.session.close()
             return
         questionnaire = self.questionnaires[current.questionnaire_id]
         items = questionnaire["items"]
@@ -404,7 +405,7 @@ class Simulation(WebPages):
         if schedule is None:
             return
         current = conversation_of(self.ids[person.label])
-        db.session.remove()
+        db.session.close()
         if current is not None and current.is_open(self.clock.now()):
             return  # busy with a check-in: report later or not at all
         self.truth.reports_started += 1
@@ -412,7 +413,7 @@ class Simulation(WebPages):
         latest = conversation_of(self.ids[person.label])
         if latest is not None:
             self.decided[latest.prompt_id] = True
-        db.session.remove()
+        db.session.close()
 
     def _stop(self, person: Person) -> None:
         self.plan_changed = True
@@ -427,11 +428,11 @@ class Simulation(WebPages):
             withdraw(participant, self.clock.now(), reason="simulated", actor="coordinator")
             db.session.commit()
             self.truth.withdrawn.append(person.label)
-        db.session.remove()
+        db.session.close()
 
     def _status(self, person: Person) -> ParticipantStatus:
         status = db.session.scalar(
             sa.select(Participant.status).where(Participant.id == self.ids[person.label])
         )
-        db.session.remove()
+        db.session.close()
         return status

@@ -98,7 +98,7 @@ def simulate_cohort(cohort: Cohort, progress=None) -> Truth:
         # options a transaction was begun with).
         with (
             db.engine.connect() as connection,
-            session_on(connection),
+            session_on(connection.execution_options(eas_write=True)),
         ):
             simulation.enroll()
             transport = SimulatorTransport(db.engine, simulation.clock)

@@ -9,6 +9,7 @@ after each rollback. Shared between callers: read a definition, never change it.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,12 +27,24 @@ _CACHE: dict[tuple[str, int, str], dict[str, Any]] = {}
 _KEPT = 32
 
 
+#: Each engine's database, as the cache keys name it (rendering the URL costs more than the
+#: lookup it keys).
+_DATABASES: weakref.WeakKeyDictionary[sa.Engine, str] = weakref.WeakKeyDictionary()
+
+
+def _database_of(engine: sa.Engine) -> str:
+    database = _DATABASES.get(engine)
+    if database is None:
+        database = _DATABASES[engine] = engine.url.render_as_string()
+    return database
+
+
 def definition_of(version_id: int, source_hash: str | None = None) -> dict[str, Any]:
     """The decoded definition of protocol version `version_id` (whose `source_hash` the
     caller read with it; looked up here otherwise)."""
     if source_hash is None:
         source_hash = core_execute(_SOURCE_HASH, {"version_id": version_id}).scalar_one()
-    key = (db.engine.url.render_as_string(), version_id, source_hash)
+    key = (_database_of(db.engine), version_id, source_hash)
     definition = _CACHE.get(key)
     if definition is None:
         if len(_CACHE) >= _KEPT:
