@@ -12,10 +12,15 @@ def _questionnaire(definition: dict[str, Any], questionnaire_id: str) -> dict[st
     return next(q for q in definition["questionnaires"] if q["id"] == questionnaire_id)
 
 
-def prompt_text(prompt: PlannedPrompt, link: str | None) -> str:
+def prompt_text(
+    prompt: PlannedPrompt, link: str | None, definition: dict[str, Any] | None = None
+) -> str:
     """SMS prompts open with the questionnaire's intro and its first question (the conversation
-    continues as the participant replies); web prompts carry their link."""
-    questionnaire = _questionnaire(prompt.protocol_version.definition, prompt.questionnaire_id)
+    continues as the participant replies); web prompts carry their link. `definition`: the
+    prompt's protocol, when the caller has it decoded already."""
+    if definition is None:
+        definition = prompt.protocol_version.definition
+    questionnaire = _questionnaire(definition, prompt.questionnaire_id)
     title = questionnaire.get("title") or questionnaire["id"].replace("_", " ").capitalize()
     if prompt.channel.value == "web" and link:
         return f"{title}: {link}"

@@ -35,12 +35,18 @@ def event_schedule(definition: dict[str, Any], body: str) -> dict[str, Any] | No
 
 
 def start_report(
-    participant: Participant, schedule: dict[str, Any], now: datetime, channel: Channel
+    participant: Participant,
+    schedule: dict[str, Any],
+    now: datetime,
+    channel: Channel,
+    *,
+    version_id: int,
+    definition: dict[str, Any],
 ) -> tuple[PlannedPrompt | None, str | None]:
     """A prompt row of its own (sent now, open for the schedule's expiry), so a report is
-    exported like any other prompt; refused past the daily cap or outside the study days."""
-    version = participant.study.current_version
-    definition = version.definition
+    exported like any other prompt; refused past the daily cap or outside the study days.
+    `version_id` and `definition`: the study's current protocol version, as the caller has it
+    (loading the study's versions here would decode every one of them)."""
     local_date = local_date_of(now, participant.timezone)
     study_day = (local_date - participant.start_date).days + 1
     if not 1 <= study_day <= definition["study"]["duration_days"]:
@@ -60,7 +66,7 @@ def start_report(
     expires_at = now + timedelta(minutes=schedule["expires_after_minutes"])
     prompt = PlannedPrompt(
         participant_id=participant.id,
-        protocol_version=version,
+        protocol_version_id=version_id,
         schedule_id=schedule["id"],
         questionnaire_id=schedule["questionnaire"],
         occurrence=f"{local_date.isoformat()}#{today + 1}",

@@ -140,12 +140,19 @@ def reply(sender: Sender, message, body: str, now: datetime, current: Conversati
         return _continue(sender, current, body, now)
     schedule = events.event_schedule(definition, body)
     if schedule is not None:
-        report, refusal = events.start_report(sender.participant(), schedule, now, Channel.sms)
+        report, refusal = events.start_report(
+            sender.participant(),
+            schedule,
+            now,
+            Channel.sms,
+            version_id=sender.version_id,
+            definition=definition,
+        )
         if report is None:
             return [refusal]
         message.prompt_id = report.id
         responses.close_superseded(sender.id, report.id, now)
-        return [prompt_text(report, None)]
+        return [prompt_text(report, None, definition)]
     if current is not None:
         message.prompt_id = current.prompt_id
         if current.status is ResponseStatus.completed:

@@ -203,12 +203,15 @@ def start_report(token: str, schedule_id: str):
     participant = link.participant
     if participant.status not in (ParticipantStatus.active, ParticipantStatus.paused):
         abort(404)
-    definition = participant.study.current_version.definition
+    version = participant.study.current_version
+    definition = version.definition
     schedule = next((s for s in events.event_schedules(definition) if s["id"] == schedule_id), None)
     if schedule is None:
         abort(404)
     now = now_utc()
-    report, refusal = events.start_report(participant, schedule, now, Channel.web)
+    report, refusal = events.start_report(
+        participant, schedule, now, Channel.web, version_id=version.id, definition=definition
+    )
     if report is None:
         flash(refusal, "notice")
         return redirect(url_for("surveys.personal", token=token), 303)
