@@ -175,7 +175,9 @@ class BoundSession(Session):
 def session_on(connection: sa.Connection, **options) -> Iterator[None]:
     """`db.session` on `connection` until the block ends, then as before: every transaction
     runs on that one connection, with none to open and give back (a simulation runs tens of
-    thousands). `options` are the session's (`join_transaction_mode`...)."""
+    thousands). `options` are the session's (`join_transaction_mode`...). For the whole
+    process (`db.session` is one object): only while nothing else in it uses the database,
+    as in a simulation or a test."""
     original = db.session
     db.session = db._make_scoped_session({"class_": BoundSession, "bind": connection, **options})
     try:

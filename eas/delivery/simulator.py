@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from eas.core import direct
 from eas.core.clock import Clock
@@ -23,11 +25,23 @@ _TABLE = SimulatedMessage.__table__
 _INSERT = _TABLE.insert()
 
 
+@contextmanager
+def _transaction(bind: Engine | Connection) -> Iterator[Connection]:
+    """A transaction of its own: on a connection of the engine's, or on the connection given
+    (a simulation's only one, on which nothing else has a transaction open meanwhile)."""
+    if isinstance(bind, Connection):
+        with bind.begin():
+            yield bind
+    else:
+        with bind.begin() as connection:
+            yield connection
+
+
 class SimulatorTransport:
     name = "simulator"
 
-    def __init__(self, engine: Engine, clock: Clock, latency_ms: int = 0) -> None:
-        self.engine = engine
+    def __init__(self, bind: Engine | Connection, clock: Clock, latency_ms: int = 0) -> None:
+        self.bind = bind
         self.clock = clock
         self.latency = latency_ms / 1000
 
@@ -36,7 +50,7 @@ class SimulatorTransport:
             time.sleep(self.latency)  # the provider's own response time
         receipt = SendReceipt(provider_sid=f"SM{uuid.uuid4().hex}", sent_at=self.clock.now())
         try:
-            with self.engine.begin() as connection:
+            with _transaction(self.bind) as connection:
                 direct.run(
                     connection,
                     _INSERT,
@@ -55,7 +69,7 @@ class SimulatorTransport:
         return receipt
 
     def lookup(self, idempotency_key: str) -> tuple[Lookup, SendReceipt | None]:
-        with self.engine.connect() as connection:
+        with _transaction(self.bind) as connection:
             row = connection.execute(
                 sa.select(_TABLE.c.provider_sid, _TABLE.c.received_at).where(
                     _TABLE.c.idempotency_key == idempotency_key

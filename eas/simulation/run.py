@@ -93,15 +93,15 @@ def simulate_cohort(cohort: Cohort, progress=None) -> Truth:
         simulation = Simulation(
             app, cohort.protocol, cohort.people, start=cohort.start, days=cohort.days
         )
-        # The in-memory database has one connection: the session's transactions all run on it
-        # as writers (there is no other writer to wait for, and a bound connection keeps the
-        # options a transaction was begun with).
+        # The in-memory database has one connection: the session's transactions and the phone
+        # simulator's all run on it, as writers (there is no other writer to wait for, and a
+        # bound connection keeps the options a transaction was begun with).
         with (
             db.engine.connect() as connection,
             session_on(connection.execution_options(eas_write=True)),
         ):
             simulation.enroll()
-            transport = SimulatorTransport(db.engine, simulation.clock)
+            transport = SimulatorTransport(connection, simulation.clock)
             dispatcher = Dispatcher(
                 transport, name="simulation", clock=simulation.clock, workers=0, batch=1000
             )
