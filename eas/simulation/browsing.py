@@ -1,15 +1,18 @@
 """Synthetic participants answering web prompts: the link opens in a browser of their own
-(Flask's test client, keeping the session cookie), and each page is answered and sent with the
-CSRF token it was shown with, through the real questionnaire pages."""
+(keeping the session cookie), and each page is answered and sent with the CSRF token it was
+shown with, through the real questionnaire pages."""
 
 from __future__ import annotations
 
+import io
 import re
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import NamedTuple
+from urllib.parse import urlencode
 
-from flask.testing import FlaskClient
-from werkzeug.datastructures import MultiDict
+from flask import Flask
 
 from eas.simulation.cohort import Person, answer
 from eas.surveys.visits import open_visit
@@ -20,12 +23,85 @@ _INPUT = re.compile(r'name="([a-z][a-z0-9_]*)"')
 _HIDDEN = re.compile(r'name="(csrf_token|page_item)" value="([^"]*)"')
 
 
+class Page(NamedTuple):
+    status_code: int
+    html: str
+
+
+@dataclass
+class Browser:
+    """A browser without JavaScript, as the app sees one: each request handed to it as a WSGI
+    server hands it over (the environment Flask's test client builds), with the cookies the
+    app set. Flask's test client does the same, and more, for a third of a page's cost."""
+
+    app: Flask
+    cookies: dict[str, str] = field(default_factory=dict)
+
+    def get(self, path: str) -> Page:
+        return self._request("GET", path)
+
+    def post(self, path: str, form: list[tuple[str, str]]) -> Page:
+        return self._request("POST", path, urlencode(form).encode())
+
+    def _request(self, method: str, path: str, body: bytes | None = None) -> Page:
+        environ = {
+            "REQUEST_METHOD": method,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": path,
+            "QUERY_STRING": "",
+            "REQUEST_URI": path,
+            "RAW_URI": path,
+            "SERVER_NAME": "localhost",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "HTTP_HOST": "localhost",
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_USER_AGENT": "eas-simulation",
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body or b""),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+        }
+        if body is not None:
+            environ["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
+            environ["CONTENT_LENGTH"] = str(len(body))
+        if self.cookies:
+            environ["HTTP_COOKIE"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        started: list = []
+
+        def start_response(status: str, headers: list, exc_info=None) -> None:
+            started[:] = [status, headers]
+
+        chunks = self.app(environ, start_response)
+        try:
+            html = b"".join(chunks).decode()
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()
+        status, headers = started
+        for name, value in headers:
+            if name.lower() == "set-cookie":
+                self._keep(value)
+        return Page(int(status.split(" ", 1)[0]), html)
+
+    def _keep(self, set_cookie: str) -> None:
+        pair, _, attributes = set_cookie.partition(";")
+        name, _, value = pair.strip().partition("=")
+        if not value or "max-age=0" in attributes.lower().replace(" ", ""):
+            self.cookies.pop(name, None)  # the app deleted it
+        else:
+            self.cookies[name] = value
+
+
 @dataclass(frozen=True)
 class _Visit:
     """A person answering a web prompt: their browser (it keeps the session cookie) and what
     the link leads to."""
 
-    browser: FlaskClient
+    browser: Browser
     token: str
     prompt_id: int
     questionnaire: str
@@ -39,7 +115,7 @@ class WebPages:
         if link is None:
             return
         if self._decide(person, link.prompt_id, link.study_day) and not link.started:
-            visit = _Visit(self.app.test_client(), token, link.prompt_id, link.questionnaire_id)
+            visit = _Visit(Browser(self.app), token, link.prompt_id, link.questionnaire_id)
             moment = self.clock.now() + timedelta(seconds=person.latency_seconds())
             self._at(moment, self._open_link, person, visit)
 
@@ -47,10 +123,10 @@ class WebPages:
         """The person opens the link, in a browser without JavaScript."""
         self._on_page(person, visit, visit.browser.get(f"/p/{visit.token}"), 1)
 
-    def _on_page(self, person: Person, visit: _Visit, page, count: int) -> None:
+    def _on_page(self, person: Person, visit: _Visit, page: Page, count: int) -> None:
         """Answer the page on screen and send it; the browser shows the next one at once, and
         the person sends that one 20 to 60 seconds later (the world goes on meanwhile)."""
-        html = page.get_data(as_text=True)
+        html = page.html
         hidden = dict(_HIDDEN.findall(html))
         if page.status_code != 200 or "csrf_token" not in hidden or count > _MAX_PAGES:
             return  # thanks, or closed meanwhile
@@ -63,7 +139,7 @@ class WebPages:
             one = answer(person, items[name])
             given[(person.label, visit.prompt_id, name)] = one.value
             form.extend((name, value) for value in one.web)
-        sent = visit.browser.post(f"/p/{visit.token}", data=MultiDict(form))
+        sent = visit.browser.post(f"/p/{visit.token}", form)
         if sent.status_code != 303:
             return  # closed while the person was answering: nothing of the page was saved
         self.truth.answers.update(given)
