@@ -183,8 +183,10 @@ def session_on(connection: sa.Connection, **options) -> Iterator[None]:
     try:
         yield
     finally:
-        db.session.remove()
-        db.session = original
+        try:
+            db.session.remove()
+        finally:
+            db.session = original
 
 
 def begin_write() -> None:

@@ -28,12 +28,24 @@ _INSERT = _TABLE.insert()
 @contextmanager
 def _transaction(bind: Engine | Connection) -> Iterator[Connection]:
     """A transaction of its own: on a connection of the engine's, or on the connection given
-    (a simulation's only one, on which nothing else has a transaction open meanwhile)."""
+    (a simulation's only one: the dispatcher commits before it sends, and a transaction open
+    on it meanwhile makes this fail rather than write in it)."""
     if isinstance(bind, Connection):
         with bind.begin():
             yield bind
     else:
         with bind.begin() as connection:
+            yield connection
+
+
+@contextmanager
+def _reading(bind: Engine | Connection) -> Iterator[Connection]:
+    """Where to read what was sent: in the transaction open on the connection given, if any
+    (recovery asks while it has one: on one connection, it sees all that was committed)."""
+    if isinstance(bind, Connection) and bind.in_transaction():
+        yield bind
+    else:
+        with _transaction(bind) as connection:
             yield connection
 
 
@@ -69,7 +81,7 @@ class SimulatorTransport:
         return receipt
 
     def lookup(self, idempotency_key: str) -> tuple[Lookup, SendReceipt | None]:
-        with _transaction(self.bind) as connection:
+        with _reading(self.bind) as connection:
             row = connection.execute(
                 sa.select(_TABLE.c.provider_sid, _TABLE.c.received_at).where(
                     _TABLE.c.idempotency_key == idempotency_key

@@ -88,9 +88,9 @@ class Browser:
         return Page(int(status.split(" ", 1)[0]), html)
 
     def _keep(self, set_cookie: str) -> None:
-        pair, _, attributes = set_cookie.partition(";")
+        pair, *attributes = set_cookie.split(";")
         name, _, value = pair.strip().partition("=")
-        if not value or "max-age=0" in attributes.lower().replace(" ", ""):
+        if not value or "max-age=0" in {a.strip().lower().replace(" ", "") for a in attributes}:
             self.cookies.pop(name, None)  # the app deleted it
         else:
             self.cookies[name] = value

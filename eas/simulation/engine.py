@@ -121,8 +121,10 @@ def _throwaway(dbapi_connection, connection_record) -> None:
 def _in_memory(database: Path) -> dict[str, Any]:
     """The settings of a simulation database held in memory until `save_database` writes it
     to `database`: its commits write no file (a tenth of a simulation's time)."""
-    # Named after its file, and never twice: caches of what a database holds key on its URL.
-    name = f"{database.resolve()}-in-memory-{uuid.uuid4().hex}"
+    # Never the same name twice: caches of what a database holds key on its URL. Not the
+    # file's path: "#", "?" or "%" in it would be read as URI syntax (and a relative name
+    # would be put in the instance folder).
+    name = f"/eas-simulation-{uuid.uuid4().hex}"
     return {
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///file:{name}?mode=memory&uri=true",
         # The one connection to it (a second would open a database of its own, empty), never
@@ -138,7 +140,10 @@ def simulation_app(database: Path, seed: int, *, in_memory: bool = False, **sett
     uses the instance's own keys, so its rows can be copied there)."""
     app = create_app(
         {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+            # Quoted: a "%" or "#" in the path is part of the file's name.
+            "SQLALCHEMY_DATABASE_URI": sa.engine.URL.create(
+                "sqlite", database=str(database)
+            ).render_as_string(hide_password=False),
             **(_in_memory(database) if in_memory else {}),
             "SECRET_KEY": f"simulation-{seed}",
             "EAS_ENCRYPTION_KEYS": _fernet_key(seed),

@@ -63,3 +63,14 @@ def test_on_a_connection_it_never_writes_inside_another_transaction(engine):
         with connection.begin(), pytest.raises(sa.exc.InvalidRequestError):
             transport.send(_message("prompt-1-attempt-1"))
     assert _stored(engine) == []
+
+
+def test_on_a_connection_what_was_sent_is_looked_up_in_the_transaction_open_on_it(engine):
+    """Recovery asks about an earlier attempt while its own transaction is open."""
+    with engine.connect() as connection:
+        transport = SimulatorTransport(connection, VirtualClock(T0))
+        receipt = transport.send(_message("prompt-1-attempt-1"))
+        with connection.begin():
+            connection.execute(sa.select(SimulatedMessage.id)).all()
+            assert transport.lookup("prompt-1-attempt-1") == (Lookup.sent, receipt)
+            assert connection.in_transaction()  # still the caller's

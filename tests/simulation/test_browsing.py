@@ -53,3 +53,11 @@ def test_a_cookie_the_app_deletes_is_dropped():
     assert browser.post("/forget", []) == Page(200, "forgotten")
     assert browser.cookies == {}
     assert browser.get("/p/abc").html.endswith("seen=0")
+
+
+def test_only_max_age_zero_deletes_a_cookie():
+    browser = Browser(_app())
+    browser._keep("theme=dark; Path=/; Max-Age=05")
+    assert browser.cookies == {"theme": "dark"}
+    browser._keep("theme=dark; Path=/; Max-Age=0")
+    assert browser.cookies == {}

@@ -131,6 +131,17 @@ def test_the_same_seed_gives_byte_identical_output(shards, request, tmp_path):
         assert (first.export / name).read_bytes() == (again.export / name).read_bytes(), name
 
 
+def test_a_folder_whose_name_looks_like_url_syntax_gets_the_pilot(simulated, tmp_path):
+    out = tmp_path / "pilot #2 100%41"  # neither a fragment nor an escape: part of the name
+    again = _simulate(out, shard_size=3)
+    assert again.export == out / "export"
+    assert sorted(p.name for p in out.iterdir()) == ["export", "simulation.sqlite3"]
+    assert sorted(p.name for p in again.export.iterdir()) == sorted(
+        p.name for p in simulated.export.iterdir()
+    )
+    assert list(tmp_path.iterdir()) == [out]
+
+
 def test_the_simulated_export_validates_and_has_its_report(simulated, tmp_path):
     from frictionless import validate
 
