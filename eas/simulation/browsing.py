@@ -9,10 +9,12 @@ import re
 import sys
 from dataclasses import dataclass, field
 from datetime import timedelta
+from http.cookies import SimpleCookie
 from typing import NamedTuple
 from urllib.parse import urlencode
 
 from flask import Flask
+from werkzeug.test import run_wsgi_app
 
 from eas.simulation.cohort import Person, answer
 from eas.surveys.visits import open_visit
@@ -70,30 +72,19 @@ class Browser:
             environ["CONTENT_LENGTH"] = str(len(body))
         if self.cookies:
             environ["HTTP_COOKIE"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        started: list = []
-
-        def start_response(status: str, headers: list, exc_info=None) -> None:
-            started[:] = [status, headers]
-
-        chunks = self.app(environ, start_response)
-        try:
-            html = b"".join(chunks).decode()
-        finally:
-            if hasattr(chunks, "close"):
-                chunks.close()
-        status, headers = started
-        for name, value in headers:
-            if name.lower() == "set-cookie":
-                self._keep(value)
-        return Page(int(status.split(" ", 1)[0]), html)
+        chunks, status, headers = run_wsgi_app(self.app, environ, buffered=True)
+        for set_cookie in headers.getlist("Set-Cookie"):
+            self._keep(set_cookie)
+        return Page(int(status.split(" ", 1)[0]), b"".join(chunks).decode())
 
     def _keep(self, set_cookie: str) -> None:
-        pair, *attributes = set_cookie.split(";")
-        name, _, value = pair.strip().partition("=")
-        if not value or "max-age=0" in {a.strip().lower().replace(" ", "") for a in attributes}:
-            self.cookies.pop(name, None)  # the app deleted it
-        else:
-            self.cookies[name] = value
+        cookie = SimpleCookie()
+        cookie.load(set_cookie)
+        for name, morsel in cookie.items():
+            if not morsel.value or morsel["max-age"] == "0":
+                self.cookies.pop(name, None)  # the app deleted it
+            else:
+                self.cookies[name] = morsel.coded_value  # sent back as it came
 
 
 @dataclass(frozen=True)

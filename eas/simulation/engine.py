@@ -118,9 +118,15 @@ def _throwaway(dbapi_connection, connection_record) -> None:
     cursor.close()
 
 
-def _in_memory(database: Path) -> dict[str, Any]:
+def _in_file(database: Path) -> dict[str, Any]:
+    # Quoted: a "%" or "#" in the path is part of the file's name.
+    url = sa.engine.URL.create("sqlite", database=str(database))
+    return {"SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False)}
+
+
+def _in_memory() -> dict[str, Any]:
     """The settings of a simulation database held in memory until `save_database` writes it
-    to `database`: its commits write no file (a tenth of a simulation's time)."""
+    to its file: its commits write no file (a tenth of a simulation's time)."""
     # Never the same name twice: caches of what a database holds key on its URL. Not the
     # file's path: "#", "?" or "%" in it would be read as URI syntax (and a relative name
     # would be put in the instance folder).
@@ -140,11 +146,7 @@ def simulation_app(database: Path, seed: int, *, in_memory: bool = False, **sett
     uses the instance's own keys, so its rows can be copied there)."""
     app = create_app(
         {
-            # Quoted: a "%" or "#" in the path is part of the file's name.
-            "SQLALCHEMY_DATABASE_URI": sa.engine.URL.create(
-                "sqlite", database=str(database)
-            ).render_as_string(hide_password=False),
-            **(_in_memory(database) if in_memory else {}),
+            **(_in_memory() if in_memory else _in_file(database)),
             "SECRET_KEY": f"simulation-{seed}",
             "EAS_ENCRYPTION_KEYS": _fernet_key(seed),
             "EAS_LOOKUP_KEY": f"simulation-lookup-{seed}",

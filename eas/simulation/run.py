@@ -89,29 +89,35 @@ def simulate_cohort(cohort: Cohort, progress=None) -> Truth:
     """Create the database, enrol the people and simulate them until `cohort.end`."""
     app = simulation_app(cohort.database, cohort.seed, in_memory=True, **cohort.settings)
     with app.app_context():
-        _quietly(flask_migrate.upgrade)
-        simulation = Simulation(
-            app, cohort.protocol, cohort.people, start=cohort.start, days=cohort.days
-        )
-        # The in-memory database has one connection: the session's transactions and the phone
-        # simulator's all run on it, as writers (there is no other writer to wait for, and a
-        # bound connection keeps the options a transaction was begun with).
-        with (
-            db.engine.connect() as connection,
-            session_on(connection.execution_options(eas_write=True)),
-        ):
-            simulation.enroll()
-            transport = SimulatorTransport(connection, simulation.clock)
-            dispatcher = Dispatcher(
-                transport, name="simulation", clock=simulation.clock, workers=0, batch=1000
-            )
-            try:
-                truth = simulation.run(dispatcher, cohort.end, progress)
-            finally:
-                dispatcher.close()
-        save_database(cohort.database)
-        db.engine.dispose()
+        try:
+            truth = _simulate_in_memory(app, cohort, progress)
+            save_database(cohort.database)
+        finally:
+            db.engine.dispose()  # the database in memory goes with its connection
     return truth
+
+
+def _simulate_in_memory(app, cohort: Cohort, progress) -> Truth:
+    _quietly(flask_migrate.upgrade)
+    simulation = Simulation(
+        app, cohort.protocol, cohort.people, start=cohort.start, days=cohort.days
+    )
+    # The in-memory database has one connection: the session's transactions and the phone
+    # simulator's all run on it, as writers (there is no other writer to wait for, and a bound
+    # connection keeps the options a transaction was begun with).
+    with (
+        db.engine.connect() as connection,
+        session_on(connection.execution_options(eas_write=True)),
+    ):
+        simulation.enroll()
+        transport = SimulatorTransport(connection, simulation.clock)
+        dispatcher = Dispatcher(
+            transport, name="simulation", clock=simulation.clock, workers=0, batch=1000
+        )
+        try:
+            return simulation.run(dispatcher, cohort.end, progress)
+        finally:
+            dispatcher.close()
 
 
 def _quietly(function) -> None:
