@@ -110,6 +110,9 @@ def copy_participants(
     connection = sqlite3.connect(target, isolation_level=None, timeout=30)
     try:
         connection.execute("PRAGMA foreign_keys=ON")
+        # Room for the indexes the rows go into (up to 128 MB, taken as needed): with SQLite's
+        # default 2 MB, inserting a shard's messages re-reads index pages from the file.
+        connection.execute("PRAGMA cache_size=-131072")
         connection.create_function("eas_shift_key", 3, shift_key, deterministic=True)
         connection.create_function("eas_shift_details", 2, _shift_details, deterministic=True)
         connection.execute("ATTACH DATABASE ? AS source", (str(source),))

@@ -29,6 +29,7 @@ from eas.safety.models import SafetyAlert
 from eas.scheduling.preview import DEFAULT_PRICE_PER_SEGMENT, DEFAULT_SECONDS_PER_ITEM
 from eas.simulation.cohort import Person, make_cohort
 from eas.simulation.engine import Simulation, Truth, save_database, simulation_app
+from eas.simulation.heap import collector_paused, long_lived_heap
 from eas.simulation.merge import copy_participants
 from eas.studies.models import Study
 
@@ -115,7 +116,8 @@ def _simulate_in_memory(app, cohort: Cohort, progress) -> Truth:
             transport, name="simulation", clock=simulation.clock, workers=0, batch=1000
         )
         try:
-            return simulation.run(dispatcher, cohort.end, progress)
+            with long_lived_heap():
+                return simulation.run(dispatcher, cohort.end, progress)
         finally:
             dispatcher.close()
 
@@ -187,7 +189,7 @@ def run_simulation(
             ]
             truth = _simulate_in_shards(cohorts, database)
     app = simulation_app(database, seed)
-    with app.app_context():
+    with app.app_context(), collector_paused():
         study = db.session.scalar(sa.select(Study))
         export = out / "export"
         export_study(study, export, now=end, wide=True)
