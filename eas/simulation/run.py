@@ -27,7 +27,7 @@ from eas.export.operations import export_study
 from eas.protocols.validation import LoadedProtocol, validate_protocol_file
 from eas.safety.models import SafetyAlert
 from eas.scheduling.preview import DEFAULT_PRICE_PER_SEGMENT, DEFAULT_SECONDS_PER_ITEM
-from eas.simulation.cohort import Person, make_cohort
+from eas.simulation.cohort import Person, make_cohort, split_cohort
 from eas.simulation.engine import Simulation, Truth, save_database, simulation_app
 from eas.simulation.heap import collector_paused, long_lived_heap
 from eas.simulation.merge import copy_participants
@@ -35,9 +35,9 @@ from eas.studies.models import Study
 
 DEFAULT_START = date(2026, 3, 2)  # US clocks change on March 8: DST inside a two-week study
 DEFAULT_ZONES = ["America/New_York", "America/Chicago", "America/Los_Angeles", "Europe/London"]
-#: Participants one process simulates: a larger cohort is split into shards of this size,
-#: simulated side by side (as many at once as there are cores) and copied into one database.
-#: Fixed, so that the output never depends on the machine.
+#: Participants one process simulates, on average: a larger cohort is split into shards of about
+#: this size (`split_cohort`), simulated side by side (as many at once as there are cores) and
+#: copied into one database. Fixed, so that the output never depends on the machine.
 SHARD_SIZE = 100
 
 
@@ -176,7 +176,7 @@ def run_simulation(
     people = make_cohort(seed, participants, zones, days)
     # Until noon UTC the day after the last study day: every zone's last day is over.
     end = datetime.combine(start + timedelta(days=days + 1), time(12), UTC)
-    shards = [people[first : first + shard_size] for first in range(0, len(people), shard_size)]
+    shards = split_cohort(people, shard_size, protocol.definition)
     if len(shards) == 1:
         truth = simulate_cohort(
             Cohort(protocol, people, database, seed, start, days, end), progress
