@@ -112,17 +112,21 @@ def make_cohort(
 ITEM_BY_ITEM_WEIGHT = 4
 
 
+def expected_texts(people: list[Person], definition: dict[str, Any]) -> list[int]:
+    """Each person's texts relative to the others' under this protocol (compact repliers send
+    about a quarter of what others do, where the protocol allows compact replies)."""
+    compact = any(q.get("compact_replies") for q in definition["questionnaires"])
+    return [1 if compact and p.compact else ITEM_BY_ITEM_WEIGHT for p in people]
+
+
 def split_cohort(people: list[Person], size: int, definition: dict[str, Any]) -> list[list[Person]]:
     """`people` in ceil(len / `size`) runs of consecutive people, cut where each run has about
-    the same expected work: its texts (compact repliers send about a quarter of what others
-    do). Runs are simulated side by side, so the longest sets the pace; the cuts follow from
-    the cohort and the protocol only, never from the machine."""
+    the same `expected_texts`. Runs are simulated side by side, so the longest sets the pace;
+    the cuts follow from the cohort and the protocol only, never from the machine."""
     count = math.ceil(len(people) / size)
     if count <= 1:
         return [people]
-    compact = any(q.get("compact_replies") for q in definition["questionnaires"])
-    weights = [1 if compact and p.compact else ITEM_BY_ITEM_WEIGHT for p in people]
-    running = list(itertools.accumulate(weights))
+    running = list(itertools.accumulate(expected_texts(people, definition)))
     cuts = [0]
     for number in range(1, count):
         # After the first person whose running total reaches this share (compared in integers,

@@ -18,12 +18,16 @@ from contextlib import contextmanager
 def long_lived_heap() -> Iterator[None]:
     """The objects alive now (modules, the app, the enrolled study) left out of collections
     until the block ends, as the ones that live as long as the process. Given back afterwards:
-    in a test run the process goes on, and what died since is collected then."""
+    in a test run the process goes on, and what died since is collected then. (Unless the
+    process had frozen objects of its own before: `gc.unfreeze` cannot tell them apart, so
+    then they all stay frozen.)"""
+    frozen_before = gc.get_freeze_count()
     gc.freeze()
     try:
         yield
     finally:
-        gc.unfreeze()
+        if not frozen_before:
+            gc.unfreeze()
 
 
 @contextmanager

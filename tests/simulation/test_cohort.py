@@ -1,15 +1,18 @@
 import pytest
 
-from eas.simulation.cohort import ITEM_BY_ITEM_WEIGHT, make_cohort, split_cohort
+from eas.simulation.cohort import ITEM_BY_ITEM_WEIGHT, expected_texts, make_cohort, split_cohort
 
 ZONES = ["America/New_York", "Europe/London"]
 COMPACT = {"questionnaires": [{"id": "q", "compact_replies": True}]}
 ITEM_BY_ITEM = {"questionnaires": [{"id": "q"}]}
 
 
-def _work(shard, definition):
-    compact = definition is COMPACT
-    return sum(1 if compact and p.compact else ITEM_BY_ITEM_WEIGHT for p in shard)
+def test_compact_repliers_weigh_a_quarter_only_where_the_protocol_allows_compact_replies():
+    people = make_cohort(1, 40, ZONES, 14)
+    compact = [p.compact for p in people]
+    assert any(compact) and not all(compact)
+    assert expected_texts(people, COMPACT) == [1 if c else ITEM_BY_ITEM_WEIGHT for c in compact]
+    assert set(expected_texts(people, ITEM_BY_ITEM)) == {ITEM_BY_ITEM_WEIGHT}
 
 
 def test_a_cohort_no_larger_than_a_shard_is_one_shard():
@@ -28,7 +31,7 @@ def test_shards_are_consecutive_people_cut_where_their_texts_balance(seed):
     people = make_cohort(seed, 200, ZONES, 14)
     shards = split_cohort(people, 100, COMPACT)
     assert [p for shard in shards for p in shard] == people  # every person once, in order
-    first, second = (_work(shard, COMPACT) for shard in shards)
+    first, second = (sum(expected_texts(shard, COMPACT)) for shard in shards)
     # Within one heaviest person of even.
     assert abs(first - second) <= ITEM_BY_ITEM_WEIGHT
 

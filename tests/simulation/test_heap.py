@@ -22,6 +22,17 @@ def test_long_lived_heap_gives_the_objects_back_when_the_block_fails():
     assert gc.get_freeze_count() == before
 
 
+def test_long_lived_heap_leaves_what_the_process_froze_before_frozen():
+    gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        with long_lived_heap():
+            pass
+        assert gc.get_freeze_count() >= before
+    finally:
+        gc.unfreeze()
+
+
 def test_collector_paused_turns_collection_off_and_back_on():
     assert gc.isenabled()
     with collector_paused():
