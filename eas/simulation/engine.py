@@ -11,24 +11,17 @@ of the page they were shown.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import heapq
 import itertools
 import re
-import sqlite3
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
-from sqlalchemy.pool import StaticPool
 
-from eas import create_app
 from eas.core.clock import VirtualClock, install_clock
 from eas.core.db import begin_write, core_execute, db
 from eas.delivery.dispatcher import Dispatcher
@@ -99,79 +92,6 @@ class Truth:
         self.malformed_replies += other.malformed_replies
         self.texts_sent += other.texts_sent
         self.reports_started += other.reports_started
-
-
-def _fernet_key(seed: int) -> str:
-    digest = hashlib.sha256(f"eas-simulation-{seed}".encode()).digest()
-    return base64.urlsafe_b64encode(digest).decode()
-
-
-#: The simulation's database is thrown away afterwards: nothing needs to survive a power cut.
-#: (Never used for the platform's own database.)
-_THROWAWAY_PRAGMAS = ("PRAGMA synchronous=OFF", "PRAGMA cache_size=-65536")
-
-
-def _throwaway(dbapi_connection, connection_record) -> None:
-    cursor = dbapi_connection.cursor()
-    for pragma in _THROWAWAY_PRAGMAS:
-        cursor.execute(pragma)
-    cursor.close()
-
-
-def _in_file(database: Path) -> dict[str, Any]:
-    # Quoted: a "%" or "#" in the path is part of the file's name.
-    url = sa.engine.URL.create("sqlite", database=str(database))
-    return {"SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False)}
-
-
-def _in_memory() -> dict[str, Any]:
-    """The settings of a simulation database held in memory until `save_database` writes it
-    to its file: its commits write no file (a tenth of a simulation's time)."""
-    # Never the same name twice: caches of what a database holds key on its URL. Not the
-    # file's path: "#", "?" or "%" in it would be read as URI syntax (and a relative name
-    # would be put in the instance folder).
-    name = f"/eas-simulation-{uuid.uuid4().hex}"
-    return {
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///file:{name}?mode=memory&uri=true",
-        # The one connection to it (a second would open a database of its own, empty), never
-        # rolled back when given back: a connection given back while another user of it is in
-        # a transaction must not end that transaction (beginning another fails instead).
-        "SQLALCHEMY_ENGINE_OPTIONS": {"poolclass": StaticPool, "pool_reset_on_return": None},
-    }
-
-
-def simulation_app(database: Path, seed: int, *, in_memory: bool = False, **settings: Any) -> Flask:
-    """The app of a simulation in its own SQLite file (`in_memory`: in memory, until
-    `save_database` writes it to that file); `settings` replace the defaults (a demo history
-    uses the instance's own keys, so its rows can be copied there)."""
-    app = create_app(
-        {
-            **(_in_memory() if in_memory else _in_file(database)),
-            "SECRET_KEY": f"simulation-{seed}",
-            "EAS_ENCRYPTION_KEYS": _fernet_key(seed),
-            "EAS_LOOKUP_KEY": f"simulation-lookup-{seed}",
-            "EAS_SMS_PROVIDER": "simulator",
-            "EAS_PUBLIC_BASE_URL": "http://simulator.invalid",
-            "EAS_SCHEDULE_SEED": seed,
-            # Whatever the environment says: the phone simulator's endpoint exists outside
-            # production only, and the test browsers' cookies are plain http.
-            "EAS_ENV": "development",
-            **settings,
-        }
-    )
-    with app.app_context():
-        sa.event.listen(db.engine, "connect", _throwaway)
-    return app
-
-
-def save_database(database: Path) -> None:
-    """Write the app's in-memory database to the file `database` (SQLite's online backup)."""
-    with db.engine.connect() as connection:
-        target = sqlite3.connect(database)
-        try:
-            connection.connection.driver_connection.backup(target)
-        finally:
-            target.close()
 
 
 class Simulation(WebPages):

@@ -28,7 +28,7 @@ from eas.participants.models import Participant, ParticipantStatus
 from eas.protocols.validation import LoadedProtocol
 from eas.scheduling.localtime import local_date_of
 from eas.simulation.cohort import make_cohort
-from eas.simulation.engine import simulation_app
+from eas.simulation.database import simulation_app
 from eas.simulation.merge import copy_participants
 from eas.simulation.run import Cohort, simulate_cohort
 from eas.studies.models import Study

@@ -28,7 +28,8 @@ from eas.protocols.validation import LoadedProtocol, validate_protocol_file
 from eas.safety.models import SafetyAlert
 from eas.scheduling.preview import DEFAULT_PRICE_PER_SEGMENT, DEFAULT_SECONDS_PER_ITEM
 from eas.simulation.cohort import Person, make_cohort, split_cohort
-from eas.simulation.engine import Simulation, Truth, save_database, simulation_app
+from eas.simulation.database import check_constraints, save_database, simulation_app
+from eas.simulation.engine import Simulation, Truth
 from eas.simulation.heap import collector_paused, long_lived_heap
 from eas.simulation.merge import copy_participants
 from eas.studies.models import Study
@@ -92,6 +93,7 @@ def simulate_cohort(cohort: Cohort, progress=None) -> Truth:
     with app.app_context():
         try:
             truth = _simulate_in_memory(app, cohort, progress)
+            check_constraints()
             save_database(cohort.database)
         finally:
             db.engine.dispose()  # the database in memory goes with its connection
