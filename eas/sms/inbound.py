@@ -1,8 +1,10 @@
 """Every inbound text, from Twilio's webhook or the phone simulator, goes through `receive`.
 
 The raw message is stored first, whoever sent it and whatever it says; what it means is worked
-out afterwards inside a savepoint, so a failure there never loses the message. A webhook Twilio
-delivers twice (same MessageSid) is handled once.
+out afterwards, in the same transaction. If that fails, the transaction is rolled back and the
+message stored again on its own, so a failure there never loses the message: `receive` begins
+the transaction it runs in (its callers write nothing before it). A webhook Twilio delivers
+twice (same MessageSid) is handled once.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from eas.core.crypto import get_cipher
-from eas.core.db import core_execute, db
+from eas.core.db import begin_write, core_execute, db
 from eas.delivery.models import Direction, Message, MessageStatus
 from eas.participants.lifecycle import opt_in, opt_out
 from eas.participants.models import Participant, ParticipantStatus
@@ -92,40 +94,40 @@ def receive(params: Mapping[str, str], now: datetime) -> Inbound:
         phone_encrypted=participant.phone_encrypted if participant else cipher.encrypt(sender),
         phone_hash=phone_hash,
     )
-    message.id = core_execute(
-        _STORE[db.session.get_bind().dialect.name],
-        {
-            "direction": Direction.inbound,
-            "participant_id": message.participant_id,
-            "phone_encrypted": message.phone_encrypted,
-            "phone_hash": phone_hash,
-            "body": cipher.seal(body) if _encrypts_free_text(found) else body,
-            "provider_sid": sid,
-            "purpose": "inbound",
-            "status": MessageStatus.received,
-            "provider_payload": {
-                key: value
-                for key, value in params.items()
-                if not key.startswith(_PRIVATE_FIELD_PREFIXES) and key != "Body"
-            },
-            "created_at": now,
-            "updated_at": now,
+    stored = {
+        "direction": Direction.inbound,
+        "participant_id": message.participant_id,
+        "phone_encrypted": message.phone_encrypted,
+        "phone_hash": phone_hash,
+        "body": cipher.seal(body) if _encrypts_free_text(found) else body,
+        "provider_sid": sid,
+        "purpose": "inbound",
+        "status": MessageStatus.received,
+        "provider_payload": {
+            key: value
+            for key, value in params.items()
+            if not key.startswith(_PRIVATE_FIELD_PREFIXES) and key != "Body"
         },
-    ).scalar()
+        "created_at": now,
+        "updated_at": now,
+    }
+    message.id = _store(stored)
     if message.id is None:
         return _again(sid)
     inbound = Inbound(message.id)
     try:
-        with db.session.begin_nested():
-            inbound.replies = _understand(participant, message, body, params, now)
-            if message.prompt_id is not None:
-                core_execute(
-                    _SET_PROMPT, {"message_id": message.id, "prompt_id": message.prompt_id}
-                )
+        inbound.replies = _understand(participant, message, body, params, now)
+        if message.prompt_id is not None:
+            core_execute(_SET_PROMPT, {"message_id": message.id, "prompt_id": message.prompt_id})
     except Exception:
+        # Not a savepoint around understanding: one per text cost a twentieth of the work of
+        # answering it, for a failure that is a bug. Everything understanding did (rows and
+        # the session's objects alike) goes with the rollback; the message is stored anew.
+        db.session.rollback()
+        begin_write()
+        message.id = _store(stored)
         log.exception("inbound message=%s could not be handled; it is stored", message.id)
-        inbound.replies = []
-        message.prompt_id = None
+        return Inbound(message.id) if message.id is not None else _again(sid)
     if inbound.replies:
         core_execute(
             _INSERT_MANY,
@@ -147,6 +149,11 @@ def receive(params: Mapping[str, str], now: datetime) -> Inbound:
             ],
         )
     return inbound
+
+
+def _store(values: dict) -> int | None:
+    """Store the text; None if its MessageSid is stored already."""
+    return core_execute(_STORE[db.session.get_bind().dialect.name], values).scalar()
 
 
 def _again(sid: str) -> Inbound:

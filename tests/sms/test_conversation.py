@@ -242,3 +242,28 @@ def test_every_text_keeps_the_number_it_came_from_encrypted(db, client, phone, s
         cipher.lookup_hash(n) for n in (phone.number, "+12025550199")
     ]
     assert inbound[0].participant_id is not None and inbound[1].participant_id is None
+
+
+def test_a_text_that_cannot_be_handled_is_stored_and_what_handling_did_is_undone(
+    db, phone, send_next, monkeypatch, caplog
+):
+    prompt = send_next()
+    phone.text("Yes!")
+
+    def broken(*args, **kwargs):  # after the answer is written: a bug halfway through
+        raise RuntimeError("a bug in the safety rules")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("eas.sms.conversation.raise_triggered", broken)
+        assert phone.text("romantic") == []
+    assert "could not be handled; it is stored" in caplog.text
+    db.session.expire_all()
+    received = db.session.scalars(
+        sa.select(Message.body).where(Message.direction == Direction.inbound).order_by(Message.id)
+    ).all()
+    assert received == ["Yes!", "romantic"]  # kept, once
+    assert "ai_intimate" not in _answers(db, prompt)  # the answer went with the rollback
+    assert _response(db, prompt).current_item_id == "ai_intimate"
+    # The conversation goes on where it was.
+    assert phone.text("romantic")[0].startswith("3/10 How comfortable")
+    assert _answers(db, prompt)["ai_intimate"][1] == "romantic"
