@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from operator import itemgetter
@@ -19,7 +19,7 @@ from eas.delivery.models import Direction, Message
 from eas.export import tables as t
 from eas.export.loading import stored
 from eas.export.package import CsvTable, ParquetTable, resource, write_datapackage, write_readme
-from eas.export.rows import ItemInfo, StudyRows
+from eas.export.rows import EXPORT_CHUNK, ItemInfo, StudyRows
 from eas.participants.models import Participant, Pause
 from eas.protocols.sms_format import answer_hint
 
@@ -39,9 +39,12 @@ _OPENESM_TYPES = {
 class ExportResult:
     folder: Path
     rows: dict[str, int]
+    #: Prompts by outcome per (schedule, beep), the counts behind compliance_beeps (what the
+    #: parts of an export add up, see `eas.export.parts`).
+    beeps: dict[tuple[str, int], list[int]] = field(default_factory=dict)
 
 
-def _items(study) -> dict[tuple, ItemInfo]:
+def item_infos(study) -> dict[tuple, ItemInfo]:
     """Items by (version id, questionnaire, item), as each protocol version defined them, and
     by (None, questionnaire, item) in their latest wording (for wide tables)."""
     found: dict[tuple, ItemInfo] = {}
@@ -224,16 +227,21 @@ def export_study(
     wide: bool = False,
     since: datetime | None = None,
     progress: Callable[[int], None] | None = None,
+    part: slice | None = None,
+    chunk: int = EXPORT_CHUNK,
 ) -> ExportResult:
+    """The study's data package in `folder`, reading `chunk` participants at a time. With
+    `part`, the rows of those participants only (a slice of them in the export's order, by
+    label, cut between chunks), to be joined with the other parts' (`eas.export.parts`)."""
     folder.mkdir(parents=True, exist_ok=True)
     definition = study.current_version.definition
-    infos = _items(study)
+    infos = item_infos(study)
     questionnaires = definition["questionnaires"] if wide else []
     wide_tables = {q["id"]: wide_table(q, infos) for q in questionnaires}
+    study_rows = StudyRows(study, infos, now, since, chunk=chunk, part=part)
     table_class = CsvTable if fmt == "csv" else ParquetTable
     writers = {table.name: table_class(table, folder) for table in t.FIXED_TABLES}
     writers.update({table.name: table_class(table, folder) for table in wide_tables.values()})
-    study_rows = StudyRows(study, infos, now, since)
     labels = dict(
         db.session.execute(
             sa.select(Participant.id, Participant.label).where(Participant.study_id == study.id)
@@ -261,13 +269,23 @@ def export_study(
     finally:
         for writer in writers.values():
             writer.close()
+    rows = {key: writer.rows for key, writer in writers.items()}
+    describe_package(folder, definition, wide_tables, rows, fmt)
+    return ExportResult(folder, rows, dict(study_rows.beeps))
+
+
+def describe_package(
+    folder: Path, definition, wide_tables: dict[str, t.Table], rows: dict[str, int], fmt: str
+) -> None:
+    """datapackage.json and the README of a package: its tables (the wide ones by
+    questionnaire) and their `rows` by name."""
+    ext = "csv" if fmt == "csv" else "parquet"
     resources = [
-        resource(table, writers[table.name].path.name, writers[table.name].rows, fmt)
+        resource(table, f"{table.name}.{ext}", rows[table.name], fmt)
         for table in [*t.FIXED_TABLES, *wide_tables.values()]
     ]
     write_datapackage(folder, definition["study"], resources)
     write_readme(folder, definition["study"], fmt, list(wide_tables))
-    return ExportResult(folder, {key: writer.rows for key, writer in writers.items()})
 
 
 def _write_side(writers, ids: list[int], labels: dict[int, str], since) -> None:

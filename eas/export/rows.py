@@ -26,6 +26,8 @@ from eas.responses.models import ResponseStatus
 from eas.scheduling.localtime import zone, zone_at
 from eas.scheduling.models import CancelReason, PromptStatus
 
+#: Participants read at a time.
+EXPORT_CHUNK = 100
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 #: A prompt's times besides the scheduled one, as (UTC column, local column).
 _TIMES = tuple(
@@ -121,9 +123,15 @@ class StudyRows:
         items: dict[tuple[str, str], ItemInfo],
         now: datetime,
         since: datetime | None = None,
-        chunk: int = 100,
+        chunk: int = EXPORT_CHUNK,
+        part: slice | None = None,
     ) -> None:
+        # A part's participants are read in the chunks the whole export reads them in: a
+        # chunk's pauses come in time order, so the parts' rows join into the whole's.
+        if part is not None and (part.step not in (None, 1) or (part.start or 0) % chunk):
+            raise ValueError(f"a part of an export starts at a multiple of {chunk}: {part}")
         self.study = study
+        self.part = part
         self.items = items
         self.now = now
         self.since = since
@@ -139,7 +147,8 @@ class StudyRows:
         }
 
     def participants(self) -> list[tuple]:
-        return participants(self.study.id)
+        everyone = participants(self.study.id)
+        return everyone if self.part is None else everyone[self.part]
 
     def __iter__(self) -> Iterator[ParticipantRows]:
         everyone = self.participants()

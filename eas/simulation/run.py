@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import multiprocessing
 import os
@@ -24,6 +25,8 @@ from eas.delivery.models import Direction, Message
 from eas.delivery.segments import count_segments
 from eas.delivery.simulator import SimulatorTransport
 from eas.export.operations import export_study
+from eas.export.parts import join_parts
+from eas.export.rows import EXPORT_CHUNK
 from eas.protocols.validation import LoadedProtocol, validate_protocol_file
 from eas.safety.models import SafetyAlert
 from eas.scheduling.preview import DEFAULT_PRICE_PER_SEGMENT, DEFAULT_SECONDS_PER_ITEM
@@ -138,20 +141,73 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
-def _simulate_in_shards(cohorts: list[Cohort], database: Path) -> Truth:
+def _simulate_in_shards(
+    cohorts: list[Cohort], database: Path, export: Path, scratch: Path, chunk: int
+):
     """Each shard in a process of its own, as many at once as there are cores; then every
-    shard's rows copied into `database` (ids moved past the previous shards')."""
+    shard's rows copied into `database` (ids moved past the previous shards') and exported to
+    `export`, in parts side by side. Returns what the people did and the facts of the
+    messages."""
     workers = max(1, min(len(cohorts), _cores() or 1))
     # Spawned, not forked: a fresh interpreter owes nothing to the caller's threads and files.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         truths = list(pool.map(simulate_cohort, cohorts))
-    shutil.copyfile(cohorts[0].database, database)
-    truth = truths[0]
-    for cohort, part in zip(cohorts[1:], truths[1:], strict=True):
-        copied = copy_participants(database, cohort.database)
-        truth.absorb(part, copied.prompt)
-    return truth
+        shutil.copyfile(cohorts[0].database, database)
+        truth = truths[0]
+        for cohort, part in zip(cohorts[1:], truths[1:], strict=True):
+            copied = copy_participants(database, cohort.database)
+            truth.absorb(part, copied.prompt)
+        people = sum(len(cohort.people) for cohort in cohorts)
+        seed, end = cohorts[0].seed, cohorts[0].end
+        # The shards' processes are warm (a new one costs a second of imports): all but the
+        # first part of the export are written there, from the database as copied, the first
+        # one here, and then they are joined.
+        first, *rest = _export_parts(people, workers, chunk)
+        others = [
+            pool.submit(_export_part, database, seed, end, scratch / f"part-{n}", part, chunk)
+            for n, part in enumerate(rest, 2)
+        ]
+        here = (first, scratch / "part-1", chunk)
+        return truth, _export(database, seed, end, export, here, others)
+
+
+def _export_parts(people: int, count: int, chunk: int) -> list[slice]:
+    """`people` in at most `count` runs for the export's parts, cut between its chunks."""
+    chunks = -(-people // chunk)
+    count = max(1, min(count, chunks))
+    cuts = [chunks * n // count * chunk for n in range(count)] + [people]
+    return [slice(start, stop) for start, stop in itertools.pairwise(cuts)]
+
+
+def _export_part(database: Path, seed: int, end: datetime, folder: Path, part: slice, chunk: int):
+    """The rows of the participants in `part` of the simulation's `database`, in `folder`."""
+    app = simulation_app(database, seed)
+    with app.app_context(), collector_paused():
+        study = db.session.scalar(sa.select(Study))
+        result = export_study(study, folder, now=end, wide=True, part=part, chunk=chunk)
+        db.session.remove()
+        db.engine.dispose()
+    return result
+
+
+def _export(database: Path, seed: int, end: datetime, export: Path, here=None, others=()):
+    """The export package of the simulation's `database` in `export`; returns the facts of
+    its messages. With `others`, the future exports of the participants after those of
+    `here` (part, folder, chunk): these are exported to the folder, then all are joined."""
+    app = simulation_app(database, seed)
+    with app.app_context(), collector_paused():
+        study = db.session.scalar(sa.select(Study))
+        if others:
+            part, folder, chunk = here
+            first = export_study(study, folder, now=end, wide=True, part=part, chunk=chunk)
+            join_parts(study, export, [first, *(other.result() for other in others)])
+        else:
+            export_study(study, export, now=end, wide=True)
+        facts = _message_facts()
+        db.session.remove()
+        db.engine.dispose()
+    return facts
 
 
 def run_simulation(
@@ -165,7 +221,10 @@ def run_simulation(
     zones: list[str] | None = None,
     progress=None,
     shard_size: int = SHARD_SIZE,
+    export_chunk: int = EXPORT_CHUNK,
 ) -> SimulationResult:
+    """`export_chunk`: participants the export reads at a time; a sharded simulation's export
+    is written in parts of whole chunks, side by side (tests make them small)."""
     began = wallclock.perf_counter()
     zones = zones or DEFAULT_ZONES
     out.mkdir(parents=True, exist_ok=True)
@@ -179,36 +238,33 @@ def run_simulation(
     # Until noon UTC the day after the last study day: every zone's last day is over.
     end = datetime.combine(start + timedelta(days=days + 1), time(12), UTC)
     shards = split_cohort(people, shard_size, protocol.definition)
+    export = out / "export"
     if len(shards) == 1:
         truth = simulate_cohort(
             Cohort(protocol, people, database, seed, start, days, end), progress
         )
+        messages = _export(database, seed, end, export)
     else:
         with tempfile.TemporaryDirectory(prefix="eas-simulation-") as folder:
             cohorts = [
                 Cohort(protocol, shard, Path(folder) / f"shard-{n}.sqlite3", seed, start, days, end)
                 for n, shard in enumerate(shards, 1)
             ]
-            truth = _simulate_in_shards(cohorts, database)
-    app = simulation_app(database, seed)
-    with app.app_context(), collector_paused():
-        study = db.session.scalar(sa.select(Study))
-        export = out / "export"
-        export_study(study, export, now=end, wide=True)
-        facts = {
-            "protocol": protocol.definition["study"]["id"],
-            "participants": participants,
-            "days": days,
-            "seed": seed,
-            "start": start.isoformat(),
-            "timezones": zones,
-            "price_per_segment": DEFAULT_PRICE_PER_SEGMENT,
-            "seconds_per_item": DEFAULT_SECONDS_PER_ITEM,
-            "opted_out": len(truth.opted_out),
-            "withdrawn": len(truth.withdrawn),
-            "malformed_replies": truth.malformed_replies,
-            **_message_facts(),
-        }
-        db.session.remove()
-        db.engine.dispose()
+            truth, messages = _simulate_in_shards(
+                cohorts, database, export, Path(folder), export_chunk
+            )
+    facts = {
+        "protocol": protocol.definition["study"]["id"],
+        "participants": participants,
+        "days": days,
+        "seed": seed,
+        "start": start.isoformat(),
+        "timezones": zones,
+        "price_per_segment": DEFAULT_PRICE_PER_SEGMENT,
+        "seconds_per_item": DEFAULT_SECONDS_PER_ITEM,
+        "opted_out": len(truth.opted_out),
+        "withdrawn": len(truth.withdrawn),
+        "malformed_replies": truth.malformed_replies,
+        **messages,
+    }
     return SimulationResult(out, export, truth, facts, wallclock.perf_counter() - began)

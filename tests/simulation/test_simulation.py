@@ -7,7 +7,7 @@ import csv
 import json
 import logging
 import sqlite3
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -41,10 +41,14 @@ def simulated(tmp_path_factory):
     return _simulate(tmp_path_factory.mktemp("simulation"))
 
 
+#: Three shards of two participants, simulated side by side, exported in parts of chunks of two.
+SHARDED = {"shard_size": 2, "export_chunk": 2}
+
+
 @pytest.fixture(scope="module")
 def sharded(tmp_path_factory):
-    """The same study in three shards of two participants, simulated side by side."""
-    return _simulate(tmp_path_factory.mktemp("sharded"), shard_size=2)
+    """The same study in three shards, simulated side by side, exported in parts."""
+    return _simulate(tmp_path_factory.mktemp("sharded"), **SHARDED)
 
 
 @pytest.fixture(params=["one process", "shards"])
@@ -121,10 +125,10 @@ def test_prompts_follow_the_clock_change_in_each_zone(simulated):
     assert offsets[("Europe/London", "2026-03-09")] == "+00:00"
 
 
-@pytest.mark.parametrize("shards", [None, 2], ids=["one process", "shards"])
+@pytest.mark.parametrize("shards", [False, True], ids=["one process", "shards"])
 def test_the_same_seed_gives_byte_identical_output(shards, request, tmp_path):
     first = request.getfixturevalue("sharded" if shards else "simulated")
-    again = _simulate(tmp_path / "again", **({"shard_size": shards} if shards else {}))
+    again = _simulate(tmp_path / "again", **(SHARDED if shards else {}))
     names = sorted(p.name for p in first.export.iterdir())
     assert names == sorted(p.name for p in again.export.iterdir())
     for name in names:
@@ -185,3 +189,73 @@ def test_alerts_without_a_reply_are_counted_too(tmp_path):
         raised = connection.execute("SELECT count(*) FROM safety_alerts").fetchone()[0]
     assert raised > 0
     assert sum(result.facts["alerts_fired"].values()) == raised
+
+
+def _exported_in_one_go(result, folder: Path, **options) -> Path:
+    import sqlalchemy as sa
+
+    from eas.core.db import db
+    from eas.simulation.database import simulation_app
+    from eas.studies.models import Study
+
+    app = simulation_app(result.folder / "simulation.sqlite3", result.facts["seed"])
+    with app.app_context():
+        try:
+            return _export(study=db.session.scalar(sa.select(Study)), folder=folder, **options)
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _export(study, folder: Path, parts=None) -> Path:
+    from eas.export.operations import export_study
+    from eas.export.parts import join_parts
+
+    now = datetime.combine(START + timedelta(days=5), datetime.min.time(), UTC).replace(hour=12)
+    if parts:
+        written = [
+            export_study(study, folder / f"part-{n}", now=now, wide=True, part=part, chunk=2)
+            for n, part in enumerate(parts)
+        ]
+        join_parts(study, folder / "export", written)
+    else:
+        export_study(study, folder / "export", now=now, wide=True, chunk=2)
+    return folder / "export"
+
+
+def _same_files(first: Path, second: Path) -> None:
+    names = sorted(p.name for p in first.iterdir())
+    assert names == sorted(p.name for p in second.iterdir())
+    for name in names:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
+def test_the_export_written_in_parts_is_the_export_in_one_go(sharded, tmp_path):
+    _same_files(sharded.export, _exported_in_one_go(sharded, tmp_path))
+
+
+def test_parts_of_any_number_of_chunks_join_into_the_whole(sharded, tmp_path):
+    whole = _exported_in_one_go(sharded, tmp_path / "whole")
+    parts = [slice(0, 2), slice(2, 4), slice(4, None)]
+    _same_files(whole, _exported_in_one_go(sharded, tmp_path / "parts", parts=parts))
+
+
+def test_a_part_must_start_between_chunks(sharded, tmp_path):
+    with pytest.raises(ValueError, match="starts at a multiple of 2"):
+        _exported_in_one_go(sharded, tmp_path, parts=[slice(0, 3), slice(3, None)])
+
+
+@pytest.mark.parametrize(
+    ("people", "count", "chunk", "parts"),
+    [
+        (200, 2, 100, [(0, 100), (100, 200)]),
+        (230, 2, 100, [(0, 100), (100, 230)]),
+        (50, 2, 100, [(0, 50)]),
+        (6, 2, 2, [(0, 2), (2, 6)]),
+        (6, 4, 2, [(0, 2), (2, 4), (4, 6)]),
+    ],
+)
+def test_the_export_is_cut_into_parts_between_its_chunks(people, count, chunk, parts):
+    from eas.simulation.run import _export_parts
+
+    assert [(p.start, p.stop) for p in _export_parts(people, count, chunk)] == parts
