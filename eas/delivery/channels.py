@@ -9,17 +9,41 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from eas.core.crypto import DataCipher
+
+
+@dataclass(frozen=True)
+class SealedNumber:
+    """A participant's number as stored, with the cipher that opens it."""
+
+    encrypted: bytes
+    cipher: DataCipher
+
+    def __repr__(self) -> str:
+        return "SealedNumber(...)"  # never the number, in a log or a traceback
+
+    def open(self) -> str:
+        return self.cipher.decrypt(self.encrypted)
 
 
 @dataclass(frozen=True)
 class OutboundMessage:
     participant_id: int
-    to: str  # E.164, decrypted only for the call
+    #: E.164, or sealed until a transport asks for `phone` (the phone simulator never does:
+    #: its phones are participants).
+    to: str | SealedNumber
     body: str
     idempotency_key: str
     #: How long the provider may keep trying (Twilio's ValidityPeriod): the prompt's window.
     validity_seconds: int
+
+    @property
+    def phone(self) -> str:
+        """The number, decrypted (in the sending thread, for the call)."""
+        return self.to if isinstance(self.to, str) else self.to.open()
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from eas.core.crypto import get_cipher
 from eas.core.db import core_execute
-from eas.delivery.channels import OutboundMessage
+from eas.delivery.channels import OutboundMessage, SealedNumber
 from eas.delivery.claims import ClaimedPrompt
 from eas.delivery.models import Direction, Message, MessageStatus
 
@@ -64,7 +65,9 @@ def new_job(
         "created_at": now,
         "updated_at": now,
     }
-    outbound = OutboundMessage(participant.id, participant.phone, body, key, 1)
+    # Decrypted by the transport that texts it, if it needs it (`OutboundMessage.phone`).
+    number = SealedNumber(participant.phone_encrypted, get_cipher())
+    outbound = OutboundMessage(participant.id, number, body, key, 1)
     return Job(prompt, outbound, lease_until, prompt.expires_at, row)
 
 

@@ -111,7 +111,7 @@ class TwilioTransport:
     def request_parameters(self, message: OutboundMessage) -> dict:
         low, high = _VALIDITY_RANGE
         parameters = {
-            "to": message.to,
+            "to": message.phone,
             "body": message.body,
             "validity_period": min(high, max(low, message.validity_seconds)),
         }

@@ -84,7 +84,9 @@ def test_a_due_prompt_is_sent_once_with_its_first_question(
     assert prompt.status is PromptStatus.sent and prompt.sent_at == clock.now()
     assert prompt.attempts == 1 and prompt.claimed_by is None
     (accepted,) = provider.accepted
-    assert accepted.message.to == "+12025550101"
+    assert accepted.message.phone == "+12025550101"
+    # Sealed until a transport asks: neither the message nor its number shows it.
+    assert "2025550101" not in repr(accepted.message)
     assert accepted.message.body == "Hi!\n1/2 How is your mood? 0=bad, 10=good Reply 0-10"
     assert accepted.message.validity_seconds == 30 * 60 - 3
     (message,) = _messages(db, direction=Direction.outbound)
