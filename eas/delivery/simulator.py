@@ -7,8 +7,8 @@ idempotency key, takes a configurable time per call, and answers reconciliation 
 
 from __future__ import annotations
 
+import secrets
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -60,7 +60,7 @@ class SimulatorTransport:
     def send(self, message: OutboundMessage) -> SendReceipt:
         if self.latency:
             time.sleep(self.latency)  # the provider's own response time
-        receipt = SendReceipt(provider_sid=f"SM{uuid.uuid4().hex}", sent_at=self.clock.now())
+        receipt = SendReceipt(provider_sid=f"SM{secrets.token_hex(16)}", sent_at=self.clock.now())
         try:
             with _transaction(self.bind) as connection:
                 direct.run(

@@ -4,7 +4,7 @@ the texts eas answers with land on the phone as the provider would deliver them.
 
 from __future__ import annotations
 
-import uuid
+import secrets
 from datetime import datetime
 from typing import NamedTuple
 
@@ -109,7 +109,7 @@ def text_from_phone(participant_id: int, phone: str, body: str, now: datetime) -
     it at once)."""
     inbound = receive(
         {
-            "MessageSid": f"SMsim{uuid.uuid4().hex}",
+            "MessageSid": f"SMsim{secrets.token_hex(16)}",
             "From": phone,
             "To": "eas-simulator",
             "Body": body,
@@ -122,7 +122,7 @@ def text_from_phone(participant_id: int, phone: str, body: str, now: datetime) -
     rows = [
         {
             "idempotency_key": f"reply-{inbound.message_id}-{number}",
-            "provider_sid": f"SM{uuid.uuid4().hex}",
+            "provider_sid": f"SM{secrets.token_hex(16)}",
             "participant_id": participant_id,
             "body": text,
             "received_at": now,
