@@ -42,6 +42,9 @@ class ExportResult:
     #: Prompts by outcome per (schedule, beep), the counts behind compliance_beeps (what the
     #: parts of an export add up, see `eas.export.parts`).
     beeps: dict[tuple[str, int], list[int]] = field(default_factory=dict)
+    #: The participants it has (None: all), and its format.
+    part: slice | None = None
+    fmt: str = "csv"
 
 
 def item_infos(study) -> dict[tuple, ItemInfo]:
@@ -271,7 +274,7 @@ def export_study(
             writer.close()
     rows = {key: writer.rows for key, writer in writers.items()}
     describe_package(folder, definition, wide_tables, rows, fmt)
-    return ExportResult(folder, rows, dict(study_rows.beeps))
+    return ExportResult(folder, rows, dict(study_rows.beeps), part, fmt)
 
 
 def describe_package(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from eas.export import tables as t
 from eas.export.derived import rates
+from eas.export.loading import participants
 from eas.export.operations import ExportResult, describe_package, item_infos, wide_table
 from eas.export.package import CsvTable
 
@@ -25,6 +26,7 @@ _STUDY_TABLES = {t.COMPLIANCE_BEEPS.name, t.CODEBOOK.name}
 def join_parts(study, folder: Path, parts: list[ExportResult]) -> ExportResult:
     """The CSV export (`wide` tables as the parts have them) of `study` in `folder`, from its
     `parts` in order."""
+    _check(study, parts)
     folder.mkdir(parents=True, exist_ok=True)
     definition = study.current_version.definition
     infos = item_infos(study)
@@ -67,3 +69,22 @@ def join_parts(study, folder: Path, parts: list[ExportResult]) -> ExportResult:
     rows[t.COMPLIANCE_BEEPS.name] = writer.rows
     describe_package(folder, definition, wide_tables, rows, "csv")
     return ExportResult(folder, dict(rows), dict(beeps))
+
+
+def _check(study, parts: list[ExportResult]) -> None:
+    """The parts are CSV and follow each other from the first participant to the last."""
+    if not parts:
+        raise ValueError("no parts of an export to join")
+    expected: int | None = 0
+    for part in parts:
+        if part.fmt != "csv":
+            raise ValueError(f"only CSV exports are joined, not {part.fmt} ({part.folder})")
+        start = 0 if part.part is None else part.part.start or 0
+        if expected is None or start != expected:
+            raise ValueError(
+                f"the part in {part.folder} starts at participant {start}, not {expected}"
+            )
+        expected = None if part.part is None else part.part.stop
+    everyone = len(participants(study.id))
+    if expected is not None and expected < everyone:
+        raise ValueError(f"the parts end at participant {expected} of {everyone}")

@@ -128,8 +128,16 @@ class StudyRows:
     ) -> None:
         # A part's participants are read in the chunks the whole export reads them in: a
         # chunk's pauses come in time order, so the parts' rows join into the whole's.
-        if part is not None and (part.step not in (None, 1) or (part.start or 0) % chunk):
-            raise ValueError(f"a part of an export starts at a multiple of {chunk}: {part}")
+        if part is not None and (
+            part.step not in (None, 1)
+            or (part.start or 0) % chunk
+            or (part.start or 0) < 0
+            or (part.stop is not None and part.stop < (part.start or 0))
+        ):
+            raise ValueError(
+                f"a part of an export is a run of participants starting at 0 or a multiple of "
+                f"{chunk}: not {part}"
+            )
         self.study = study
         self.part = part
         self.items = items

@@ -176,10 +176,7 @@ _OLDER_IN_PROGRESS = (
     .where(
         Response.status == ResponseStatus.in_progress,
         Response.channel == Channel.sms,
-        # "+ 0": not by the participant's index. SQLite (no statistics) would read every
-        # prompt the participant ever had and look for its response; the responses in
-        # progress are a handful in the whole study.
-        PlannedPrompt.participant_id + 0 == sa.bindparam("participant_id"),
+        PlannedPrompt.participant_id == sa.bindparam("participant_id"),
         PlannedPrompt.id != sa.bindparam("prompt_id"),
     )
 )

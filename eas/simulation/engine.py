@@ -271,7 +271,8 @@ class Simulation(WebPages):
         """A text from the person's phone, through the phone simulator's sending code (the
         code Twilio's webhook reaches, without the page around it), committed as a request
         is; eas's answers land on the phone, and the person reads them next (`_react`). In the
-        transaction the caller began, if any (`_reply` looks at the conversation first)."""
+        transaction the caller began, if any (`_reply` looks at the conversation first: it
+        only reads, as `receive` requires)."""
         begin_write()
         self.inbox += text_from_phone(self.ids[person.label], person.phone, body, self.clock.now())
         db.session.commit()

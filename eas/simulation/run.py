@@ -10,7 +10,9 @@ import os
 import shutil
 import tempfile
 import time as wallclock
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -24,7 +26,7 @@ from eas.delivery.dispatcher import Dispatcher
 from eas.delivery.models import Direction, Message
 from eas.delivery.segments import count_segments
 from eas.delivery.simulator import SimulatorTransport
-from eas.export.operations import export_study
+from eas.export.operations import ExportResult, export_study
 from eas.export.parts import join_parts
 from eas.export.rows import EXPORT_CHUNK
 from eas.protocols.validation import LoadedProtocol, validate_protocol_file
@@ -143,7 +145,7 @@ def _cores() -> int:
 
 def _simulate_in_shards(
     cohorts: list[Cohort], database: Path, export: Path, scratch: Path, chunk: int
-):
+) -> tuple[Truth, dict[str, Any]]:
     """Each shard in a process of its own, as many at once as there are cores; then every
     shard's rows copied into `database` (ids moved past the previous shards') and exported to
     `export`, in parts side by side. Returns what the people did and the facts of the
@@ -159,17 +161,15 @@ def _simulate_in_shards(
             copied = copy_participants(database, cohort.database)
             truth.absorb(part, copied.prompt)
         people = sum(len(cohort.people) for cohort in cohorts)
-        seed, end = cohorts[0].seed, cohorts[0].end
+        run = _Export(database, cohorts[0].seed, cohorts[0].end, chunk)
         # The shards' processes are warm (a new one costs a second of imports): all but the
         # first part of the export are written there, from the database as copied, the first
         # one here, and then they are joined.
         first, *rest = _export_parts(people, workers, chunk)
         others = [
-            pool.submit(_export_part, database, seed, end, scratch / f"part-{n}", part, chunk)
-            for n, part in enumerate(rest, 2)
+            pool.submit(run.part, scratch / f"part-{n}", part) for n, part in enumerate(rest, 2)
         ]
-        here = (first, scratch / "part-1", chunk)
-        return truth, _export(database, seed, end, export, here, others)
+        return truth, run.package(export, first, scratch / "part-1", others)
 
 
 def _export_parts(people: int, count: int, chunk: int) -> list[slice]:
@@ -180,34 +180,46 @@ def _export_parts(people: int, count: int, chunk: int) -> list[slice]:
     return [slice(start, stop) for start, stop in itertools.pairwise(cuts)]
 
 
-def _export_part(database: Path, seed: int, end: datetime, folder: Path, part: slice, chunk: int):
-    """The rows of the participants in `part` of the simulation's `database`, in `folder`."""
-    app = simulation_app(database, seed)
-    with app.app_context(), collector_paused():
-        study = db.session.scalar(sa.select(Study))
-        result = export_study(study, folder, now=end, wide=True, part=part, chunk=chunk)
-        db.session.remove()
-        db.engine.dispose()
-    return result
+@dataclass(frozen=True)
+class _Export:
+    """The export of a simulation's `database` (read `chunk` participants at a time)."""
 
+    database: Path
+    seed: int
+    end: datetime
+    chunk: int
 
-def _export(database: Path, seed: int, end: datetime, export: Path, here=None, others=()):
-    """The export package of the simulation's `database` in `export`; returns the facts of
-    its messages. With `others`, the future exports of the participants after those of
-    `here` (part, folder, chunk): these are exported to the folder, then all are joined."""
-    app = simulation_app(database, seed)
-    with app.app_context(), collector_paused():
-        study = db.session.scalar(sa.select(Study))
-        if others:
-            part, folder, chunk = here
-            first = export_study(study, folder, now=end, wide=True, part=part, chunk=chunk)
-            join_parts(study, export, [first, *(other.result() for other in others)])
-        else:
-            export_study(study, export, now=end, wide=True)
-        facts = _message_facts()
-        db.session.remove()
-        db.engine.dispose()
-    return facts
+    @contextmanager
+    def _study(self) -> Iterator[Study]:
+        app = simulation_app(self.database, self.seed)
+        with app.app_context(), collector_paused():
+            try:
+                yield db.session.scalar(sa.select(Study))
+            finally:
+                db.session.remove()
+                db.engine.dispose()
+
+    def part(self, folder: Path, part: slice) -> ExportResult:
+        """The rows of the participants in `part`, in `folder` (in a shard's process)."""
+        with self._study() as study:
+            return self._write(study, folder, part)
+
+    def package(
+        self, export: Path, part=None, folder=None, others: list[Future] | None = None
+    ) -> dict[str, Any]:
+        """The export package in `export`; returns the facts of the messages. With `others`,
+        the future exports of the participants after `part`: those of `part` are written to
+        `folder`, then all joined in `export`."""
+        with self._study() as study:
+            if others:
+                first = self._write(study, folder, part)
+                join_parts(study, export, [first, *(other.result() for other in others)])
+            else:
+                self._write(study, export, None)
+            return _message_facts()
+
+    def _write(self, study: Study, folder: Path, part: slice | None) -> ExportResult:
+        return export_study(study, folder, now=self.end, wide=True, part=part, chunk=self.chunk)
 
 
 def run_simulation(
@@ -243,7 +255,7 @@ def run_simulation(
         truth = simulate_cohort(
             Cohort(protocol, people, database, seed, start, days, end), progress
         )
-        messages = _export(database, seed, end, export)
+        messages = _Export(database, seed, end, export_chunk).package(export)
     else:
         with tempfile.TemporaryDirectory(prefix="eas-simulation-") as folder:
             cohorts = [

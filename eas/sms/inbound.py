@@ -79,6 +79,13 @@ class Inbound:
 
 
 def receive(params: Mapping[str, str], now: datetime) -> Inbound:
+    """Store and answer one inbound text (Twilio's webhook fields), in the session's
+    transaction, which it begins: if understanding the text fails, it rolls that transaction
+    back and stores the text again on its own. A caller writes nothing before it; it refuses
+    a session holding unsaved objects (what a caller flushed or wrote in Core would be lost)."""
+    session = db.session()
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("receive begins its transaction: the session holds unsaved changes")
     sid = params.get("MessageSid") or params.get("SmsSid")
     sender = params.get("From", "")
     # Kept as sent, except NUL, which PostgreSQL cannot store in text.

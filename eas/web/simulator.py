@@ -105,8 +105,8 @@ _LAND = SimulatedMessage.__table__.insert().returning(
 def text_from_phone(participant_id: int, phone: str, body: str, now: datetime) -> list[Landed]:
     """A text sent from a participant's simulated phone (their number, `phone`), handed to
     `receive` as Twilio's webhook hands one over; the texts eas answers with land on the
-    phone. Written with the caller's commit; returns what landed (the study simulator reads
-    it at once)."""
+    phone. Written with the caller's commit, in a transaction `receive` begins (the caller has
+    only read in it); returns what landed (the study simulator reads it at once)."""
     inbound = receive(
         {
             "MessageSid": f"SMsim{secrets.token_hex(16)}",

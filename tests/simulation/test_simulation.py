@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import shutil
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -191,14 +192,15 @@ def test_alerts_without_a_reply_are_counted_too(tmp_path):
     assert sum(result.facts["alerts_fired"].values()) == raised
 
 
-def _exported_in_one_go(result, folder: Path, **options) -> Path:
+def _exported_in_one_go(result, folder: Path, database: Path | None = None, **options) -> Path:
     import sqlalchemy as sa
 
     from eas.core.db import db
     from eas.simulation.database import simulation_app
     from eas.studies.models import Study
 
-    app = simulation_app(result.folder / "simulation.sqlite3", result.facts["seed"])
+    database = database or result.folder / "simulation.sqlite3"
+    app = simulation_app(database, result.facts["seed"])
     with app.app_context():
         try:
             return _export(study=db.session.scalar(sa.select(Study)), folder=folder, **options)
@@ -240,9 +242,44 @@ def test_parts_of_any_number_of_chunks_join_into_the_whole(sharded, tmp_path):
     _same_files(whole, _exported_in_one_go(sharded, tmp_path / "parts", parts=parts))
 
 
+def test_parts_join_into_the_whole_with_pauses_interleaved_across_them(sharded, tmp_path):
+    # Pauses come in time order within each chunk the export reads: parts cut between chunks
+    # keep that order.
+    database = tmp_path / "paused.sqlite3"
+    shutil.copyfile(sharded.folder / "simulation.sqlite3", database)
+    with sqlite3.connect(database) as connection:
+        ids = [row[0] for row in connection.execute("SELECT id FROM participants ORDER BY id")]
+        connection.executemany(
+            "INSERT INTO pauses (participant_id, starts_at, ends_at, reason, created_at)"
+            " VALUES (?, ?, NULL, 'test', ?)",
+            [
+                (pid, f"2026-03-0{7 + n % 3} {10 + i}:00:00.000000", "2026-03-06 12:00:00.000000")
+                for n in range(3)
+                for i, pid in enumerate(reversed(ids))
+            ],
+        )
+    whole = _exported_in_one_go(sharded, tmp_path / "whole", database)
+    assert len(_csv(whole, "pauses")) == 3 * len(ids)
+    parts = [slice(0, 2), slice(2, None)]
+    _same_files(whole, _exported_in_one_go(sharded, tmp_path / "parts", database, parts=parts))
+
+
 def test_a_part_must_start_between_chunks(sharded, tmp_path):
-    with pytest.raises(ValueError, match="starts at a multiple of 2"):
+    with pytest.raises(ValueError, match="starting at 0 or a multiple of 2: not slice"):
         _exported_in_one_go(sharded, tmp_path, parts=[slice(0, 3), slice(3, None)])
+
+
+@pytest.mark.parametrize(
+    ("parts", "error"),
+    [
+        ([slice(0, 2), slice(4, None)], "starts at participant 4, not 2"),
+        ([slice(0, 2), slice(2, 4)], "the parts end at participant 4 of 6"),
+        ([slice(2, None)], "starts at participant 2, not 0"),
+    ],
+)
+def test_parts_that_leave_participants_out_are_not_joined(sharded, tmp_path, parts, error):
+    with pytest.raises(ValueError, match=error):
+        _exported_in_one_go(sharded, tmp_path, parts=parts)
 
 
 @pytest.mark.parametrize(

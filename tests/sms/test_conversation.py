@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from eas.core.crypto import get_cipher
@@ -267,3 +268,14 @@ def test_a_text_that_cannot_be_handled_is_stored_and_what_handling_did_is_undone
     # The conversation goes on where it was.
     assert phone.text("romantic")[0].startswith("3/10 How comfortable")
     assert _answers(db, prompt)["ai_intimate"][1] == "romantic"
+
+
+def test_receive_refuses_a_session_holding_unsaved_changes(db, participant):
+    from eas.sms.inbound import receive
+
+    participant.timezone = "Europe/London"  # a caller's change that a failure would roll back
+    try:
+        with pytest.raises(RuntimeError, match="begins its transaction"):
+            receive({"MessageSid": "SMx", "From": "+12025550101", "Body": "hi"}, datetime.now(UTC))
+    finally:
+        db.session.rollback()
