@@ -14,7 +14,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from eas.core.crypto import get_cipher
 from eas.core.db import core_execute
 from eas.participants.models import Channel, Participant
 from eas.scheduling.models import PlannedPrompt
@@ -57,13 +56,9 @@ class Version:
 @dataclass(frozen=True, slots=True)
 class Recipient:
     id: int
+    #: Decrypted only by the transport that texts the number (`OutboundMessage.phone`).
     phone_encrypted: bytes
     phone_hash: str
-
-    @property
-    def phone(self) -> str:
-        """E.164, decrypted (as `Participant.phone`)."""
-        return get_cipher().decrypt(self.phone_encrypted)
 
 
 @dataclass(frozen=True, slots=True)

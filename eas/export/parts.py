@@ -31,11 +31,8 @@ def join_parts(study, folder: Path, parts: list[ExportResult]) -> ExportResult:
     definition = study.current_version.definition
     infos = item_infos(study)
     first = parts[0]
-    wide_tables = {
-        q["id"]: wide_table(q, infos)
-        for q in definition["questionnaires"]
-        if f"responses_wide_{q['id']}" in first.rows
-    }
+    wide_tables = {q["id"]: wide_table(q, infos) for q in definition["questionnaires"]}
+    wide_tables = {q: table for q, table in wide_tables.items() if table.name in first.rows}
     rows: dict[str, int] = defaultdict(int)
     for table in [*t.FIXED_TABLES, *wide_tables.values()]:
         name = f"{table.name}.csv"
