@@ -189,6 +189,19 @@ def session_on(connection: sa.Connection, **options) -> Iterator[None]:
             db.session = original
 
 
+#: SQLSTATEs after which running the whole transaction again can succeed: a serialization
+#: failure and a deadlock (PostgreSQL chose this transaction as the victim).
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether `error` ended the transaction for a reason that running it again can cure
+    (a deadlock or serialization failure), rather than a fault in what it did."""
+    if not isinstance(error, sa.exc.DBAPIError) or error.connection_invalidated:
+        return False
+    return getattr(error.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES
+
+
 def begin_write() -> None:
     """Start the session's next transaction as a writer (SQLite: BEGIN IMMEDIATE, waiting its
     turn for the write lock), for commands that read and then write while a dispatcher runs."""

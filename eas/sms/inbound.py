@@ -5,11 +5,18 @@ out afterwards, in the same transaction. If that fails, the transaction is rolle
 message stored again on its own, so a failure there never loses the message: `receive` begins
 the transaction it runs in (its callers write nothing before it). A webhook Twilio delivers
 twice (same MessageSid) is handled once.
+
+Texts from one number are handled one at a time: the transaction first locks the number's
+enrolments (PostgreSQL; SQLite has one writer at a time already). A transaction the database
+ends for a deadlock or a serialization conflict is run again as a whole, never degraded to
+"stored only".
 """
 
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from eas.core.crypto import get_cipher
-from eas.core.db import begin_write, core_execute, db
+from eas.core.db import begin_write, core_execute, db, is_transient
 from eas.delivery.models import Direction, Message, MessageStatus
 from eas.participants.lifecycle import opt_in, opt_out
 from eas.participants.models import Participant, ParticipantStatus
@@ -51,11 +58,18 @@ _SET_PROMPT = (
     .where(_MESSAGES.c.id == sa.bindparam("message_id"))
     .values(prompt_id=sa.bindparam("prompt_id"))
 )
-_LOCK_PARTICIPANT = (
+#: The number's enrolments, locked before anything is read or written, in id order (two
+#: numbers never lock each other's rows). FOR NO KEY UPDATE, not FOR UPDATE: it does not wait
+#: for, nor block, the key-share lock every insert referencing a participant takes (a message,
+#: a response), so holding it never joins a cycle with the dispatcher or another text.
+_LOCK_NUMBER = (
     sa.select(Participant.id)
-    .where(Participant.id == sa.bindparam("participant_id"))
-    .with_for_update()
+    .where(Participant.phone_hash == sa.bindparam("phone_hash"))
+    .order_by(Participant.id)
+    .with_for_update(key_share=True)
 )
+#: Runs of a transaction the database ended for a deadlock or serialization failure.
+_ATTEMPTS = 5
 
 
 @dataclass
@@ -81,17 +95,38 @@ class Inbound:
 def receive(params: Mapping[str, str], now: datetime) -> Inbound:
     """Store and answer one inbound text (Twilio's webhook fields), in the session's
     transaction, which it begins: if understanding the text fails, it rolls that transaction
-    back and stores the text again on its own. A caller writes nothing before it; it refuses
-    a session holding unsaved objects (what a caller flushed or wrote in Core would be lost)."""
+    back and stores the text again on its own; if the database ends it for a deadlock or a
+    serialization conflict, it runs it again. A caller writes nothing before it; it refuses a
+    session holding unsaved objects (what a caller flushed or wrote in Core would be lost)."""
     session = db.session()
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("receive begins its transaction: the session holds unsaved changes")
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            return _receive(params, now, understand=True)
+        except sa.exc.DBAPIError as error:
+            if not is_transient(error):
+                raise
+            db.session.rollback()
+            begin_write()
+            log.warning("inbound text: transaction ran into %s (attempt %s)", error.orig.sqlstate,
+                        attempt)  # fmt: skip
+            time.sleep(random.uniform(0, 0.02 * attempt))  # apart, not in step again
+    # Every run lost: the text is kept, to be read by a person.
+    inbound = _receive(params, now, understand=False)
+    log.error("inbound message=%s could not be handled; it is stored", inbound.message_id)
+    return inbound
+
+
+def _receive(params: Mapping[str, str], now: datetime, *, understand: bool) -> Inbound:
     sid = params.get("MessageSid") or params.get("SmsSid")
     sender = params.get("From", "")
     # Kept as sent, except NUL, which PostgreSQL cannot store in text.
     body = params.get("Body", "").replace("\x00", "\ufffd")
     cipher = get_cipher()
     phone_hash = cipher.lookup_hash(sender)
+    if understand and db.session.get_bind().dialect.name != "sqlite":
+        core_execute(_LOCK_NUMBER, {"phone_hash": phone_hash})
     found = _sender_or_none(phone_hash, now)
     participant = found if isinstance(found, Sender) else None
     message = StoredText(
@@ -122,11 +157,15 @@ def receive(params: Mapping[str, str], now: datetime) -> Inbound:
     if message.id is None:
         return _again(sid)
     inbound = Inbound(message.id)
+    if not understand:
+        return inbound
     try:
         inbound.replies = _understand(participant, message, body, params, now)
         if message.prompt_id is not None:
             core_execute(_SET_PROMPT, {"message_id": message.id, "prompt_id": message.prompt_id})
-    except Exception:
+    except Exception as error:
+        if is_transient(error):
+            raise  # `receive` runs the whole transaction again
         # Not a savepoint around understanding: one per text cost a twentieth of the work of
         # answering it, for a failure that is a bug. Everything understanding did (rows and
         # the session's objects alike) goes with the rollback; the message is stored anew.
@@ -186,7 +225,9 @@ def _sender_or_none(phone_hash: str, now: datetime) -> Sender | _Unknown | None:
     if that fails, the message is still stored rather than lost."""
     try:
         return sender_of(phone_hash, now)
-    except Exception:
+    except Exception as error:
+        if is_transient(error):
+            raise
         log.exception("cannot tell who sent an inbound text; storing it sealed")
         return _UNKNOWN
 
@@ -209,10 +250,6 @@ def _understand(
     if participant is None:
         log.info("inbound message=%s from a number no study knows", message.id)
         return []
-    # One text at a time per participant: two replies arriving together must not both answer
-    # the same item. (SQLite has one writer at a time already, and no row locks to take.)
-    if db.session.get_bind().dialect.name != "sqlite":
-        core_execute(_LOCK_PARTICIPANT, {"participant_id": participant.id})
     opted_out = participant.status is ParticipantStatus.opted_out
     command = command_of(body, opted_out=opted_out, opt_out_type=params.get("OptOutType"))
     if command is Command.opt_out:
