@@ -2,7 +2,9 @@
 
 Any text gives an `Answered`, a `Skipped` or an `Invalid` (with a hint to re-ask with); nothing
 raises. Replies are read the way people type on phones: case, spaces, punctuation and emoji
-around the answer do not matter ("Yes!", " 7 ", "7/10", "about 30 min", "1, 3", "👍").
+around the answer do not matter ("Yes!", " 7 ", "7/10", "about 30 min", "1, 3", "👍"). A
+scale an answer names must be the item's own: "7/10" and "70%" answer a 0-10 and a 0-100
+item; "7%" or "7 of 100" on a 0-10 item are asked again.
 """
 
 from __future__ import annotations
@@ -46,8 +48,25 @@ _NUMBER_WORDS = {
 } | {"none": 0, "nothing": 0, "nil": 0}
 _NUMBER = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+(?:[.,]\d+)?|[.,]\d+)")
 THOUSANDS_SEPARATED = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+$")
+#: Tops of a scale as words ("7 out of ten").
+_TOP_WORDS = {word: float(value) for word, value in _NUMBER_WORDS.items()} | {
+    "hundred": 100.0,
+    "a hundred": 100.0,
+    "one hundred": 100.0,
+}
 #: "7/10" and "7 out of 10" name the scale's top after the answer.
-_OUT_OF = re.compile(r"^\s*(\S+?)\s*(?:/|out of|of)\s*\d+\s*$")
+_OUT_OF = re.compile(
+    # A word top starts a word: "7 often" is not 7 out of ten.
+    r"^\s*(\S+?)\s*(?:/|out of|of)\s*(\d+|\b(?:"
+    + "|".join(re.escape(word) for word in sorted(_TOP_WORDS, key=len, reverse=True))
+    + r"))\s*$"
+)
+#: "out of" with a top `_OUT_OF` cannot read ("7 out of a thousand", "7 out of 10 today").
+_OUT_OF_ANYWHERE = re.compile(r"\bout of\b")
+#: Signs that name a top too: "70%" is 70 out of 100. Looked for after NFKC, which makes the
+#: full-width and small percent signs a "%" (it leaves the Arabic one and per mille alone).
+_PER = {"%": 100.0, "\u066a": 100.0, "\u2030": 1000.0}
+_PERCENT_WORDS = re.compile(r"\b(?:per ?cent|pct)\b")
 _PARTS = re.compile(r"\s*(?:[,;&+/]|\band\b)\s*")
 
 
@@ -143,14 +162,41 @@ def _yes_no(item: dict[str, Any], text: str) -> Answered | None:
 _LEADING_POINT = re.compile(r"^\s*([-+]?)[.,](\d)")
 
 
-def _one_number(text: str) -> float | None:
+@dataclass(frozen=True)
+class _Number:
+    value: float
+    #: The top of the scale the reply says the value is on ("7/10", "7 out of 10", "70%").
+    top: float | None = None
+
+
+def _one_number(text: str) -> _Number | None:
     # ".5" is a half, not 5 (normalise would trim the point as punctuation).
     cleaned = normalise(_LEADING_POINT.sub(r"\g<1>0.\2", text))
-    if cleaned in _NUMBER_WORDS:
-        return float(_NUMBER_WORDS[cleaned])
+    tops = _percent_tops(text, cleaned)
     out_of = _OUT_OF.match(cleaned)
     if out_of:
-        cleaned = out_of.group(1)
+        cleaned, top = out_of.groups()
+        # A float: no limit on the digits, as int() has.
+        tops.add(_TOP_WORDS[top] if top in _TOP_WORDS else float(top))
+    elif _OUT_OF_ANYWHERE.search(cleaned):
+        return None
+    if len(tops) > 1:  # "7% of 10": on which scale?
+        return None
+    value = _plain_number(cleaned)
+    return None if value is None else _Number(value, next(iter(tops), None))
+
+
+def _percent_tops(text: str, cleaned: str) -> set[float]:
+    """The tops that percent (or per mille) signs or words in a reply name."""
+    # Signs are looked for before normalising, which trims a trailing "%" as punctuation.
+    tops = {top for sign, top in _PER.items() if sign in unicodedata.normalize("NFKC", text)}
+    return (tops | {100.0}) if _PERCENT_WORDS.search(cleaned) else tops
+
+
+def _plain_number(cleaned: str) -> float | None:
+    """The one number in normalised text, in digits or as a word."""
+    if cleaned in _NUMBER_WORDS:
+        return float(_NUMBER_WORDS[cleaned])
     found = _NUMBER.findall(cleaned)
     if len(found) != 1:
         return None
@@ -164,13 +210,19 @@ def _one_number(text: str) -> float | None:
     return number if abs(number) < 1e12 else None
 
 
-def _in_range(item: dict[str, Any], number: float | None, whole: bool) -> Answered | None:
-    if number is None or (whole and number != int(number)):
+def _in_range(item: dict[str, Any], number: _Number | None, whole: bool) -> Answered | None:
+    if number is None:
         return None
-    low, high = item.get("min"), item.get("max")
-    if (low is not None and number < low) or (high is not None and number > high):
+    value, low, high = number.value, item.get("min"), item.get("max")
+    # "7 of 100", "7%" or "7/0" on a 0-10 scale says the answer is on another scale than the
+    # item's: which point of this one was meant is a guess, so it is asked again.
+    if number.top is not None and number.top != high:
         return None
-    return Answered(int(number) if whole else number, None)
+    if whole and value != int(value):
+        return None
+    if (low is not None and value < low) or (high is not None and value > high):
+        return None
+    return Answered(int(value) if whole else value, None)
 
 
 def _scale(item: dict[str, Any], text: str) -> Answered | None:

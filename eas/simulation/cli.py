@@ -29,7 +29,11 @@ HISTORY_PARTICIPANTS = 8
 @click.option("--days", default=14, show_default=True, type=click.IntRange(1, 366))
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option(
-    "--out", type=click.Path(file_okay=False, path_type=Path), help="A new folder for the pilot."
+    "--out",
+    # Made absolute here, once: the report's paths printed at the end are then the pilot's
+    # wherever they are read from.
+    type=click.Path(file_okay=False, path_type=Path, resolve_path=True),
+    help="A new folder for the pilot.",
 )
 @click.option(
     "--start",

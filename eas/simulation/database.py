@@ -54,8 +54,10 @@ def _unchecked(dbapi_connection, connection_record) -> None:
 
 
 def _in_file(database: Path) -> dict[str, Any]:
-    # Quoted: a "%" or "#" in the path is part of the file's name.
-    url = sa.engine.URL.create("sqlite", database=str(database))
+    # Absolute: Flask-SQLAlchemy reads a relative SQLite path as inside the app's instance
+    # folder, while everything else (`save_database`, the export) reads it from the working
+    # directory. Quoted: a "%" or "#" in the path is part of the file's name.
+    url = sa.engine.URL.create("sqlite", database=str(Path(database).resolve()))
     return {"SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False)}
 
 

@@ -252,6 +252,12 @@ ODD_REPLIES = [
     "7/10",
     "7 out of 10",
     "of 10",
+    "7/0",
+    "7 of 100",
+    "7%",
+    "%",
+    "7% of 10",
+    "7/" + "9" * 5000,
     "/",
     "-0",
     "+5",
@@ -700,6 +706,86 @@ def test_scale_unicode_minus_keeps_the_sign(reply):
     assert parse_reply(BIPOLAR, reply) in (Answered(-2, None), Invalid("Reply -3-3"))
 
 
+#: Replies naming a scale other than 0-10: which point of MOOD was meant is a guess.
+OTHER_SCALES = [
+    "7 of 100",
+    "7 out of 100",
+    "7/100",
+    "7 / 5",
+    "7/0",
+    "0/0",
+    "10/100",
+    "7/" + "9" * 5000,
+    "7%",
+    "7 %",
+    "7%!",
+    "7 percent",
+    "7 per cent",
+    "about 7%",
+    "7 out of a hundred",
+    "7 out of twelve",
+    "7 out of a thousand",
+    "7 out of 10 today",
+    "seven%",
+    "7\uff05",  # full-width percent sign
+    "7\u066a",  # Arabic percent sign
+    "7\u2030",  # per mille
+    "%7",
+    "7% of 10",
+    "7/10%",
+]
+
+
+@pytest.mark.parametrize("reply", OTHER_SCALES)
+def test_scale_rejects_an_answer_on_another_scale(reply):
+    assert parse_reply(MOOD, reply) == Invalid("Reply 0-10")
+
+
+@pytest.mark.parametrize(
+    ("item", "reply", "expected"),
+    [
+        (MOOD, "7 out of ten", Answered(7, None)),
+        (MOOD, "seven out of ten", Answered(7, None)),
+        (MOOD, "7/ten", Answered(7, None)),
+        (AGREE, "3 out of 5", Answered(3, None)),
+        (AGREE, "3/5", Answered(3, None)),
+        (AGREE, "3/10", Invalid("Reply 1-5")),
+        (AGREE, "3 of 7", Invalid("Reply 1-5")),
+        (BIPOLAR, "-2/3", Answered(-2, None)),
+        (BIPOLAR, "2 out of 10", Invalid("Reply -3-3")),
+        (SLIDER, "70 of 100", Answered(70, None)),
+        (SLIDER, "70/100", Answered(70, None)),
+        (SLIDER, "70 %", Answered(70, None)),
+        (SLIDER, "70 percent", Answered(70, None)),
+        (SLIDER, "70 out of a hundred", Answered(70, None)),
+        (SLIDER, "7/10", Invalid("Reply 0-100")),
+        (SLIDER, "70\u2030", Invalid("Reply 0-100")),
+    ],
+)
+def test_a_named_top_must_be_the_items_own(item, reply, expected):
+    assert parse_reply(item, reply) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    item=st.one_of(scale_items(), scale_items("slider")),
+    form=st.sampled_from(["{}/{}", "{} / {}", "{} out of {}", "{} of {}", "{}%"]),
+    data=st.data(),
+)
+def test_a_scale_answer_naming_a_top_is_read_only_on_the_items_own_scale(item, form, data):
+    number = data.draw(st.integers(item["min"] - 2, item["max"] + 2), label="number")
+    top = data.draw(
+        st.one_of(st.just(item["max"]), st.integers(0, 1000), st.just(100)), label="top"
+    )
+    top = 100 if form == "{}%" else top
+    outcome = parse_reply(item, form.format(number, top))
+    # A top is written without a sign: "-1/-1" is no point of a scale from -3 to -1.
+    if top == item["max"] >= 0 and item["min"] <= number <= item["max"]:
+        assert outcome == Answered(number, None)
+    else:
+        assert isinstance(outcome, Invalid)
+
+
 def test_scale_leading_decimal_point_is_not_a_whole_number():
     assert parse_reply(MOOD, ".5") == Invalid("Reply 0-10")
 
@@ -770,6 +856,12 @@ def test_number_replies(item, reply, expected):
         (HOURS, "NaN hours"),
         (HOURS, "inf"),
         (HOURS, "Infinity"),
+        (HOURS, "1/2"),  # a half, not 1; no top to be out of
+        (HOURS, "3 of 4"),
+        (HOURS, "50%"),
+        (MINUTES, "30%"),
+        (MINUTES, "30/60"),
+        (STEPS, "7 out of 10"),
     ],
 )
 def test_number_rejects(item, reply):

@@ -3,6 +3,8 @@ once at the end."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import flask_migrate
 import pytest
 import sqlalchemy as sa
@@ -78,3 +80,18 @@ def test_a_simulation_database_in_a_file_checks_each_statement(tmp_path):
         db.session.remove()
         db.engine.dispose()
         context.pop()
+
+
+def test_a_relative_database_file_is_the_one_in_the_working_directory(tmp_path, monkeypatch):
+    # Flask-SQLAlchemy would put a relative SQLite path in the app's instance folder, where
+    # `save_database` and the export do not look.
+    monkeypatch.setenv("EAS_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.chdir(tmp_path)
+    app = simulation_app(Path("pilot") / "simulation.sqlite3", 1)
+    with app.app_context():
+        try:
+            assert db.engine.url.database == str(
+                (tmp_path / "pilot" / "simulation.sqlite3").resolve()
+            )
+        finally:
+            db.engine.dispose()

@@ -116,3 +116,31 @@ def test_options_give_the_answers_they_give_by_sms():
         [{**TOPICS, "max_choices": 2}], MultiDict([("topics", "3"), ("topics", "work")])
     )
     assert both.outcomes[0][1] == parse_reply({**TOPICS, "max_choices": 2}, "1 2")
+
+
+#: A slider typed into as a 0-10 scale: its hint says "A number from 0 to 10".
+TEN = {"id": "ten", "type": "slider", "min": 0, "max": 10, "text": "How much?"}
+
+
+@pytest.mark.parametrize("value", ["7 of 100", "7%", "7/0", "7 out of 5"])
+def test_a_typed_answer_on_another_scale_is_a_message(value):
+    assert read_page([TEN], MultiDict({"ten": value})).errors == {
+        "ten": "Please enter a whole number from 0 to 10."
+    }
+    assert read_page([HOURS], MultiDict({"hours": value})).errors == {
+        "hours": "Please enter a number from 0 to 24."
+    }
+
+
+def test_a_typed_answer_out_of_the_items_own_top_reads_as_by_sms():
+    assert read_page([TEN], MultiDict({"ten": "7/10"})).outcomes == [
+        (TEN, Answered(7, None), "7/10")
+    ]
+    assert parse_reply(TEN, "7/10") == Answered(7, None)
+
+
+def test_a_scale_point_on_another_scale_is_tampering():
+    scale = {"id": "mood", "type": "scale", "min": 0, "max": 10, "text": "Mood?", "anchors": []}
+    for value in ("7%", "7 of 100", "7/0"):
+        with pytest.raises(Tampered, match="is not a point of the scale"):
+            read_page([scale], MultiDict({"mood": value}))
