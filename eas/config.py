@@ -123,12 +123,21 @@ def build_config(instance_path: str | os.PathLike[str], overrides: dict | None =
         "EAS_SMS_MAX_SEGMENTS_DEFAULT": 2,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # The largest request body (a participants CSV of 100,000 rows is about 6 MB); the
+        # webhooks take far less (`eas.sms.views`).
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     }
     for key, variable, default in _ENVIRONMENT_SETTINGS:
         value = os.environ.get(variable, default)
         if value is not None:
             config[key] = value
     config.update(overrides or {})
+    # Every engine, whatever else it is given: a database error's message would otherwise carry
+    # its statement's values (participants' texts and numbers) into logs and tracebacks.
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **config["SQLALCHEMY_ENGINE_OPTIONS"],
+        "hide_parameters": True,
+    }
     config.setdefault("SESSION_COOKIE_SECURE", config["EAS_ENV"] == "production")
     for key, kind in _NUMERIC_SETTINGS.items():
         try:

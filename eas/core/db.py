@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -152,6 +153,22 @@ def _begin_sqlite(connection) -> None:
         immediate = connection.get_execution_options().get("eas_write")
         # Every transaction begins so: on the driver (see `direct`), a tenth of the cost.
         direct.run_sql(connection, "BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+#: PostgreSQL's detail of an error, which can quote a row ("Failing row contains (...)").
+_DETAIL = re.compile(r"\nDETAIL:.*?(?=\n\[SQL|\Z)", re.S)
+
+
+@event.listens_for(Engine, "handle_error")
+def _without_row_values(context) -> None:
+    """PostgreSQL's errors quote a failing row's values ("DETAIL: Failing row contains (...)",
+    "Key (...)=(...)"): participants' texts and numbers, which `hide_parameters` cannot hide.
+    The errors, the driver's and SQLAlchemy's, keep their class (and SQLSTATE) without them."""
+    if context.dialect.name != "postgresql":
+        return
+    for error in (context.original_exception, context.sqlalchemy_exception):
+        if error is not None and error.args and isinstance(error.args[0], str):
+            error.args = (_DETAIL.sub("\nDETAIL:  (withheld: it may quote data)", error.args[0]),)
 
 
 def init_engines(app) -> None:

@@ -179,7 +179,13 @@ def execute(
             raw, rowcount = (), cursor.rowcount
     except dialect.loaded_dbapi.Error as error:
         raise sa.exc.DBAPIError.instance(
-            sql, params, error, dialect.loaded_dbapi.Error, dialect=dialect, ismulti=many
+            sql,
+            params,
+            error,
+            dialect.loaded_dbapi.Error,
+            hide_parameters=connection.engine.hide_parameters,  # as SQLAlchemy's own errors
+            dialect=dialect,
+            ismulti=many,
         ) from error
     if raw:
         if len(raw[0]) != plan.width:

@@ -1,3 +1,4 @@
+import traceback
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -74,3 +75,23 @@ def test_write_transactions_take_the_sqlite_write_lock_first(tmp_path):
     other.close()
     writer.close()
     engine.dispose()
+
+
+@pytest.mark.parametrize("statement", ["insert", "update"])
+def test_a_database_error_quotes_no_value_of_the_row(db, statement):
+    """Neither the bound values (hide_parameters) nor PostgreSQL's DETAIL ("Failing row
+    contains (...)") reach an error's text or its traceback; its SQLSTATE is kept."""
+    secret = "a participant's most private text"
+    audit = AuditEvent.__table__
+    with pytest.raises(sa.exc.IntegrityError) as raised, db.session.begin_nested():
+        if statement == "insert":
+            values = {"occurred_at": datetime.now(UTC), "actor": secret, "action": None}
+            db.session.execute(audit.insert(), values)
+        else:
+            record("test.secret", actor=secret, details={})
+            db.session.flush()
+            db.session.execute(audit.update().values(action=None))
+    shown = "".join(traceback.format_exception(raised.value))
+    assert "audit" in shown and secret not in shown
+    if db.engine.dialect.name == "postgresql":
+        assert raised.value.orig.sqlstate == "23502"
