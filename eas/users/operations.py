@@ -9,7 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
 from eas.audit.operations import record
-from eas.core.db import db
+from eas.core.db import begin_write, db
 from eas.users.models import LoginAttempt, StudyMembership, StudyRole, User
 
 _hasher = PasswordHasher()
@@ -139,29 +139,63 @@ def _recent_failures(column, value: str, now: datetime) -> int:
     )
 
 
-def authenticate(email: str, password: str, remote_addr: str, now: datetime) -> User:
-    """The user, or AccountError with a message that does not tell which part was wrong."""
-    email = email.strip().lower()[:254]  # no address is longer; the attempt is still counted
+def _refuse_if_throttled(email: str, remote_addr: str, now: datetime) -> None:
     if (
         _recent_failures(LoginAttempt.email, email, now) >= MAX_FAILURES_PER_ACCOUNT
         or _recent_failures(LoginAttempt.remote_addr, remote_addr, now) >= MAX_FAILURES_PER_ADDRESS
     ):
         raise AccountError("Too many failed sign-ins: try again in 15 minutes.")
+
+
+def _holder(email: str, password: str) -> User | None:
+    """The active account with that address and password, if there is one."""
     user = db.session.scalar(sa.select(User).where(User.email == email, User.is_active))
-    ok = False
-    if user is not None:
-        try:
-            ok = _hasher.verify(user.password_hash, password)
-        except (VerifyMismatchError, InvalidHashError):
-            ok = False
-    else:
+    if user is None:
         _hasher.hash(password)  # the same time spent whether or not the account exists
-    db.session.add(LoginAttempt(email=email, remote_addr=remote_addr, succeeded=ok, at=now))
+        return None
+    try:
+        return user if _hasher.verify(user.password_hash, password) else None
+    except (VerifyMismatchError, InvalidHashError):
+        return None
+
+
+def _count_one_at_a_time() -> None:
+    """Start the transaction that counts an attempt as the only sign-in doing so: attempts
+    made at the same moment would otherwise all see the same count and all go ahead.
+    SQLite: as a writer (BEGIN IMMEDIATE), waiting its turn, which a transaction that had read
+    could not (it failed with "database is locked"). PostgreSQL: a lock on the attempts that
+    only sign-ins take (it keeps no reader waiting), held until the request commits."""
+    db.session.rollback()  # only read until now: nothing is lost
+    begin_write()
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        table = LoginAttempt.__tablename__
+        connection.exec_driver_sql(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+
+
+def authenticate(email: str, password: str, remote_addr: str, now: datetime) -> User:
+    """The user, or AccountError with a message that does not tell which part was wrong.
+
+    Every password checked is counted, in a transaction of its own that it begins (a caller
+    writes nothing before it), and is left to commit (an AccountError is no reason to roll
+    back). The password is checked before that transaction, not in it: argon2 takes a good
+    part of a second, which every other writer would wait for, and sign-ins at once would
+    queue past SQLite's busy timeout. The throttle is looked at again once attempts are
+    counted one at a time: a right password found meanwhile is refused all the same."""
+    email = email.strip().lower()[:254]  # no address is longer; the attempt is still counted
+    _refuse_if_throttled(email, remote_addr, now)  # before spending the hashing time
+    user = _holder(email, password)
+    user_id = user.id if user is not None else None
+    _count_one_at_a_time()
+    _refuse_if_throttled(email, remote_addr, now)
+    db.session.add(
+        LoginAttempt(email=email, remote_addr=remote_addr, succeeded=user is not None, at=now)
+    )
     db.session.flush()
-    if not ok:
+    if user_id is None:
         raise AccountError("Wrong e-mail address or password.")
-    record("user.signed_in", actor=email, user_id=user.id)
-    return user
+    record("user.signed_in", actor=email, user_id=user_id)
+    return db.session.get(User, user_id)
 
 
 def may_create_studies(user: User) -> bool:

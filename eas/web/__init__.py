@@ -44,7 +44,8 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(sms_views.bp)
     app.register_blueprint(survey_views.bp)
-    # The phone simulator lets anyone text as any participant: a development tool only.
+    # The phone simulator texts as participants (signed-in coordinators of their study): a
+    # development tool only.
     if app.config["EAS_SMS_PROVIDER"] == "simulator" and app.config["EAS_ENV"] != "production":
         app.register_blueprint(simulator.bp)
 

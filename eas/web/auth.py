@@ -4,9 +4,11 @@ existence does not leak)."""
 from __future__ import annotations
 
 from functools import wraps
+from urllib.parse import urlsplit, urlunsplit
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from werkzeug.urls import iri_to_uri
 
 from eas.core.clock import now_utc
 from eas.core.db import begin_write, db
@@ -72,6 +74,29 @@ def study_for(slug: str, at_least: StudyRole = StudyRole.viewer) -> tuple[Study,
     return study, role
 
 
+#: What browsers drop from anywhere in a URL before reading it (the WHATWG URL standard).
+_DROPPED = str.maketrans("", "", "\t\n\r")
+#: What they strip from its ends: C0 control characters and space.
+_STRIPPED = "".join(map(chr, range(33)))
+
+
+def same_site_path(target: str) -> str | None:
+    r"""`target` as a path on this site (escaped for a Location header), or None when a browser
+    could read it as another site, a scheme of its own (`javascript:`) or a relative path.
+
+    Checked as a browser reads the target, not as it is written: `/\t/evil.example` is
+    `//evil.example` once the tab is dropped, and so is `/\evil.example`, a backslash being a
+    slash to browsers. What is followed is the path as parsed, rebuilt and escaped."""
+    seen = target.translate(_DROPPED).strip(_STRIPPED).replace("\\", "/")
+    # urllib reads `///evil.example` as the path `/evil.example`; a browser, as a host.
+    if not seen.startswith("/") or seen.startswith("//"):
+        return None
+    parts = urlsplit(seen)
+    if parts.scheme or parts.netloc:  # urllib must agree: a scheme or host is never followed
+        return None
+    return iri_to_uri(urlunsplit(("", "", parts.path, parts.query, parts.fragment)))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     error = None
@@ -85,16 +110,13 @@ def login():
                 now_utc(),
             )
         except AccountError as problem:
+            # Shown with a 200: the request commits, and the failed attempt's count with it.
             error = str(problem)
         else:
             session.clear()  # a fresh session: no fixation
             session["user_id"] = user.id
-            target = request.args.get("next", "")
-            return redirect(
-                target
-                if target.startswith("/") and not target.startswith("//")
-                else url_for("web.index")
-            )
+            target = same_site_path(request.args.get("next", ""))
+            return redirect(target or url_for("web.index"))
     return render_template("login.html", error=error)
 
 

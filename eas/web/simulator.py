@@ -1,6 +1,10 @@
 """The phone simulator: each (pseudonymous) participant's phone, what it received, and a reply
 box. A reply goes through exactly the inbound code a Twilio webhook reaches (`sms.inbound`), and
-the texts eas answers with land on the phone as the provider would deliver them."""
+the texts eas answers with land on the phone as the provider would deliver them.
+
+Phones are the study team's, as the dashboard's pages are: a signed-in user sees those of the
+studies they are on (any other is not found), and texts as a participant only with a role that
+may change the study, through a form carrying the session's token."""
 
 from __future__ import annotations
 
@@ -12,25 +16,36 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from eas.core.clock import now_utc
-from eas.core.db import begin_write, core_execute, db
+from eas.core.db import core_execute, db
 from eas.delivery.models import Direction, Message, SimulatedMessage
 from eas.participants.models import Participant
 from eas.sms.inbound import receive
+from eas.users.models import StudyMembership, StudyRole
+from eas.users.operations import role_in
+from eas.web.auth import MAX_ID, current_user, form_post, login_required
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator")
 
-
-@bp.before_request
-def writers_take_the_write_lock_first() -> None:
-    # Saving reads, then writes: on SQLite the transaction must start as the writer.
-    if request.method == "POST":
-        begin_write()
-
-
 _THREAD_LENGTH = 60
+#: Texting as a participant changes their study (answers, opt-outs): not for viewers.
+_MAY_TEXT = StudyRole.coordinator
+
+
+def _phone_of(participant_id: int, at_least: StudyRole) -> tuple[Participant, StudyRole]:
+    """The participant if the signed-in user is on their study with at least that role; 404
+    otherwise, so that the phones of other studies do not leak their existence."""
+    participant = db.session.get(Participant, participant_id)
+    user = current_user()
+    role = None
+    if participant is not None and user is not None:
+        role = role_in(user, participant.study_id)
+    if participant is None or role is None or role.rank < at_least.rank:
+        abort(404)
+    return participant, role
 
 
 @bp.get("/")
+@login_required
 def phones():
     latest = (
         sa.select(
@@ -43,6 +58,8 @@ def phones():
     )
     rows = db.session.execute(
         sa.select(Participant, latest.c.last_at, latest.c.received)
+        .join(StudyMembership, StudyMembership.study_id == Participant.study_id)
+        .where(StudyMembership.user_id == current_user().id)
         .outerjoin(latest, latest.c.participant_id == Participant.id)
         .order_by(latest.c.last_at.desc().nulls_last(), Participant.label)
     ).all()
@@ -72,17 +89,23 @@ def _thread(participant: Participant) -> list[dict]:
     return sorted(thread, key=lambda entry: entry["order"])[-_THREAD_LENGTH:]
 
 
-@bp.get("/<int:participant_id>")
+@bp.get(f"/<int(max={MAX_ID}):participant_id>")
+@login_required
 def phone(participant_id: int):
-    participant = db.session.get(Participant, participant_id) or abort(404)
+    participant, role = _phone_of(participant_id, StudyRole.viewer)
     return render_template(
-        "simulator_phone.html", participant=participant, thread=_thread(participant)
+        "simulator_phone.html",
+        participant=participant,
+        thread=_thread(participant),
+        may_text=role.rank >= _MAY_TEXT.rank,
     )
 
 
-@bp.post("/<int:participant_id>")
+@bp.post(f"/<int(max={MAX_ID}):participant_id>")
+@form_post  # saving reads, then writes: on SQLite the transaction starts as the writer
+@login_required
 def send(participant_id: int):
-    participant = db.session.get(Participant, participant_id) or abort(404)
+    participant, _ = _phone_of(participant_id, _MAY_TEXT)
     body = request.form.get("body", "")
     if body.strip():
         text_from_phone(participant.id, participant.phone, body, now_utc())
