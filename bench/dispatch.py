@@ -8,16 +8,26 @@ scenarios, each with 10,000 prompts:
 * minute: due spread over one minute: lateness (provider acceptance - due time), p50/p99.
 
 Missed prompts (never sent) and duplicated ones (sent more than once) are counted from the
-database. Prints its figures; run from the repository root:
+database.
+
+Then a dispatcher is stopped in the middle of a burst sent through the real Twilio transport to
+a faulty fake of Twilio (503s, 429s, answers after the client's timeout, slow answers), once
+with SIGTERM and once with kill -9, and another dispatcher drains the rest. For each it prints
+how long the stop took, prompts left `sending`, and once drained: sent, failed-but-sent (a
+prompt recorded failed whose text Twilio has), unsent-never-retried (recorded failed, never at
+Twilio) and sent twice; targets 0, 0 and 0.
+
+Prints its figures; run from the repository root:
 
     .venv/bin/python bench/dispatch.py [--prompts 10000] [--database URL] [--dispatchers N]
-        [--skip-apscheduler]
+        [--skip-apscheduler] [--stop-prompts 1000]
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import tempfile
 import threading
@@ -31,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.databases import temporary_database
 from tests.delivery.burst import DUPLICATED, OPEN, prepare_burst, stop
+from tests.delivery.twilio_server import interrupted_burst
 
 PROVIDER_SECONDS = 0.05
 SETTINGS = {
@@ -148,12 +159,33 @@ def _line(name: str, result: dict) -> str:
     )
 
 
+def run_interrupted(backend: str, prompts: int) -> None:
+    for how in (signal.SIGTERM, signal.SIGKILL):
+        with (
+            tempfile.TemporaryDirectory() as folder,
+            temporary_database(backend, Path(folder)) as url,
+        ):
+            run = interrupted_burst(url, Path(folder), how, prompts)
+        final = run.final
+        met = final["failed but sent"] == final["unsent, never retried"] == final["sent twice"] == 0
+        print(
+            f"{how.name} mid-burst through a faulty Twilio: stopped in {run.stop_seconds:.1f} s "
+            f"(exit {run.returncode}), left sending {run.left_sending}; drained: "
+            f"{final['sent']}/{prompts} sent, {final['failed but sent']} failed-but-sent, "
+            f"{final['unsent, never retried']} unsent-never-retried, "
+            f"{final['sent twice']} sent twice; target 0/0/0: {'PASS' if met else 'FAIL'}"
+            f"  (Twilio answered: {dict(run.answers)})",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--prompts", type=int, default=10_000)
     parser.add_argument("--database", help="a PostgreSQL server URL (default: SQLite)")
     parser.add_argument("--dispatchers", type=int, default=1)
     parser.add_argument("--skip-apscheduler", action="store_true")
+    parser.add_argument("--stop-prompts", type=int, default=1000)
     args = parser.parse_args()
     # APScheduler logs every missed job as a warning: the count below says it once.
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
@@ -178,6 +210,7 @@ def main() -> None:
             print(_line(f"APScheduler 3, job per prompt, {scenario}", result), flush=True)
     print("lateness: provider acceptance - due time, including the provider's "
           f"{PROVIDER_SECONDS * 1000:.0f} ms")  # fmt: skip
+    run_interrupted(backend, args.stop_prompts)
 
 
 if __name__ == "__main__":

@@ -31,8 +31,10 @@ _ENVIRONMENT_SETTINGS: tuple[tuple[str, str, str | None], ...] = (
     ("EAS_TWILIO_AUTH_TOKEN", "EAS_TWILIO_AUTH_TOKEN", None),
     ("EAS_TWILIO_MESSAGING_SERVICE_SID", "EAS_TWILIO_MESSAGING_SERVICE_SID", None),
     ("EAS_TWILIO_FROM", "EAS_TWILIO_FROM", None),
-    # Only for tests against a mock of Twilio's API (Prism).
+    # Only for tests against a mock of Twilio's API (Prism, a faulty fake).
     ("EAS_TWILIO_API_BASE_URL", "EAS_TWILIO_API_BASE_URL", None),
+    # How long a call to Twilio may wait to connect, and then for each part of the answer.
+    ("EAS_TWILIO_TIMEOUT_SECONDS", "EAS_TWILIO_TIMEOUT_SECONDS", "10"),
     # Safety alerts by e-mail: who, and through which SMTP server.
     ("EAS_ALERT_EMAILS", "EAS_ALERT_EMAILS", None),
     ("EAS_ALERT_BACKUP_EMAILS", "EAS_ALERT_BACKUP_EMAILS", None),
@@ -62,6 +64,7 @@ _ENVIRONMENT_SETTINGS: tuple[tuple[str, str, str | None], ...] = (
 #: Settings converted from text to numbers (name: type).
 _NUMERIC_SETTINGS = {
     "EAS_SEND_RATE_PER_SECOND": float,
+    "EAS_TWILIO_TIMEOUT_SECONDS": float,
     "EAS_DISPATCH_INTERVAL_SECONDS": float,
     "EAS_DISPATCH_BATCH": int,
     "EAS_DISPATCH_WORKERS": int,

@@ -7,7 +7,6 @@ from eas.participants.models import Participant, ParticipantGroup, Pause, Timezo
 from eas.responses.models import AccessLink, Answer, Response
 from eas.safety.models import SafetyAlert
 from eas.scheduling.models import PlannedPrompt
-from eas.sms.models import ParkedStatusReport
 from eas.studies.models import ProtocolVersion, Study
 from eas.users.models import LoginAttempt, StudyMembership, User
 
@@ -19,7 +18,6 @@ __all__ = [
     "DispatcherHeartbeat",
     "LoginAttempt",
     "Message",
-    "ParkedStatusReport",
     "Participant",
     "ParticipantGroup",
     "Pause",

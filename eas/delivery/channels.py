@@ -1,7 +1,7 @@
 """One interface for every way a text reaches a participant: the simulator, Twilio, test fakes.
 
-A transport sends one message and, after a crash, says whether a message with a given
-idempotency key really went out. Errors say whether trying again could help.
+A transport sends one message and, after a crash or a timeout, says whether that message
+really went out. Errors say whether trying again could help.
 """
 
 from __future__ import annotations
@@ -68,18 +68,32 @@ class SendError(Exception):
 
 
 class NotSent(Exception):
-    """The dispatcher decided not to call the provider (the lease or the window ran out, or the
-    prompt was cancelled): nothing left eas."""
+    """The dispatcher decided not to call the provider (the window closed, the prompt was
+    cancelled, the claim would run out during the call, the dispatcher is stopping): nothing
+    left eas. `hand_back`: the prompt goes back to be sent (by whichever dispatcher claims it)."""
 
-    def __init__(self, reason: str, *, expired: bool = False) -> None:
+    def __init__(self, reason: str, *, expired: bool = False, hand_back: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.expired = expired
+        self.hand_back = hand_back
 
 
 #: Provider error codes that stop a prompt at once.
 OPTED_OUT_CODES = frozenset({21610})  # the recipient replied STOP
 BAD_NUMBER_CODES = frozenset({21211, 21214, 21408, 21612, 21614})
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A send whose outcome is not known, as looking it up needs it."""
+
+    message: OutboundMessage
+    #: The call, if it was made, was made between these moments (eas's clock).
+    started: datetime
+    ended: datetime
+    #: The provider's ids of other messages on record to the same number: never this one.
+    known: frozenset[str] = frozenset()
 
 
 class Lookup(enum.Enum):
@@ -92,9 +106,12 @@ class Lookup(enum.Enum):
 
 class Transport(Protocol):
     name: str
+    #: The longest a `send` call can take (its timeout): a send starts only while the claim
+    #: has longer than this to run, so no other dispatcher takes a prompt over mid-call.
+    call_seconds: float
 
     def send(self, message: OutboundMessage) -> SendReceipt:
         """Send one message or raise `SendError`. Must be safe to call from several threads."""
 
-    def lookup(self, idempotency_key: str) -> tuple[Lookup, SendReceipt | None]:
-        """After a crash: did the message with this key go out?"""
+    def lookup(self, attempt: Attempt) -> tuple[Lookup, SendReceipt | None]:
+        """After a crash or a timeout: did this attempt's message go out?"""

@@ -14,8 +14,10 @@ from eas.delivery.runner import DispatchTimer, build_dispatcher
 
 def _configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # APScheduler reports every run of the timer at INFO: that is noise, not news.
+    # APScheduler reports every run of the timer at INFO: that is noise, not news. The Twilio
+    # SDK logs each request at INFO, with its query (a lookup's To: a participant's number).
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
 
 @click.command("scheduler")
@@ -39,8 +41,9 @@ def scheduler_command(once: bool, metrics_port: int | None) -> None:
                    f"expired {report.expired}, reconciled {report.reconciled}, "
                    f"reminders {report.reminders}")  # fmt: skip
         return
-    click.echo(f"dispatcher {dispatcher.name} running; Ctrl+C stops it")
+    click.echo(f"dispatcher {dispatcher.name} running; Ctrl+C or SIGTERM stops it")
     timer = DispatchTimer(app, dispatcher, blocking=True)
+    timer.stop_on_signals()
     try:
         timer.start()
     except (KeyboardInterrupt, SystemExit):
@@ -66,6 +69,7 @@ def run_command(host: str, port: int, reload: bool, no_dispatcher: bool) -> None
     timer = None
     if not no_dispatcher and not is_reloader_parent(reload):
         timer = DispatchTimer(app, build_dispatcher(app), blocking=False)
+        timer.stop_on_signals()  # the server stops as on Ctrl+C, then the dispatcher
         timer.start()
     try:
         # Werkzeug's server directly: Flask's app.run() declines to run inside its own CLI.

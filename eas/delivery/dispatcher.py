@@ -10,12 +10,17 @@ The database is the source of truth; each tick:
    (`claims`);
 4. records each outbound message (`outbox`), checks once more that each prompt is still its own
    and its participant active and not paused, commits the claims and messages together, and
-   only then calls the transport; a send whose lease or window ran out meanwhile is not
-   attempted;
-5. records the outcome with updates guarded by the claim (`status = sending AND claimed_by =
-   me`), so a late result never overwrites a cancellation or another dispatcher's work
-   (`outcomes`);
+   only then calls the transport. A call starts only while the claim has longer to run than
+   the call can take (the transport's timeout), and the batch's claims are renewed while it is
+   being sent, so no other dispatcher can take a prompt over while a call for it is under way;
+   a prompt whose claim would run out first is handed back, one whose window closed expires;
+5. records each outcome as its call returns (a few at a time, each group committed), with
+   updates guarded by the claim (`status = sending AND claimed_by = me`), so a late result
+   never overwrites a cancellation or another dispatcher's work (`outcomes`);
 6. sends reminders for prompts still open and not yet started (`reminders`).
+
+`stopping` (set on SIGTERM) ends the tick early: no more claims, calls not yet started are
+handed back as provably not sent, calls under way finish and are recorded.
 
 The tick is a job: it commits itself, since a claim must be durable before any message leaves.
 It commits only where it must (before a send or a lookup, after recording outcomes, at its end),
@@ -29,8 +34,9 @@ from __future__ import annotations
 
 import functools
 import logging
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -43,15 +49,15 @@ from eas.delivery.claims import ClaimedPrompt, load_claimed
 from eas.delivery.compose import prompt_text
 from eas.delivery.heartbeat import beat
 from eas.delivery.models import MessageStatus
-from eas.delivery.outbox import Job, new_job, outcome, record, record_outcomes
+from eas.delivery.outbox import Job, Lease, new_job, outcome, record, record_outcomes
 from eas.delivery.outcomes import Outcomes
 from eas.delivery.ratelimit import RateLimiter
 from eas.delivery.reminders import send_reminders
+from eas.delivery.report import TickReport
 from eas.responses.operations import close_lapsed
 from eas.safety.notify import Mailer, notify_due
 from eas.scheduling.models import PlannedPrompt, PromptStatus
 from eas.scheduling.queries import claim_statement, now_parameter, reachable_prompts
-from eas.sms.status import apply_parked
 from eas.web.links import prompt_link
 
 log = logging.getLogger("eas.delivery")
@@ -77,21 +83,9 @@ _EXPIRE = (
 )
 
 
-@dataclass
-class TickReport:
-    expired: int = 0
-    reconciled: int = 0
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    reminders: int = 0
-    #: Responses left unfinished when their window closed (now partial).
-    closed: int = 0
-    alerts_notified: int = 0
-    alerts_failed: int = 0
-    lateness: list[float] = field(default_factory=list)
-    #: Status callbacks that came before their message's sid was on record, applied now.
-    parked_applied: int = 0
+#: Time a call is given beyond the transport's own bound: clocks of dispatchers on other
+#: hosts differ, and a thread may start late.
+CALL_MARGIN = timedelta(seconds=1)
 
 
 class _InThisThread:
@@ -100,6 +94,14 @@ class _InThisThread:
 
     def map(self, function, items):
         return map(function, items)
+
+    def submit(self, function, *args) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(function(*args))
+        except Exception as error:
+            future.set_exception(error)
+        return future
 
     def shutdown(self, wait: bool = True) -> None:
         pass
@@ -124,6 +126,17 @@ class Dispatcher(Outcomes):
         self.name = name
         self.clock = clock
         self.lease = timedelta(seconds=lease_seconds)
+        #: The longest a call to the transport can take, with a margin: a send starts only
+        #: while its claim has longer than this to run.
+        self.call_bound = timedelta(seconds=transport.call_seconds) + CALL_MARGIN
+        if self.lease <= 2 * self.call_bound:
+            raise ValueError(
+                f"a lease of {lease_seconds} s is too short for {transport.name}, whose calls "
+                f"take up to {transport.call_seconds:g} s: give EAS_DISPATCH_LEASE_SECONDS "
+                f"more than {2 * self.call_bound.total_seconds():g}"
+            )
+        #: Set to stop (SIGTERM): no new claims; calls not yet started are handed back.
+        self.stopping = threading.Event()
         # A rate-limited batch must be sent well within its lease.
         self.batch = batch if rate_per_second <= 0 else max(
             1, min(batch, int(rate_per_second * lease_seconds / 2))
@@ -160,18 +173,18 @@ class Dispatcher(Outcomes):
             report.expired = self._expire(self.clock.now())
             report.closed = close_lapsed(self.clock.now())
             report.reconciled = reconcile(self, self.clock.now())
-            while True:
+            while not self.stopping.is_set():
                 claimed = self._claim(self.clock.now())
                 if not claimed:
                     break
-                self._deliver(claimed, report)
-                beat(self, report)
-                db.session.commit()  # the outcomes, on record before the tick goes on
+                self._deliver(claimed, report)  # it commits each outcome as it comes
+                beat(self, report)  # with the next claim, or the tick's end
                 if len(claimed) < self.batch:
                     break
-            send_reminders(self, self.clock.now(), report)
-            report.parked_applied = apply_parked(self.clock.now())
-            if self.mailer is not None:  # it commits before talking to the mail server
+            if not self.stopping.is_set():
+                send_reminders(self, self.clock.now(), report)
+            if self.mailer is not None and not self.stopping.is_set():
+                # It commits before talking to the mail server.
                 report.alerts_notified, report.alerts_failed = notify_due(
                     self.mailer, self.clock.now()
                 )
@@ -219,8 +232,7 @@ class Dispatcher(Outcomes):
         return load_claimed(ids)
 
     def _deliver(self, claimed: list[ClaimedPrompt], report: TickReport) -> None:
-        """Send claimed prompts; the outcomes are left for the tick to commit (with its
-        heartbeat)."""
+        """Send claimed prompts, each outcome committed as its call returns."""
         from eas.delivery.recovery import settle_previous_attempt
 
         now = self.clock.now()
@@ -251,16 +263,72 @@ class Dispatcher(Outcomes):
         record(jobs)
         sendable = self.still_sendable([job.prompt.id for job in jobs], self.clock.now())
         db.session.commit()
-        # All sends finish before the session writes again: on SQLite the transport may need
-        # the write lock too.
-        to_send = [job for job in jobs if job.prompt.id in sendable]
-        outcomes = dict(zip(map(id, to_send), self.pool.map(self.send, to_send), strict=True))
+        cancelled = [
+            (job, NotSent("cancelled before it was sent"))
+            for job in jobs
+            if job.prompt.id not in sendable
+        ]
+        self._send_all([job for job in jobs if job.prompt.id in sendable], cancelled, report)
+
+    def _send_all(
+        self, jobs: list[Job], results: list[tuple[Job, Outcome]], report: TickReport
+    ) -> None:
+        """Send the jobs in the pool and record each outcome as its call returns (with
+        `results` known already): whatever has returned is recorded and committed together,
+        while the rest are still under way. The batch's claims are renewed meanwhile, on
+        record before the sending threads may count on them."""
+        futures = {self.pool.submit(self.send, job): job for job in jobs}
+        pending = set(futures)
+        renew_every = self.lease / 3
+        renewed_at = self.clock.now()
+        while True:
+            if results:
+                # Until these commit, the session's writes wait: on SQLite a transport may
+                # need the write lock too, so they are short.
+                self._record(results, report)
+                db.session.commit()
+            if not pending:
+                return
+            done, pending = wait(
+                pending, timeout=renew_every.total_seconds(), return_when=FIRST_COMPLETED
+            )
+            results = [(futures[future], future.result()) for future in done]
+            if pending and self.clock.now() - renewed_at >= renew_every:
+                renewed_at = self.clock.now()
+                self._renew([futures[future] for future in pending])
+
+    def _renew(self, jobs: list[Job]) -> None:
+        """Extend the claims of jobs still to be sent or under way (committed first: a sending
+        thread never counts on time the database does not grant)."""
+        until = self.clock.now() + self.lease
+        core_execute(
+            self._renew_statement,
+            {"ids": [job.prompt.id for job in jobs], "until": until, "me": self.name},
+        )
+        db.session.commit()
+        for job in jobs:
+            job.lease.until = max(job.lease.until, until)
+
+    @functools.cached_property
+    def _renew_statement(self) -> sa.Update:
+        return (
+            sa.update(PlannedPrompt)
+            .where(
+                PlannedPrompt.id.in_(sa.bindparam("ids", expanding=True)),
+                PlannedPrompt.status == PromptStatus.sending,
+                PlannedPrompt.claimed_by == sa.bindparam("me"),
+            )
+            .values(claim_expires_at=sa.bindparam("until", type_=PlannedPrompt.due_at.type))
+            .execution_options(synchronize_session=False)
+        )
+
+    def _record(self, results: list[tuple[Job, Outcome]], report: TickReport) -> None:
+        """The outcomes of some of a batch's sends: their messages, then their prompts."""
         at = self.clock.now()
         sent: list[tuple[ClaimedPrompt, SendReceipt]] = []
         not_sent: list[tuple[Job, SendError | NotSent]] = []
         messages = []
-        for job in jobs:
-            result = outcomes.get(id(job)) or NotSent("cancelled before it was sent")
+        for job, result in results:
             if isinstance(result, SendReceipt):
                 messages.append(outcome(job, MessageStatus.sent, at, result.provider_sid))
                 sent.append((job.prompt, result))
@@ -294,25 +362,29 @@ class Dispatcher(Outcomes):
         )
 
     def new_job(
-        self, prompt: ClaimedPrompt, body: str, key: str, purpose: str, now: datetime
+        self,
+        prompt: ClaimedPrompt,
+        body: str,
+        key: str,
+        purpose: str,
+        now: datetime,
+        lease: Lease | None = None,
     ) -> Job:
-        """A job whose message is not on record yet (`outbox.record` writes a batch's)."""
-        return new_job(prompt, body, key, purpose, now, prompt.claim_expires_at or now + self.lease)
-
-    def job(self, prompt: ClaimedPrompt, body: str, key: str, purpose: str, now: datetime) -> Job:
-        """A job whose message is written (in the session's transaction)."""
-        job = self.new_job(prompt, body, key, purpose, now)
-        record([job])
-        return job
+        """A job whose message is not on record yet (`outbox.record` writes a batch's), under
+        `lease` (by default, the prompt's claim as loaded)."""
+        lease = lease or Lease(prompt.claim_expires_at or now + self.lease)
+        return new_job(prompt, body, key, purpose, now, lease)
 
     def send(self, job: Job) -> Outcome:
         self.limiter.acquire()
+        if self.stopping.is_set():
+            return NotSent("the dispatcher stopped before sending it", hand_back=True)
         now = self.clock.now()
         if now >= job.expires_at:
             return NotSent("its window closed before it could be sent", expired=True)
-        if now >= job.lease_until:
-            # Another dispatcher may own it by now: it will reconcile this attempt's key.
-            return NotSent("the claim ran out before it could be sent")
+        if now + self.call_bound >= job.lease.until:
+            # Another dispatcher could take the prompt over before the call returns.
+            return NotSent("its claim would run out during the call", hand_back=True)
         validity = int((job.expires_at - now).total_seconds())
         try:
             return self.transport.send(replace(job.outbound, validity_seconds=max(1, validity)))

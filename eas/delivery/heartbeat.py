@@ -11,7 +11,8 @@ from eas.core.db import core_execute
 from eas.delivery.models import DispatcherHeartbeat
 
 if TYPE_CHECKING:
-    from eas.delivery.dispatcher import Dispatcher, TickReport
+    from eas.delivery.dispatcher import Dispatcher
+    from eas.delivery.report import TickReport
 
 #: An idle dispatcher still says it is alive this often.
 IDLE_HEARTBEAT = timedelta(seconds=5)

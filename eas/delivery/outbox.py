@@ -21,10 +21,14 @@ from eas.delivery.models import Direction, Message, MessageStatus
 
 _TABLE = Message.__table__
 _INSERT = _TABLE.insert()
-# Bound by the message's idempotency key (unique): its id is never needed otherwise.
+# Bound by the message's idempotency key (unique): its id is never needed otherwise. Only a
+# message still `queued`: a status callback may have come first (`delivered` stays).
 _OUTCOME = (
     _TABLE.update()
-    .where(_TABLE.c.idempotency_key == sa.bindparam("key", type_=_TABLE.c.idempotency_key.type))
+    .where(
+        _TABLE.c.idempotency_key == sa.bindparam("key", type_=_TABLE.c.idempotency_key.type),
+        _TABLE.c.status == MessageStatus.queued,
+    )
     .values(
         status=sa.bindparam("new_status", type_=_TABLE.c.status.type),
         provider_sid=sa.bindparam("sid", type_=_TABLE.c.provider_sid.type),
@@ -34,19 +38,28 @@ _OUTCOME = (
 )
 
 
+@dataclass
+class Lease:
+    """Until when a batch's claims are this dispatcher's: renewed (on record first) while the
+    batch is being sent, read by the sending threads before each call."""
+
+    until: datetime
+
+
 @dataclass(frozen=True)
 class Job:
     prompt: ClaimedPrompt
     outbound: OutboundMessage
-    #: Plain values for the sending threads: past these, the message is not sent.
-    lease_until: datetime
+    #: For the sending threads: a call that could outlast the lease, or end after the window,
+    #: is not made.
+    lease: Lease
     expires_at: datetime
     #: The message's row as it is written before the send (`record`).
     row: dict[str, Any]
 
 
 def new_job(
-    prompt: ClaimedPrompt, body: str, key: str, purpose: str, now: datetime, lease_until: datetime
+    prompt: ClaimedPrompt, body: str, key: str, purpose: str, now: datetime, lease: Lease
 ) -> Job:
     """A job and its message, not yet on record."""
     participant = prompt.participant
@@ -68,7 +81,7 @@ def new_job(
     # Decrypted by the transport that texts it, if it needs it (`OutboundMessage.phone`).
     number = SealedNumber(participant.phone_encrypted, get_cipher())
     outbound = OutboundMessage(participant.id, number, body, key, 1)
-    return Job(prompt, outbound, lease_until, prompt.expires_at, row)
+    return Job(prompt, outbound, lease, prompt.expires_at, row)
 
 
 def record(jobs: list[Job]) -> None:

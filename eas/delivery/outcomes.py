@@ -23,7 +23,7 @@ from eas.participants.models import Participant, ParticipantStatus
 from eas.scheduling.models import CancelReason, PlannedPrompt, PromptStatus
 
 if TYPE_CHECKING:
-    from eas.delivery.dispatcher import TickReport
+    from eas.delivery.report import TickReport
 
 log = logging.getLogger("eas.delivery")
 
@@ -61,9 +61,12 @@ class Outcomes:
                 self.update_prompt(
                     prompt.id, status=PromptStatus.expired, status_reason=outcome.reason
                 )
-            elif outcome.reason.startswith("cancelled"):
+            elif outcome.hand_back:  # provably not sent: whoever claims it next sends it
+                if self.update_prompt(prompt.id, status=PromptStatus.scheduled):
+                    report.handed_back += 1
+            else:
                 self._cancel_if_ours(prompt)
-            return  # a lapsed claim: whoever holds the prompt now reconciles this key
+            return
         kind = "retryable" if outcome.retryable else "permanent"
         metrics.FAILURES.labels(channel, kind).inc()
         log.info(

@@ -1,36 +1,75 @@
 """What to do when it is not known whether a message went out: after a dispatcher crashed with
-prompts in `sending`, and after a send that timed out. The transport is asked by idempotency
-key; nothing is re-sent unless it provably did not go out."""
+prompts in `sending`, and after a send that timed out. A message a status callback already
+named (its sid is on record) went out; otherwise the transport is asked (Twilio: its list of
+messages to that number). Nothing is re-sent unless it provably did not go out."""
 
 from __future__ import annotations
 
+import functools
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from eas.core.crypto import get_cipher
 from eas.core.db import core_execute, db
 from eas.delivery import metrics
-from eas.delivery.channels import Lookup, SendReceipt
+from eas.delivery.channels import Attempt, Lookup, OutboundMessage, SealedNumber, SendReceipt
 from eas.delivery.models import Message, MessageStatus
+from eas.delivery.report import TickReport
 from eas.scheduling.models import PlannedPrompt, PromptStatus
-from eas.scheduling.queries import now_parameter
+from eas.scheduling.queries import claim_statement, now_parameter
 
 if TYPE_CHECKING:
     from eas.delivery.claims import ClaimedPrompt
-    from eas.delivery.dispatcher import Dispatcher, TickReport
+    from eas.delivery.dispatcher import Dispatcher
 
 log = logging.getLogger("eas.delivery")
 UNCONFIRMED = "unconfirmed after a dispatcher crash; not re-sent"
 
 
-def _ask(dispatcher: Dispatcher, key: str) -> tuple[Lookup, SendReceipt | None]:
+def _ask(
+    dispatcher: Dispatcher, message: Message, ended: datetime
+) -> tuple[Lookup, SendReceipt | None]:
+    """Did `message` go out? Its call, if made, ended by `ended`."""
+    if message.provider_sid:  # a status callback named it: it went out
+        return Lookup.sent, SendReceipt(message.provider_sid, message.created_at)
+    attempt = Attempt(
+        OutboundMessage(
+            message.participant_id,
+            SealedNumber(message.phone_encrypted, get_cipher()),
+            message.body,
+            message.idempotency_key,
+            1,
+        ),
+        started=message.created_at,
+        ended=ended,
+        known=_known_sids(message),
+    )
     try:
-        return dispatcher.transport.lookup(key)
+        return dispatcher.transport.lookup(attempt)
     except Exception:
-        log.exception("lookup failed key=%s", key)
+        log.exception("lookup failed key=%s", message.idempotency_key)
         return Lookup.unknown, None
+
+
+#: How far back other messages to a number are read: further than any attempt's window.
+_KNOWN_FOR = timedelta(days=1)
+
+
+def _known_sids(message: Message) -> frozenset[str]:
+    """The provider ids of the participant's other messages on record around this one: a
+    message the provider has with the same text may be one of those."""
+    return frozenset(
+        db.session.scalars(
+            sa.select(Message.provider_sid).where(
+                Message.participant_id == message.participant_id,
+                Message.provider_sid.is_not(None),
+                Message.created_at >= message.created_at - _KNOWN_FOR,
+            )
+        )
+    )
 
 
 def _last_prompt_message(prompt_id: int) -> Message | None:
@@ -42,29 +81,31 @@ def _last_prompt_message(prompt_id: int) -> Message | None:
     )
 
 
-# Built once: it runs every tick.
-_TAKE_OVER = (
-    sa.update(PlannedPrompt)
-    .where(
-        PlannedPrompt.status == PromptStatus.sending,
-        PlannedPrompt.claim_expires_at < now_parameter(),
+@functools.lru_cache(maxsize=8)
+def _take_over(batch: int) -> sa.Update:
+    """Prompts whose claim lapsed, taken over: at most a batch, locked in id order and skipping
+    those another dispatcher is taking (two taking the same rows in different orders
+    deadlocked on PostgreSQL). Built once per batch size: it runs every tick."""
+    now = now_parameter()
+    lapsed = (
+        sa.select(PlannedPrompt.id)
+        .where(PlannedPrompt.status == PromptStatus.sending, PlannedPrompt.claim_expires_at < now)
+        .order_by(PlannedPrompt.id)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
     )
-    .values(
+    return claim_statement(
+        lapsed,
         claimed_by=sa.bindparam("dispatcher"),
         claim_expires_at=sa.bindparam("lease_until", type_=PlannedPrompt.due_at.type),
     )
-    .returning(PlannedPrompt.id)
-    .execution_options(synchronize_session=False)
-)
 
 
 def reconcile(dispatcher: Dispatcher, now: datetime) -> int:
     """Take over prompts whose claim lapsed, and settle each with the transport."""
-    from eas.delivery.dispatcher import TickReport
-
     stale = (
         core_execute(
-            _TAKE_OVER,
+            _take_over(dispatcher.batch),
             {"now": now, "dispatcher": dispatcher.name, "lease_until": now + dispatcher.lease},
         )
         .scalars()
@@ -74,10 +115,21 @@ def reconcile(dispatcher: Dispatcher, now: datetime) -> int:
         return 0  # nothing taken over: a later step of the tick commits this transaction
     findings = [(prompt, _last_prompt_message(prompt.id)) for prompt in dispatcher.load(stale)]
     db.session.commit()  # the take-over; the lookups happen outside any write transaction
-    answers = [
-        (prompt, message, *(_ask(dispatcher, message.idempotency_key) if message else (None, None)))
-        for prompt, message in findings
-    ]
+    answers = []
+    for prompt, message in findings:
+        if dispatcher.stopping.is_set():
+            break  # the rest lapse again, for a dispatcher that goes on
+        if message is None:
+            answers.append((prompt, None, None, None))
+            continue
+        # Its call started within a lease of the message being written, and lasted no longer
+        # than a call can (a batch slower than its lease renews it: rare, and then later).
+        ended = message.created_at + dispatcher.lease + dispatcher.call_bound
+        state, receipt = _ask(dispatcher, message, ended)
+        if state is Lookup.sent:
+            message.provider_sid = receipt.provider_sid
+            db.session.flush()  # known to the next lookups of this number
+        answers.append((prompt, message, state, receipt))
     report = TickReport()
     for prompt, message, state, receipt in answers:
         state = state or Lookup.not_sent  # no message on record: nothing could have left
@@ -101,7 +153,7 @@ def reconcile(dispatcher: Dispatcher, now: datetime) -> int:
             )
         metrics.RECONCILED.labels(state.value).inc()
     db.session.commit()
-    return len(stale)
+    return len(answers)
 
 
 def settle_previous_attempt(
@@ -112,9 +164,10 @@ def settle_previous_attempt(
     if prompt.attempts <= 1:
         return False
     message = _last_prompt_message(prompt.id)
-    if message is None or message.status is not MessageStatus.queued:
+    # Still `queued`: its send timed out. A sid on record: a status callback named it since.
+    if message is None or (message.status is not MessageStatus.queued and not message.provider_sid):
         return False
-    state, receipt = _ask(dispatcher, message.idempotency_key)
+    state, receipt = _ask(dispatcher, message, ended=message.updated_at)  # the timeout
     if state is Lookup.sent:
         message.status, message.provider_sid = MessageStatus.sent, receipt.provider_sid
         dispatcher.mark_sent(prompt, receipt, report)

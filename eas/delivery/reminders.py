@@ -14,7 +14,7 @@ from eas.delivery import metrics
 from eas.delivery.channels import NotSent, SendReceipt
 from eas.delivery.compose import reminder_text
 from eas.delivery.models import MessageStatus
-from eas.delivery.outbox import outcome, record, record_outcomes
+from eas.delivery.outbox import Lease, outcome, record, record_outcomes
 from eas.responses.models import Response
 from eas.scheduling.models import PlannedPrompt, PromptStatus
 from eas.scheduling.queries import claim_statement, now_parameter, reachable_prompts
@@ -22,7 +22,8 @@ from eas.web.links import prompt_link
 
 if TYPE_CHECKING:
     from eas.delivery.claims import ClaimedPrompt
-    from eas.delivery.dispatcher import Dispatcher, TickReport
+    from eas.delivery.dispatcher import Dispatcher
+    from eas.delivery.report import TickReport
 
 
 def _reminder_delays(prompt: ClaimedPrompt) -> list[timedelta]:
@@ -128,7 +129,10 @@ def send_reminders(dispatcher: Dispatcher, now: datetime, report: TickReport) ->
         link = prompt_link(prompt, now) if prompt.channel.value == "web" else None
         body = reminder_text(prompt, prompt.reminders_sent, link)
         key = f"prompt-{prompt.id}-reminder-{prompt.reminders_sent}"
-        jobs.append(dispatcher.new_job(prompt, body, key, "reminder", now))
+        # Claimed by clearing its time, a reminder is nobody else's to take over: its lease is
+        # the prompt's window.
+        lease = Lease(prompt.expires_at)
+        jobs.append(dispatcher.new_job(prompt, body, key, "reminder", now, lease))
     # The last look before sending, as for prompts: a STOP, withdrawal, pause or a first answer
     # since the claim means no reminder. It runs after the messages are written, and their
     # commit, with the claim's, comes before any send.

@@ -2,13 +2,19 @@
 
 One job, ticking every `EAS_DISPATCH_INTERVAL_SECONDS`, never overlapping itself (max_instances
 1, coalesced), run inside an app context with its session removed afterwards.
+
+Stopping (SIGTERM from systemd or docker, SIGINT, Ctrl+C) lets the tick under way finish
+what it started: no new claims, calls not yet made handed back, calls under way recorded as
+they return. It waits at most the transport's call time and a margin (`stop_seconds`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import threading
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -54,6 +60,8 @@ class DispatchTimer:
     def __init__(self, app: Flask, dispatcher: Dispatcher, *, blocking: bool) -> None:
         self.app = app
         self.dispatcher = dispatcher
+        #: Held while a tick runs: stopping waits for it.
+        self.ticking = threading.Lock()
         scheduler_class = BlockingScheduler if blocking else BackgroundScheduler
         self.scheduler = scheduler_class(timezone="UTC")
         self.scheduler.add_job(
@@ -67,7 +75,9 @@ class DispatchTimer:
         )
 
     def run_tick(self) -> None:
-        with self.app.app_context():
+        with self.ticking, self.app.app_context():
+            if self.dispatcher.stopping.is_set():
+                return
             try:
                 report = self.dispatcher.tick()
                 if report.sent or report.failed or report.expired or report.reconciled:
@@ -85,10 +95,38 @@ class DispatchTimer:
     def start(self) -> None:
         self.scheduler.start()
 
+    @property
+    def stop_seconds(self) -> float:
+        """How long stopping may wait for the tick under way: its calls, and recording them."""
+        return self.dispatcher.call_bound.total_seconds() + 10
+
     def stop(self) -> None:
+        """Stop claiming, let the tick under way finish (bounded), then stop the timer."""
+        self.dispatcher.stopping.set()
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=True)
+            self.scheduler.shutdown(wait=False)
+        if self.ticking.acquire(timeout=self.stop_seconds):
+            self.ticking.release()
+            log.info("dispatcher %s stopped", self.dispatcher.name)
+        else:
+            log.error("dispatcher %s: its tick did not finish in %.0f s; stopping anyway",
+                      self.dispatcher.name, self.stop_seconds)  # fmt: skip
         self.dispatcher.close()
+
+    def stop_on_signals(self) -> None:
+        """SIGTERM and SIGINT stop the dispatcher as Ctrl+C does (main thread only): the
+        process then leaves through `stop`."""
+
+        def stopping(signum, frame):
+            if self.dispatcher.stopping.is_set():
+                return  # stopping already: the first signal's wait is bounded
+            log.info("dispatcher %s: %s, stopping", self.dispatcher.name,
+                     signal.Signals(signum).name)  # fmt: skip
+            self.dispatcher.stopping.set()  # at once: calls not yet made are handed back
+            raise KeyboardInterrupt
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, stopping)
 
 
 def get_clock_now(app: Flask):

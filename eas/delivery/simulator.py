@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from eas.core import direct
 from eas.core.clock import Clock
-from eas.delivery.channels import Lookup, OutboundMessage, SendError, SendReceipt
+from eas.delivery.channels import Attempt, Lookup, OutboundMessage, SendError, SendReceipt
 from eas.delivery.models import SimulatedMessage
 
 _TABLE = SimulatedMessage.__table__
@@ -56,6 +56,7 @@ class SimulatorTransport:
         self.bind = bind
         self.clock = clock
         self.latency = latency_ms / 1000
+        self.call_seconds = self.latency
 
     def send(self, message: OutboundMessage) -> SendReceipt:
         if self.latency:
@@ -80,11 +81,11 @@ class SimulatorTransport:
             ) from None
         return receipt
 
-    def lookup(self, idempotency_key: str) -> tuple[Lookup, SendReceipt | None]:
+    def lookup(self, attempt: Attempt) -> tuple[Lookup, SendReceipt | None]:
         with _reading(self.bind) as connection:
             row = connection.execute(
                 sa.select(_TABLE.c.provider_sid, _TABLE.c.received_at).where(
-                    _TABLE.c.idempotency_key == idempotency_key
+                    _TABLE.c.idempotency_key == attempt.message.idempotency_key
                 )
             ).first()
         if row is None:

@@ -8,27 +8,39 @@ only deliver after the prompt closed.
 Errors map to the dispatcher's rules: 5xx, 429 and 20429 are retried with backoff; everything
 Twilio refuses otherwise (21610 unsubscribed, 21211/21614 bad number, ...) stops the prompt. A
 connection that could not be opened never reached Twilio and is retried; a timeout after the
-request left may have been accepted, so the dispatcher treats it as ambiguous.
+request left may have been accepted, so the dispatcher treats it as ambiguous and, before
+trying again, looks for it in Twilio's list of messages to that number (`lookup`): Twilio keeps
+no idempotency key of ours.
+
+Each message's StatusCallback carries its idempotency key (`/sms/status?key=...`), so a
+delivery report finds its message even when it arrives before the send's answer.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import quote
 
 import requests
-from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from urllib3.exceptions import NewConnectionError
 
 from eas.core.clock import Clock
-from eas.delivery.channels import Lookup, OutboundMessage, SendError, SendReceipt
+from eas.delivery.channels import Attempt, Lookup, OutboundMessage, SendError, SendReceipt
 
 TWILIO_API = "https://api.twilio.com"
 #: Twilio accepts a ValidityPeriod of 1 to 36,000 seconds.
 _VALIDITY_RANGE = (1, 36_000)
 _RETRYABLE_CODES = frozenset({20429})
+#: How many of a number's latest messages a lookup reads (a participant gets a few a day).
+_LOOKUP_PAGE = 50
+#: Clocks differ: a message Twilio created this long before the attempt may still be it.
+_CLOCK_SLACK = timedelta(minutes=2)
 
 
 class _RebasedHttpClient(TwilioHttpClient):
@@ -63,6 +75,7 @@ class TwilioSettings:
             from_number=config.get("EAS_TWILIO_FROM"),
             public_base_url=config.get("EAS_PUBLIC_BASE_URL"),
             api_base_url=config.get("EAS_TWILIO_API_BASE_URL"),
+            timeout_seconds=config["EAS_TWILIO_TIMEOUT_SECONDS"],
         )
 
 
@@ -96,6 +109,8 @@ class TwilioTransport:
             raise ValueError("Twilio needs a Messaging Service SID or a From number")
         self.settings = settings
         self.clock = clock
+        #: The timeout bounds connecting and then each wait for the answer.
+        self.call_seconds = 2 * settings.timeout_seconds
         http_client = (
             _RebasedHttpClient(settings.api_base_url, settings.timeout_seconds)
             if settings.api_base_url
@@ -103,10 +118,11 @@ class TwilioTransport:
         )
         self.client = Client(settings.account_sid, settings.auth_token, http_client=http_client)
 
-    @property
-    def status_callback(self) -> str | None:
+    def status_callback(self, message: OutboundMessage) -> str | None:
         base = self.settings.public_base_url
-        return f"{base.rstrip('/')}/sms/status" if base else None
+        if not base:
+            return None
+        return f"{base.rstrip('/')}/sms/status?key={quote(message.idempotency_key, safe='')}"
 
     def request_parameters(self, message: OutboundMessage) -> dict:
         low, high = _VALIDITY_RANGE
@@ -119,8 +135,8 @@ class TwilioTransport:
             parameters["messaging_service_sid"] = self.settings.messaging_service_sid
         else:
             parameters["from_"] = self.settings.from_number
-        if self.status_callback:
-            parameters["status_callback"] = self.status_callback
+        if callback := self.status_callback(message):
+            parameters["status_callback"] = callback
         return parameters
 
     def send(self, message: OutboundMessage) -> SendReceipt:
@@ -134,7 +150,35 @@ class TwilioTransport:
             raise SendError(f"cannot reach Twilio: {error}"[:180], retryable=True) from None
         return SendReceipt(provider_sid=created.sid, sent_at=self.clock.now())
 
-    def lookup(self, idempotency_key: str) -> tuple[Lookup, SendReceipt | None]:
-        # Twilio keeps no idempotency key of ours, so a send whose answer was lost stays
-        # unconfirmed (and is not re-sent) rather than risking a duplicate.
-        return Lookup.unknown, None
+    def lookup(self, attempt: Attempt) -> tuple[Lookup, SendReceipt | None]:
+        """Whether Twilio has the attempt's message: one with its text, to its number, created
+        while the call could have been under way, and not another message of ours (not
+        filtered by DateSent: a message still queued has none)."""
+        try:
+            # One page, one request: the latest messages to the number, newest first.
+            page = self.client.messages.page(to=attempt.message.phone, page_size=_LOOKUP_PAGE)
+            latest = list(page)
+        except (TwilioException, requests.exceptions.RequestException):
+            return Lookup.unknown, None  # the list could not be read: nothing is known
+        earliest, latest_possible = attempt.started - _CLOCK_SLACK, attempt.ended + _CLOCK_SLACK
+        for found in reversed(latest):  # the oldest first: the attempt's, if several match
+            created = found.date_created
+            in_time = created is not None and earliest <= created <= latest_possible
+            ours = found.sid not in attempt.known and _same_text(
+                attempt.message.body, found.body or ""
+            )
+            if in_time and ours:
+                return Lookup.sent, SendReceipt(found.sid, created)
+        return Lookup.not_sent, None
+
+
+def _folded(text: str) -> str:
+    """The text's ASCII letters and digits: what survives Twilio's smart encoding (which turns
+    curly quotes, dashes and accented letters into GSM characters) unchanged."""
+    decomposed = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "".join(character for character in decomposed.lower() if character.isalnum())
+
+
+def _same_text(ours: str, theirs: str) -> bool:
+    """Twilio may append to a text (opt-out language) or re-encode it, never shorten it."""
+    return theirs.startswith(ours) or _folded(theirs).startswith(_folded(ours))

@@ -3,24 +3,26 @@
 Callbacks arrive out of order and more than once (sent after delivered, a retried POST). Each
 status has a rank; only a higher rank changes the message. Delivery outcomes of a prompt's
 message are copied to the prompt: when it reached the phone, or the carrier's error code.
+
+A callback names its message by our idempotency key (`/sms/status?key=...`, in the URL the
+dispatcher gave Twilio), so it finds the message even before the send's answer put the sid on
+record, and then records the sid itself: the send went out. Without a key (messages sent
+before keys were given), by the sid.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 
-from eas.core.db import core_execute, db
+from eas.core.db import db
 from eas.delivery.models import Direction, Message, MessageStatus
 from eas.scheduling.models import PlannedPrompt
-from eas.sms.models import ParkedStatusReport
 
 log = logging.getLogger("eas.sms")
-#: How long a callback for an unknown sid waits for its message.
-_PARKED_FOR = timedelta(days=1)
 
 _RANK = {
     MessageStatus.queued: 0,
@@ -34,9 +36,9 @@ _RANK = {
 }
 
 
-def apply_status(params: Mapping[str, str], now: datetime) -> bool:
-    """Record one callback; False when it changed nothing (stale, repeated, or for a message
-    not on record yet: that one is parked until it is)."""
+def apply_status(params: Mapping[str, str], now: datetime, key: str | None = None) -> bool:
+    """Record one callback for the message with idempotency key `key` (or, without one, with
+    its sid); False when it changed nothing (stale, repeated, or another application's)."""
     sid = params.get("MessageSid") or params.get("SmsSid")
     status_name = params.get("MessageStatus") or params.get("SmsStatus")
     try:
@@ -46,18 +48,16 @@ def apply_status(params: Mapping[str, str], now: datetime) -> bool:
         return False
     if status not in _RANK:
         return False
+    found = Message.idempotency_key == key if key else Message.provider_sid == sid
     message = db.session.scalar(
-        sa.select(Message).where(
-            Message.provider_sid == sid, Message.direction == Direction.outbound
-        )
+        sa.select(Message).where(found, Message.direction == Direction.outbound)
     )
     if message is None:
-        if sid:
-            log.info("status callback for a message not on record yet sid=%s: parked", sid)
-            kept = {key: params[key] for key in ("MessageStatus", "ErrorCode") if params.get(key)}
-            db.session.add(ParkedStatusReport(provider_sid=sid, params=kept, received_at=now))
-            db.session.flush()
+        log.info("status callback for no message of ours (key=%s sid=%s) ignored", key, sid)
         return False
+    if message.provider_sid is None and sid:
+        # Before the send's answer: Twilio has it, whatever the dispatcher hears.
+        message.provider_sid = sid
     if _RANK[status] <= _RANK.get(message.status, 0):
         return False  # repeated, or older than what is known: never backwards
     message.status = status
@@ -73,38 +73,3 @@ def apply_status(params: Mapping[str, str], now: datetime) -> bool:
             prompt.delivery_error_code = message.error_code
     db.session.flush()
     return True
-
-
-_PARKED_TABLE, _MESSAGES = ParkedStatusReport.__table__, Message.__table__
-#: Built once, and Core: every dispatcher tick runs it, and finds nothing almost always.
-_PARKED = (
-    sa.select(
-        _PARKED_TABLE.c.id,
-        _PARKED_TABLE.c.provider_sid,
-        _PARKED_TABLE.c.params,
-        _PARKED_TABLE.c.received_at,
-        _MESSAGES.c.id.label("message_id"),
-    )
-    .select_from(
-        _PARKED_TABLE.outerjoin(_MESSAGES, _MESSAGES.c.provider_sid == _PARKED_TABLE.c.provider_sid)
-    )
-    .order_by(_PARKED_TABLE.c.id)
-)
-_FORGET = _PARKED_TABLE.delete().where(_PARKED_TABLE.c.id.in_(sa.bindparam("ids", expanding=True)))
-
-
-def apply_parked(now: datetime) -> int:
-    """Apply the parked callbacks whose message is on record now, in the order they came,
-    and forget those a day old (another application's). With none parked, one read."""
-    parked = core_execute(_PARKED).all()
-    applied, done = 0, []
-    for report in parked:
-        if report.message_id is not None:
-            apply_status({"MessageSid": report.provider_sid, **report.params}, report.received_at)
-            applied += 1
-        elif report.received_at >= now - _PARKED_FOR:
-            continue
-        done.append(report.id)
-    if done:
-        core_execute(_FORGET, {"ids": done})
-    return applied

@@ -62,5 +62,5 @@ def inbound():
 
 @bp.post("/status")
 def status():
-    apply_status(request.form, now_utc())
+    apply_status(request.form, now_utc(), key=request.args.get("key"))
     return "", 204

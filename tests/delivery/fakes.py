@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from eas.delivery.channels import Lookup, OutboundMessage, SendError, SendReceipt
+from eas.delivery.channels import Attempt, Lookup, OutboundMessage, SendError, SendReceipt
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class FakeProvider:
     """
 
     name = "fake"
+    call_seconds = 0.0
 
     def __init__(self, clock, fail: Callable[[OutboundMessage], SendError | None] | None = None):
         self.clock = clock
@@ -44,9 +45,9 @@ class FakeProvider:
             self.accepted.append(Accepted(message, receipt))
             return receipt
 
-    def lookup(self, idempotency_key: str) -> tuple[Lookup, SendReceipt | None]:
+    def lookup(self, attempt: Attempt) -> tuple[Lookup, SendReceipt | None]:
         for accepted in self.accepted:
-            if accepted.message.idempotency_key == idempotency_key:
+            if accepted.message.idempotency_key == attempt.message.idempotency_key:
                 return Lookup.sent, accepted.receipt
         return Lookup.not_sent, None
 

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from eas.delivery.channels import Lookup, SendError
 from eas.delivery.dispatcher import Dispatcher, TickReport
 from eas.delivery.models import Direction, Message, MessageStatus
+from eas.delivery.outbox import record
 from eas.participants.lifecycle import pause
 from eas.participants.models import ParticipantStatus
 from eas.responses.models import AccessLink, Response, ResponseStatus
@@ -209,10 +210,10 @@ def test_a_reminder_sent_is_on_record_even_if_the_tick_fails_later(
     dispatcher.tick()
     clock.advance(timedelta(minutes=10))
 
-    def failing(now):
+    def failing(dispatcher, report):
         raise RuntimeError("a later step of the tick failed")
 
-    monkeypatch.setattr(dispatching, "apply_parked", failing)
+    monkeypatch.setattr(dispatching, "beat", failing)
     with pytest.raises(RuntimeError):
         dispatcher.tick()
     db.session.rollback()  # as the timer's job wrapper does
@@ -272,12 +273,13 @@ def test_a_crashed_dispatchers_prompt_is_reconciled(
     claimed = crashed._claim(clock.now())
     # It recorded the message and (maybe) handed it over, then died before recording the result.
     prompt = claimed[0]
-    job = crashed.job(prompt, "Hi", f"prompt-{prompt.id}-attempt-1", "prompt", clock.now())
+    job = crashed.new_job(prompt, "Hi", f"prompt-{prompt.id}-attempt-1", "prompt", clock.now())
+    record([job])
     db.session.commit()
     if provider_says is Lookup.sent:
         provider.send(job.outbound)
     if provider_says is Lookup.unknown:
-        provider.lookup = lambda key: (Lookup.unknown, None)
+        provider.lookup = lambda attempt: (Lookup.unknown, None)
     crashed.close()
 
     survivor = Dispatcher(provider, name="survivor", clock=clock, lease_seconds=30)

@@ -1,4 +1,4 @@
-"""Real dispatcher processes: killed mid-burst, and two at once on PostgreSQL."""
+"""Real dispatcher processes: killed or stopped mid-burst, and two at once."""
 
 import os
 import signal
@@ -7,6 +7,7 @@ import pytest
 
 from tests.databases import temporary_database
 from tests.delivery.burst import DELIVERED, DUPLICATED, OPEN, SENT, prepare_burst, stop
+from tests.delivery.twilio_server import interrupted_burst
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
@@ -45,3 +46,52 @@ def test_two_dispatchers_drain_one_burst_without_duplicates(backend, tmp_path):
         assert burst.count(DUPLICATED) == 0
         shares = burst.count("SELECT count(*) FROM dispatcher_heartbeats WHERE sent > 0")
         assert shares == 2, "both dispatchers took part"
+
+
+# Stopping a dispatcher in the middle of a burst sent through Twilio (a faulty fake) ----------
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_a_dispatcher_stopped_mid_burst_through_twilio_loses_and_doubles_nothing(
+    backend, how, tmp_path
+):
+    with temporary_database(backend, tmp_path) as url:
+        run = interrupted_burst(url, tmp_path, how, prompts=600)
+    assert run.after_stop["sent"] < 600, "the burst must be cut in the middle"
+    if how == signal.SIGTERM:
+        # Calls under way finish (a second at most here), the rest are handed back: nothing
+        # left `sending`, nothing that went out recorded as failed.
+        assert run.returncode == 0 and run.stop_seconds < 15, run
+        assert run.left_sending == 0
+        assert run.after_stop["failed but sent"] == 0
+    assert run.final == {
+        "sent": 600,
+        "failed but sent": 0,
+        "unsent, never retried": 0,
+        "sent twice": 0,
+    }
+    assert run.answers["late"] > 0 and run.answers["unavailable"] > 0  # faults were met
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_batch_that_outlasts_its_lease_is_not_sent_twice_by_two_dispatchers(backend, tmp_path):
+    """Batches that take longer to send than the lease, two dispatchers: the claims are renewed
+    while sending, and no call starts that could outlast its claim (the take-over raced the
+    sends and sent some again under a new key)."""
+    settings = {
+        "EAS_SIMULATOR_LATENCY_MS": 300,
+        "EAS_DISPATCH_LEASE_SECONDS": 3,
+        "EAS_DISPATCH_WORKERS": 4,
+        "EAS_DISPATCH_BATCH": 50,
+    }
+    with temporary_database(backend, tmp_path) as url:
+        burst = prepare_burst(url, tmp_path, prompts=300)
+        processes = [burst.start_dispatcher(tmp_path / name, **settings) for name in ("a", "b")]
+        try:
+            burst.wait_for(OPEN, lambda n: n == 0, timeout=120)
+        finally:
+            for process in processes:
+                stop(process)
+        assert burst.count(SENT) == burst.count(DELIVERED) == burst.prompts
+        assert burst.count(DUPLICATED) == 0

@@ -35,22 +35,54 @@ def _due_prompts(db):
     ).all()
 
 
-def test_a_claim_that_ran_out_is_not_sent_and_another_dispatcher_settles_it(db, clock, people):
+def test_a_claim_that_would_run_out_mid_call_is_handed_back_and_sent_once(db, clock, people):
     def slow(message):  # the first call takes longer than the whole lease
         clock.advance(timedelta(seconds=45))
 
     provider = FakeProvider(clock, fail=slow)
     first = Dispatcher(provider, name="slow", clock=clock, workers=1, lease_seconds=30)
     clock.set(FIRST_DUE)
-    assert first.tick().sent == 1
+    report = first.tick()
     first.close()
+    assert (report.sent, report.handed_back) == (1, 1)
     assert len(provider.accepted) == 1
     provider.fail = lambda message: None
     other = Dispatcher(provider, name="other", clock=clock)
-    assert other.tick().reconciled == 1  # not sent by "slow": sent now, once
+    report = other.tick()  # handed back: claimed and sent, nothing to reconcile
     other.close()
+    assert (report.sent, report.reconciled) == (1, 0)
     assert sorted(a.message.participant_id for a in provider.accepted) == [p.id for p in people]
     assert {p.status for p in _due_prompts(db)} == {PromptStatus.sent}
+
+
+def test_no_call_is_made_that_could_outlast_its_claim(db, clock, create_study, enroll_csv):
+    """A batch that takes longer to send than its lease: every call starts while the claim on
+    record has longer to run than a call can take, so no other dispatcher could take the
+    prompt over mid-call; what could not be sent in time is handed back and sent later."""
+    csv = "label,phone,timezone,start_date\n" + "".join(
+        f"P{n},+120255502{n:02d},America/New_York,{START}\n" for n in range(10)
+    )
+    enroll_csv(create_study(PROTOCOL), csv)
+    db.session.commit()
+    provider = FakeProvider(clock)
+    provider.call_seconds = 0.5
+    dispatcher = Dispatcher(provider, name="d", clock=clock, workers=0, lease_seconds=4)
+    margins = []
+
+    def slow(message):
+        prompt_id = int(message.idempotency_key.split("-")[1])
+        claim = db.session.get(PlannedPrompt, prompt_id, populate_existing=True)
+        margins.append(claim.claim_expires_at - clock.now())
+        clock.advance(timedelta(seconds=0.5))  # the call
+
+    provider.fail = slow
+    clock.set(FIRST_DUE)
+    reports = [dispatcher.tick() for _ in range(6)]
+    dispatcher.close()
+    assert all(margin > timedelta(seconds=0.5) for margin in margins), margins
+    assert sum(report.handed_back for report in reports) > 0  # the lease was too short
+    sent = [a.message.participant_id for a in provider.accepted]
+    assert len(sent) == len(set(sent)) == 10  # each once
 
 
 def test_nothing_goes_out_after_its_window_while_waiting(db, clock, people):

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
 
 from eas.core.clock import VirtualClock
-from eas.delivery.channels import Lookup, OutboundMessage, SendError
+from eas.delivery.channels import Attempt, Lookup, OutboundMessage, SendError
 from eas.delivery.models import SimulatedMessage
 from eas.delivery.simulator import SimulatorTransport
 
@@ -34,6 +34,10 @@ def _message(key: str) -> OutboundMessage:
     )  # fmt: skip
 
 
+def _attempt(key: str) -> Attempt:
+    return Attempt(_message(key), started=T0, ended=T0)
+
+
 def _stored(engine) -> list[tuple[str, str]]:
     with engine.connect() as connection:
         rows = connection.execute(
@@ -51,8 +55,8 @@ def test_a_send_is_recorded_once_and_looked_up(engine, on_connection):
             transport.send(_message("prompt-1-attempt-1"))
         assert not refused.value.retryable
         assert not connection.in_transaction()  # the transport's own transaction is over
-        assert transport.lookup("prompt-1-attempt-1") == (Lookup.sent, receipt)
-        assert transport.lookup("prompt-2-attempt-1") == (Lookup.not_sent, None)
+        assert transport.lookup(_attempt("prompt-1-attempt-1")) == (Lookup.sent, receipt)
+        assert transport.lookup(_attempt("prompt-2-attempt-1")) == (Lookup.not_sent, None)
         assert not connection.in_transaction()
     assert _stored(engine) == [("prompt-1-attempt-1", "Check-in time!")]
 
@@ -72,5 +76,5 @@ def test_on_a_connection_what_was_sent_is_looked_up_in_the_transaction_open_on_i
         receipt = transport.send(_message("prompt-1-attempt-1"))
         with connection.begin():
             connection.execute(sa.select(SimulatedMessage.id)).all()
-            assert transport.lookup("prompt-1-attempt-1") == (Lookup.sent, receipt)
+            assert transport.lookup(_attempt("prompt-1-attempt-1")) == (Lookup.sent, receipt)
             assert connection.in_transaction()  # still the caller's

@@ -15,7 +15,7 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 
 from eas.core.clock import VirtualClock
-from eas.delivery.channels import OutboundMessage, SendError, SendReceipt
+from eas.delivery.channels import Attempt, Lookup, OutboundMessage, SendError, SendReceipt
 from eas.delivery.twilio import TwilioSettings, TwilioTransport
 from tests.delivery.prism import TWILIO_SPEC, running_prism
 
@@ -71,6 +71,7 @@ def make_transport(prism_url: str, **overrides) -> tuple[TwilioTransport, list[d
                 "method": method,
                 "url": url,
                 "data": dict(kwargs.get("data") or {}),
+                "params": dict(kwargs.get("params") or {}),
                 "status": response.status_code,
             }
         )
@@ -122,7 +123,7 @@ def test_messaging_service_with_status_callback_and_validity_period(prism_url):
         "To": TO_NUMBER,
         "Body": message().body,
         "MessagingServiceSid": MESSAGING_SERVICE_SID,
-        "StatusCallback": f"{PUBLIC_BASE_URL}/sms/status",
+        "StatusCallback": f"{PUBLIC_BASE_URL}/sms/status?key=prompt-1-attempt-1",
         "ValidityPeriod": "1800",
     }
 
@@ -177,3 +178,24 @@ def test_validity_period_is_clamped_into_the_documented_range(
     assert form(request)["ValidityPeriod"] == str(expected)
     low, high = validity_range
     assert low <= int(form(request)["ValidityPeriod"]) <= high
+
+
+def test_an_ambiguous_send_is_looked_up_in_the_list_of_messages_to_that_number(prism_url):
+    """The lookup's request (GET, To, PageSize) is one the contract accepts, and its answer
+    (Prism's example messages, none of them ours) is read as "not sent", not as an error."""
+    transport, sent = make_transport(prism_url)
+
+    state, receipt = transport.lookup(Attempt(message(), started=NOW, ended=NOW))
+
+    [request] = sent
+    assert request["method"] == "GET" and request["status"] == 200
+    assert request["url"] == "https://api.twilio.com" + MESSAGES_PATH.format(AccountSid=ACCOUNT_SID)
+    assert request["params"]["To"] == TO_NUMBER
+    assert (state, receipt) == (Lookup.not_sent, None)
+
+
+def test_a_lookup_twilio_refuses_says_nothing_is_known(prism_url):
+    transport, sent = make_transport(prism_url, account_sid="ACbad")
+
+    assert transport.lookup(Attempt(message(), started=NOW, ended=NOW)) == (Lookup.unknown, None)
+    assert [request["status"] for request in sent] == [422]

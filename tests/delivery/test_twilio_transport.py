@@ -23,6 +23,7 @@ from eas.core.clock import VirtualClock
 from eas.delivery.channels import (
     BAD_NUMBER_CODES,
     OPTED_OUT_CODES,
+    Attempt,
     Lookup,
     OutboundMessage,
     SendError,
@@ -46,6 +47,7 @@ class Sent:
     uri: str
     data: dict
     auth: tuple | None
+    params: dict | None = None
 
 
 class FakeHttpClient(HttpClient):
@@ -67,7 +69,7 @@ class FakeHttpClient(HttpClient):
         timeout=None,
         allow_redirects=False,
     ):
-        self.sent.append(Sent(method, uri, dict(data or {}), auth))
+        self.sent.append(Sent(method, uri, dict(data or {}), auth, dict(params or {})))
         answer = self.answers.pop(0)
         if isinstance(answer, BaseException):
             raise answer
@@ -147,7 +149,7 @@ def test_messaging_service_send_posts_the_exact_form():
         "To": TO_NUMBER,
         "Body": message().body,
         "MessagingServiceSid": MESSAGING_SERVICE_SID,
-        "StatusCallback": "https://eas.example.org/sms/status",
+        "StatusCallback": "https://eas.example.org/sms/status?key=prompt-7-attempt-1",
         "ValidityPeriod": "1800",
     }
     assert isinstance(sent.data["ValidityPeriod"], int)
@@ -163,7 +165,7 @@ def test_from_number_is_used_when_there_is_no_messaging_service():
         "To": TO_NUMBER,
         "Body": message().body,
         "From": FROM_NUMBER,
-        "StatusCallback": "https://eas.example.org/sms/status",
+        "StatusCallback": "https://eas.example.org/sms/status?key=prompt-7-attempt-1",
         "ValidityPeriod": "1800",
     }
 
@@ -192,7 +194,10 @@ def test_status_callback_joins_a_base_url_with_a_trailing_slash():
 
     transport.send(message())
 
-    assert form(fake.sent[0])["StatusCallback"] == "https://eas.example.org/study/sms/status"
+    assert (
+        form(fake.sent[0])["StatusCallback"]
+        == "https://eas.example.org/study/sms/status?key=prompt-7-attempt-1"
+    )
 
 
 @pytest.mark.parametrize(
@@ -219,6 +224,7 @@ def test_settings_from_config():
             "EAS_TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             "EAS_TWILIO_FROM": FROM_NUMBER,
             "EAS_PUBLIC_BASE_URL": "https://eas.example.org",
+            "EAS_TWILIO_TIMEOUT_SECONDS": 4.0,
         }
     )
 
@@ -227,6 +233,7 @@ def test_settings_from_config():
         auth_token=AUTH_TOKEN,
         from_number=FROM_NUMBER,
         public_base_url="https://eas.example.org",
+        timeout_seconds=4.0,
     )
 
 
@@ -358,11 +365,66 @@ def test_a_read_timeout_propagates_for_the_dispatcher_to_treat_as_ambiguous():
     assert not isinstance(raised.value, SendError)
 
 
-def test_lookup_never_claims_to_know():
-    transport, fake = make_transport()
+def listed(*messages: tuple[str, str, str]) -> Response:
+    """Twilio's answer to a list of messages: (sid, body, date created) each, newest first."""
+    return Response(
+        200,
+        json.dumps(
+            {
+                "messages": [
+                    {"sid": sid, "to": TO_NUMBER, "body": body, "date_created": created}
+                    for sid, body, created in messages
+                ],
+                "next_page_uri": None,
+                "page": 0,
+                "page_size": 50,
+                "uri": "/2010-04-01/Accounts/x/Messages.json",
+            }
+        ),
+    )
 
-    assert transport.lookup("prompt-7-attempt-1") == (Lookup.unknown, None)
-    assert fake.sent == []  # and asks Twilio nothing
+
+ATTEMPT = datetime(2026, 3, 18, 14, 0, tzinfo=UTC)
+KNOWN_SID = "SM" + "4" * 32
+AFTER, LONG_BEFORE = "Wed, 18 Mar 2026 14:00:03 +0000", "Wed, 18 Mar 2026 12:00:00 +0000"
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (listed((MESSAGE_SID, message().body, AFTER)), Lookup.sent),
+        # Opt-out language a Messaging Service appends, and smart encoding's GSM characters.
+        (listed((MESSAGE_SID, message().body + " Reply STOP to opt out.", AFTER)), Lookup.sent),
+        (
+            listed((MESSAGE_SID, "How connected do you feel right now? Reply 1\u20137.", AFTER)),
+            Lookup.sent,
+        ),
+        # The same text sent for an earlier prompt is not this attempt, nor one on record.
+        (listed((MESSAGE_SID, message().body, LONG_BEFORE)), Lookup.not_sent),
+        (listed((KNOWN_SID, message().body, AFTER)), Lookup.not_sent),
+        (
+            listed((KNOWN_SID, message().body, AFTER), (MESSAGE_SID, message().body, AFTER)),
+            Lookup.sent,
+        ),
+        (listed(("SM" + "9" * 32, "Reminder: your check-in is open", AFTER)), Lookup.not_sent),
+        (listed(), Lookup.not_sent),
+        (twilio_error(500, 20500, "Internal error"), Lookup.unknown),
+        (requests.exceptions.ReadTimeout("read timed out"), Lookup.unknown),
+    ],
+)
+def test_lookup_finds_the_message_in_twilios_list_to_that_number(answer, expected):
+    transport, fake = make_transport(answer)
+
+    state, receipt = transport.lookup(
+        Attempt(message(), started=ATTEMPT, ended=ATTEMPT, known=frozenset({KNOWN_SID}))
+    )
+
+    assert state is expected
+    if expected is Lookup.sent:
+        assert receipt.provider_sid == MESSAGE_SID
+    [asked] = fake.sent
+    assert asked.method == "GET" and asked.uri == MESSAGES_URL
+    assert asked.params["To"] == TO_NUMBER
 
 
 def test_a_phone_number_in_twilios_error_text_is_not_kept():

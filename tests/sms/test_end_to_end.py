@@ -67,7 +67,8 @@ def test_a_check_in_by_text_from_send_to_delivery_report_to_last_answer(
     assert beep.status is PromptStatus.sent and beep.attempts == 2
     sent = [m for m in twilio.messages if m.to == ALICE and m.body.startswith("Check-in time!")]
     assert len(sent) == 1  # the retry sent it once
-    assert sent[0].form["StatusCallback"] == f"{PUBLIC_BASE}/sms/status"
+    key = f"prompt-{beep.id}-attempt-2"
+    assert sent[0].form["StatusCallback"] == f"{PUBLIC_BASE}/sms/status?key={key}"
     assert sent[0].form["MessagingServiceSid"].startswith("MG")
     assert 0 < int(sent[0].form["ValidityPeriod"]) <= 45 * 60
 
