@@ -76,6 +76,8 @@ _NUMERIC_SETTINGS = {
 }
 
 _GENERATED_SECRETS_FILE = "secrets.json"
+#: Where `eas run` notes the address it serves on, for links made by other commands.
+_SERVED_AT_FILE = "served-at.txt"
 
 
 class ConfigurationError(RuntimeError):
@@ -194,3 +196,19 @@ def is_reloader_parent(use_reloader: bool) -> bool:
     """Werkzeug's reloader runs the app in a child process (WERKZEUG_RUN_MAIN=true); the parent
     only watches files and must not start a dispatcher of its own."""
     return use_reloader and os.environ.get("WERKZEUG_RUN_MAIN") != "true"
+
+
+def remember_served_at(instance_path: str | os.PathLike[str], url: str) -> None:
+    """Note the address `eas run` serves on: links made without EAS_PUBLIC_BASE_URL (in
+    texts, by `eas participants link`) point at it rather than at a guess."""
+    instance = Path(instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    (instance / _SERVED_AT_FILE).write_text(url + "\n")
+
+
+def served_at(instance_path: str | os.PathLike[str]) -> str | None:
+    """The address `eas run` last served on from this instance folder, if it did."""
+    try:
+        return (Path(instance_path) / _SERVED_AT_FILE).read_text().strip() or None
+    except OSError:
+        return None

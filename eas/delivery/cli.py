@@ -8,7 +8,7 @@ from flask.cli import with_appcontext
 from prometheus_client import start_http_server
 from werkzeug.serving import run_simple
 
-from eas.config import is_reloader_parent, running_under_gunicorn
+from eas.config import is_reloader_parent, remember_served_at, running_under_gunicorn
 from eas.delivery.runner import DispatchTimer, build_dispatcher
 
 
@@ -66,6 +66,7 @@ def run_command(host: str, port: int, reload: bool, no_dispatcher: bool) -> None
         )
     _configure_logging()
     app = current_app._get_current_object()
+    _announce_address(app, host, port)
     timer = None
     if not no_dispatcher and not is_reloader_parent(reload):
         timer = DispatchTimer(app, build_dispatcher(app), blocking=False)
@@ -77,3 +78,16 @@ def run_command(host: str, port: int, reload: bool, no_dispatcher: bool) -> None
     finally:
         if timer is not None:
             timer.stop()
+
+
+def _announce_address(app, host: str, port: int) -> None:
+    """Links sent in texts point at EAS_PUBLIC_BASE_URL, or else at this server."""
+    if app.config.get("EAS_PUBLIC_BASE_URL"):
+        click.echo(f"links in texts point at {app.config['EAS_PUBLIC_BASE_URL']}")
+        return
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    url = f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
+    app.config["EAS_SERVED_AT"] = url
+    remember_served_at(app.instance_path, url)  # for `eas participants link` beside it
+    click.echo(f"links in texts point at {url} (set EAS_PUBLIC_BASE_URL for the address "
+               "participants' phones reach)")  # fmt: skip

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import contains_eager
 
+from eas.config import served_at
 from eas.core.db import db
 from eas.participants.models import Participant
 from eas.responses.models import AccessLink
@@ -31,7 +32,16 @@ def token_hash(token: str) -> str:
 
 
 def _base_url() -> str:
-    return (current_app.config.get("EAS_PUBLIC_BASE_URL") or _DEFAULT_BASE).rstrip("/")
+    """EAS_PUBLIC_BASE_URL, or else the address `eas run` serves on (this process's, or the one
+    it noted in the instance folder for other commands)."""
+    config = current_app.config
+    base = (
+        config.get("EAS_PUBLIC_BASE_URL")
+        or config.get("EAS_SERVED_AT")
+        or served_at(current_app.instance_path)
+        or _DEFAULT_BASE
+    )
+    return base.rstrip("/")
 
 
 def _issue(participant_id: int, prompt_id: int | None, now: datetime) -> str:
