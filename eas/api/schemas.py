@@ -296,11 +296,19 @@ class ComplianceQuerySchema(InputSchema):
 class ComplianceSchema(Schema):
     participant = fields.String()
     status = fields.Enum(ParticipantStatus, by_value=True)
-    due = fields.Integer(metadata={"description": "Prompts due so far (sent or missed)."})
+    due = fields.Integer(
+        metadata={
+            "description": "Planned prompts due and settled: completed, or closed unanswered "
+            "(open ones and reports do not count; the export's `prompts_sendable`)."
+        }
+    )
     sent = fields.Integer()
     completed = fields.Integer()
-    partial = fields.Integer(metadata={"description": "Started but not finished."})
+    partial = fields.Integer(metadata={"description": "Started, closed before finished."})
     rate = fields.Float(allow_none=True, metadata={"description": "completed / due."})
+    reports = fields.Integer(
+        metadata={"description": "Reports the participant started and completed (apart)."}
+    )
     below_threshold = fields.Boolean()
     last_completed_at = fields.DateTime(allow_none=True)
 

@@ -86,8 +86,9 @@ def get_study(slug: str):
 def compliance(query: dict, slug: str, pagination_parameters):
     """Compliance per participant
 
-    As on the dashboard: prompts due so far (sent, or due and not sent; cancelled and future
-    prompts do not count), how many were sent and completed, and the rate completed / due.
+    As on the dashboard and in the export: planned prompts due so far and settled (completed,
+    or closed unanswered; open, cancelled and future prompts do not count), how many were sent
+    and completed, the rate completed / due, and reports started by the participant, apart.
     `below_threshold` flags active and paused participants with at least 3 prompts due whose
     rate is under `threshold`.
     """
@@ -107,6 +108,7 @@ def compliance(query: dict, slug: str, pagination_parameters):
             "completed": row.completed,
             "partial": row.partial,
             "rate": row.rate,
+            "reports": row.reports,
             "below_threshold": row.participant.id in flagged,
             "last_completed_at": row.last_completed_at,
         }

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
 
 from eas.core.clock import now_utc
 from eas.core.db import db
@@ -15,6 +16,7 @@ from eas.studies.operations import get_study
 
 
 @click.command("export")
+@with_appcontext
 @click.argument("study_id")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv")

@@ -7,14 +7,16 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-#: Outcomes that do not count against compliance "of what could be answered".
-_NOT_SENDABLE = ("cancelled", "not_sent")
+#: Prompt outcomes that count toward compliance: settled (completed, closed unanswered, never
+#: to be sent). Open, cancelled and future (`not_sent`) prompts do not: the dashboard's rule
+#: (`eas.responses.compliance`).
+COUNTED = frozenset({"completed", "partial", "missed", "expired", "failed"})
 
 
 def count_outcome(counts: list[int], status: str) -> None:
-    """counts: [planned, sendable, completed]."""
+    """counts: [planned, sendable (counted toward compliance), completed]."""
     counts[0] += 1
-    counts[1] += status not in _NOT_SENDABLE
+    counts[1] += status in COUNTED
     counts[2] += status == "completed"
 
 

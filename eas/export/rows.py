@@ -88,9 +88,9 @@ def prompt_status(status: PromptStatus, response_status, expires_at, now) -> str
     if status is PromptStatus.sent:
         if response_status is ResponseStatus.completed:
             return "completed"
-        if response_status is not None:
-            return "partial"
-        return "missed" if expires_at <= now else "open"
+        if expires_at > now:
+            return "open"  # answered in part or not at all, and still open
+        return "missed" if response_status is None else "partial"
     if status in (PromptStatus.scheduled, PromptStatus.sending):
         return "not_sent"
     return status.value  # expired, cancelled, failed
@@ -229,7 +229,16 @@ class StudyRows:
         rows.participant.update(
             prompts_planned=planned,
             prompts_sendable=sendable,
-            prompts_sent=sum(1 for p in rows.prompts if p["sent_utc"] is not None),
+            prompts_sent=sum(
+                1
+                for p in rows.prompts
+                if p["sent_utc"] is not None and p["schedule"] not in self.event_schedules
+            ),
+            reports_completed=sum(
+                1
+                for p in rows.prompts
+                if p["status"] == "completed" and p["schedule"] in self.event_schedules
+            ),
             prompts_completed=completed,
             compliance=completed / sendable if sendable else None,
             compliance_planned=completed / planned if planned else None,

@@ -162,6 +162,12 @@ RESPONSES = Table(
     foreign_keys=[PROMPT_FK, PARTICIPANT_FK],
 )
 
+#: The dashboard's rule (`eas.responses.compliance`), in a column's words.
+_COUNTED = (
+    "Planned prompts due and settled: completed, or closed unanswered (open, future and "
+    "cancelled prompts, and reports the participant started, do not count)"
+)
+
 PARTICIPANTS = Table(
     "participants",
     "Participants",
@@ -189,10 +195,11 @@ PARTICIPANTS = Table(
         _c("wake", "string", "Waking window start (local HH:MM)"),
         _c("sleep", "string", "Waking window end (local HH:MM)"),
         _c("prompts_planned", "integer", "Prompts planned (replaced ones not counted)"),
-        _c("prompts_sendable", "integer", "Planned prompts neither cancelled nor still to come"),
-        _c("prompts_sent", "integer", "Prompts sent"),
-        _c("prompts_completed", "integer", "Prompts completed"),
-        _c("compliance", "number", "Completed / sendable prompts"),
+        _c("prompts_sendable", "integer", _COUNTED),
+        _c("prompts_sent", "integer", "Planned prompts sent"),
+        _c("prompts_completed", "integer", "Planned prompts completed"),
+        _c("reports_completed", "integer", "Reports the participant started and completed"),
+        _c("compliance", "number", "Completed / sendable prompts (as on the dashboard)"),
         _c(
             "compliance_planned",
             "number",
@@ -210,7 +217,7 @@ COMPLIANCE_DAYS = Table(
         _c("participant", "string", "Pseudonymous participant id", required=True),
         _c("study_day", "integer", "Study day", required=True),
         _c("planned", "integer", "Prompts planned"),
-        _c("sendable", "integer", "Planned prompts neither cancelled nor still to come"),
+        _c("sendable", "integer", _COUNTED),
         _c("completed", "integer", "Prompts completed"),
         _c("compliance", "number", "completed / sendable"),
         _c("compliance_planned", "number", "completed / planned"),
@@ -227,7 +234,7 @@ COMPLIANCE_BEEPS = Table(
         _c("schedule", "string", "Schedule id", required=True),
         _c("beep", "integer", "Beep within the day", required=True),
         _c("planned", "integer", "Prompts planned"),
-        _c("sendable", "integer", "Planned prompts neither cancelled nor still to come"),
+        _c("sendable", "integer", _COUNTED),
         _c("completed", "integer", "Prompts completed"),
         _c("compliance", "number", "completed / sendable"),
         _c("compliance_planned", "number", "completed / planned"),

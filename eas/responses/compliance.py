@@ -1,5 +1,13 @@
 """Compliance: how many of the prompts due so far each participant completed, and who is
-falling below a threshold. Read by the dashboard, the API and the heatmap."""
+falling below a threshold. Read by the dashboard, the API and the heatmap; the export counts
+by the same rule, from its prompt statuses (`eas.export.derived.COUNTED`).
+
+The rule: a *planned* prompt (not one the participant started themselves, by texting a keyword
+or from their page: those are reports, counted apart) that fell due (sent, or due and not
+sent: cancelled and future prompts do not count) counts once it is settled: completed, closed
+(its window ended) unanswered, or never to be sent (expired, failed). An open prompt is
+neither kept nor missed yet.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +31,29 @@ DEFAULT_THRESHOLD = 0.6
 MIN_DUE = 3
 
 
+def report_schedules(study: Study) -> set[str]:
+    """Ids of the schedules whose prompts participants start themselves (any version's)."""
+    return {
+        schedule["id"]
+        for version in study.versions
+        for schedule in version.definition["schedules"]
+        if schedule["type"] == "event"
+    }
+
+
+def _settled_due(now: datetime):
+    """SQL: a planned prompt (its response outer-joined) that fell due and is settled."""
+    return sa.and_(
+        PlannedPrompt.status.in_(DUE_STATUSES),
+        PlannedPrompt.due_at <= now,
+        sa.or_(
+            Response.status == ResponseStatus.completed,
+            PlannedPrompt.expires_at <= now,
+            PlannedPrompt.status != PromptStatus.sent,
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class Compliance:
     participant: Participant
@@ -34,16 +65,18 @@ class Compliance:
     #: Of the due prompts: sent (not expired or failed before), and started but not finished.
     sent: int = 0
     partial: int = 0
+    #: Reports the participant started themselves and completed (not part of `rate`).
+    reports: int = 0
 
     @property
     def rate(self) -> float | None:
         return self.completed / self.due if self.due else None
 
 
-def due_so_far(study_id: int, now: datetime, *keys) -> sa.Select:
-    """The study's prompts due by `now` (sent, or due but not sent: cancelled and future ones
-    do not count), grouped by `keys`: the keys, then `due` and `completed` counts. The one
-    reading of compliance for the dashboard, the heatmap and the API."""
+def due_so_far(study: Study, now: datetime, *keys) -> sa.Select:
+    """The study's planned prompts counting toward compliance at `now`, grouped by `keys`:
+    the keys, then `due` and `completed` counts. The one reading of compliance for the
+    dashboard, the heatmap and the API."""
     return (
         sa.select(
             *keys,
@@ -56,16 +89,32 @@ def due_so_far(study_id: int, now: datetime, *keys) -> sa.Select:
         .join(Participant, Participant.id == PlannedPrompt.participant_id)
         .outerjoin(Response, Response.prompt_id == PlannedPrompt.id)
         .where(
-            Participant.study_id == study_id,
-            PlannedPrompt.status.in_(DUE_STATUSES),
-            PlannedPrompt.due_at <= now,
+            Participant.study_id == study.id,
+            PlannedPrompt.schedule_id.not_in(report_schedules(study)),
+            _settled_due(now),
         )
         .group_by(*keys)
     )
 
 
+def _reports_completed(study: Study) -> dict[int, int]:
+    return dict(
+        db.session.execute(
+            sa.select(PlannedPrompt.participant_id, sa.func.count())
+            .join(Response, Response.prompt_id == PlannedPrompt.id)
+            .join(Participant, Participant.id == PlannedPrompt.participant_id)
+            .where(
+                Participant.study_id == study.id,
+                PlannedPrompt.schedule_id.in_(report_schedules(study)),
+                Response.status == ResponseStatus.completed,
+            )
+            .group_by(PlannedPrompt.participant_id)
+        ).all()
+    )
+
+
 def compliance_by_participant(study: Study, now: datetime) -> list[Compliance]:
-    query = due_so_far(study.id, now, PlannedPrompt.participant_id).add_columns(
+    query = due_so_far(study, now, PlannedPrompt.participant_id).add_columns(
         sa.func.count().filter(PlannedPrompt.status == PromptStatus.sent).label("sent"),
         sa.func.count(Response.id)
         .filter(Response.status != ResponseStatus.completed)
@@ -73,6 +122,7 @@ def compliance_by_participant(study: Study, now: datetime) -> list[Compliance]:
         sa.func.max(Response.completed_at).label("last_completed_at"),
     )
     counts = {row.participant_id: row for row in db.session.execute(query)}
+    reports = _reports_completed(study)
     people = db.session.scalars(
         sa.select(Participant)
         .where(Participant.study_id == study.id)
@@ -91,7 +141,7 @@ def compliance_by_participant(study: Study, now: datetime) -> list[Compliance]:
             None,
         )
         if row is None:
-            result.append(Compliance(person, 0, 0, None, pause))
+            result.append(Compliance(person, 0, 0, None, pause, reports=reports.get(person.id, 0)))
         else:
             result.append(
                 Compliance(
@@ -102,6 +152,7 @@ def compliance_by_participant(study: Study, now: datetime) -> list[Compliance]:
                     pause,
                     sent=row.sent,
                     partial=row.partial,
+                    reports=reports.get(person.id, 0),
                 )
             )
     return result

@@ -54,7 +54,7 @@ def compliance_heatmap(study, now: datetime) -> dict:
         db.session.scalars(sa.select(Participant.label).where(Participant.study_id == study.id))
     )
     rows = db.session.execute(
-        due_so_far(study.id, now, Participant.label, PlannedPrompt.study_day)
+        due_so_far(study, now, Participant.label, PlannedPrompt.study_day)
     ).all()
     cells: dict[str, dict[int, tuple[int, int]]] = defaultdict(dict)
     for label, day, due, completed in rows:
