@@ -1,9 +1,15 @@
 """Raising and acknowledging safety alerts. Raising records the alert (and who it concerns,
 pseudonymously) at once, in the same transaction as the answer that set it off; telling the
-coordinators happens after that commit (`notify`), and is retried until it succeeds."""
+coordinators happens after that commit (`notify`), and is retried until it succeeds.
+
+The protocol's reply to an alert is what the participant reads first: `safety_first` orders
+every reply to a participant (an SMS answer, a web page), by SMS and on the web alike."""
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +20,45 @@ from eas.core.db import db
 from eas.participants.models import Participant
 from eas.responses.alerts import newly_triggered
 from eas.safety.models import AlertStatus, SafetyAlert
+
+
+class Kind(enum.Enum):
+    """What a reply to the participant is, for `safety_first`."""
+
+    #: The protocol's reply to a safety alert the text or answer set off.
+    safety = "safety"
+    #: What the participant needs to go on: the next question, the HELP text, how to stop,
+    #: that the study ended for them.
+    needed = "needed"
+    #: Thanks and notes ("Thanks, that's all for now.", "You've answered this check-in, thank
+    #: you!", "No check-in is open right now."): after a safety reply they read as indifferent.
+    courtesy = "courtesy"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One text for the participant, tagged with what it is."""
+
+    text: str
+    kind: Kind = Kind.needed
+    #: A needed reply that opens with a courtesy ("Sorry, I didn't get that.", "OK, let's move
+    #: on."): what it says instead after a safety reply (the question, plainly).
+    plainly: str | None = None
+
+
+def safety_first(replies: Iterable[Reply]) -> list[Reply]:
+    """The replies to send or show, in order: the one rule for every reply to a participant.
+    Without a safety reply, all of them as they are. With one, the safety replies come first
+    (each text once), then only what the participant needs, plainly; thanks and notes are left
+    out."""
+    replies = list(replies)
+    safety = {r.text: r for r in replies if r.kind is Kind.safety}
+    if not safety:
+        return replies
+    return [
+        *safety.values(),
+        *(Reply(r.plainly or r.text, r.kind) for r in replies if r.kind is Kind.needed),
+    ]
 
 
 def raise_alerts(
@@ -66,13 +111,13 @@ def raise_triggered(
     *,
     channel: str,
     now: datetime,
-) -> list[str]:
+) -> list[Reply]:
     """Raise the alerts of `definition` set off by answers changing from `before` to `after`
     or by words in `texts` (in a check-in of `questionnaire_id`, or none); returns the
-    protocol's replies for the participant."""
+    protocol's replies for the participant (to be sent or shown through `safety_first`)."""
     fired = newly_triggered(definition, questionnaire_id, before, after, texts)
     raise_alerts(participant, prompt_id, fired, channel=channel, now=now)
-    return [alert["reply"] for alert, _ in fired if alert.get("reply")]
+    return [Reply(alert["reply"], Kind.safety) for alert, _ in fired if alert.get("reply")]
 
 
 class AlertError(ValueError):

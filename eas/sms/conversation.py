@@ -37,7 +37,7 @@ from eas.responses.replies import (
     split_compact,
 )
 from eas.responses.state import AnswerRow, ResponseState
-from eas.safety.operations import raise_triggered
+from eas.safety.operations import Kind, Reply, raise_triggered
 from eas.scheduling import events
 from eas.scheduling.models import WENT_OUT_AT, WENT_OUT_BY_SMS, PlannedPrompt
 from eas.sms import texts
@@ -130,10 +130,12 @@ def conversation_of(participant_id: int) -> Conversation | None:
     return Conversation(*first[:_CONVERSATION_COLUMNS], answers=answers)
 
 
-def reply(sender: Sender, message, body: str, now: datetime, current: Conversation | None):
-    """Answer one inbound text from an active (or paused) participant: the texts to send back.
-    `current`: `conversation_of` the sender as the caller found it; `message`: the stored text
-    (its `prompt_id` is set to the prompt it answers)."""
+def reply(
+    sender: Sender, message, body: str, now: datetime, current: Conversation | None
+) -> list[Reply]:
+    """Answer one inbound text from an active (or paused) participant: the replies to send back
+    (through `safety_first`). `current`: `conversation_of` the sender as the caller found it;
+    `message`: the stored text (its `prompt_id` is set to the prompt it answers)."""
     definition = sender.definition
     if current is not None and current.is_open(now):
         message.prompt_id = current.prompt_id
@@ -149,22 +151,23 @@ def reply(sender: Sender, message, body: str, now: datetime, current: Conversati
             definition=definition,
         )
         if report is None:
-            return [refusal]
+            return [Reply(refusal)]
         message.prompt_id = report.id
         responses.close_superseded(sender.id, report.id, now)
-        return [prompt_text(report, None, definition)]
+        return [Reply(prompt_text(report, None, definition))]
     if current is not None:
         message.prompt_id = current.prompt_id
         if current.status is ResponseStatus.completed:
             if now < current.expires_at:
-                return [texts.ALREADY_DONE]
+                return [Reply(texts.ALREADY_DONE, Kind.courtesy)]
         elif now - current.closes_at() < _LATE_REPLY_NOTICE:
-            return [texts.CLOSED]
-    return [texts.nothing_open(definition)]
+            return [Reply(texts.CLOSED, Kind.courtesy)]
+    return [Reply(texts.nothing_open(definition), Kind.courtesy)]
 
 
-def _continue(sender: Sender, current: Conversation, body: str, now: datetime) -> list[str]:
-    """The next text of the conversation, then the reply of any safety alert it set off."""
+def _continue(sender: Sender, current: Conversation, body: str, now: datetime) -> list[Reply]:
+    """The next text of the conversation and the reply of any safety alert it set off (which
+    `safety_first` sends first)."""
     definition = (
         sender.definition
         if current.protocol_version_id == sender.version_id
@@ -185,7 +188,7 @@ def _continue(sender: Sender, current: Conversation, body: str, now: datetime) -
         )
         responses.close_superseded(sender.id, current.prompt_id, now)
     before = responses.answered_values(response, questionnaire)
-    text = _step(response, questionnaire, body, now)
+    step = _step(response, questionnaire, body, now)
     response_state.save(response)
     # Rules over answers here; keywords are matched in every text, in `sms.inbound`.
     after = responses.answered_values(response, questionnaire)
@@ -200,12 +203,17 @@ def _continue(sender: Sender, current: Conversation, body: str, now: datetime) -
         channel="sms",
         now=now,
     )
-    return [text, *alerts]
+    return [step, *alerts]
 
 
-def _step(response: ResponseState, questionnaire: dict[str, Any], body: str, now: datetime) -> str:
+def _step(
+    response: ResponseState, questionnaire: dict[str, Any], body: str, now: datetime
+) -> Reply:
+    """Record what `body` answers and move on: the next text of the conversation (the next
+    question, or the questionnaire's thanks)."""
     items = {item["id"]: item for item in questionnaire["items"]}
     item = items[response.current_item_id]
+    total = len(items)
     compact = _compact_outcomes(response, questionnaire, item, body)
     lead = ""
     if compact:
@@ -217,15 +225,17 @@ def _step(response: ResponseState, questionnaire: dict[str, Any], body: str, now
         if isinstance(outcome, Invalid) and not response.reasked:
             response.reasked = True
             response.last_activity_at = now
-            return texts.REASK.format(hint=outcome.hint)
+            question = render_item(item, list(items).index(item["id"]) + 1, total)
+            return Reply(texts.REASK.format(hint=outcome.hint), plainly=question)
         if isinstance(outcome, Invalid):
             lead = texts.MOVE_ON + "\n"
         responses.record(response, item, outcome, body, now)
         responses.advance(response, questionnaire, now)
     if response.current_item_id is None:
-        return lead + closing_text(questionnaire)
+        return Reply(lead + closing_text(questionnaire), Kind.courtesy)
     position = list(items).index(response.current_item_id) + 1
-    return lead + render_item(items[response.current_item_id], position, len(items))
+    question = render_item(items[response.current_item_id], position, total)
+    return Reply(lead + question, plainly=question if lead else None)
 
 
 def _compact_outcomes(

@@ -29,7 +29,7 @@ from eas.core.db import begin_write, core_execute, db, is_transient
 from eas.delivery.models import Direction, Message, MessageStatus
 from eas.participants.lifecycle import opt_in, opt_out
 from eas.participants.models import Participant, ParticipantStatus
-from eas.safety.operations import raise_triggered
+from eas.safety.operations import Reply, raise_triggered, safety_first
 from eas.sms import conversation, texts
 from eas.sms.keywords import Command, command_of
 from eas.sms.senders import Sender, sender_of
@@ -247,6 +247,18 @@ def _understand(
     params: Mapping[str, str],
     now: datetime,
 ) -> list[str]:
+    """The texts to send back, in order: a safety reply first, and no thanks after it."""
+    replies = safety_first(_replies(participant, message, body, params, now))
+    return [reply.text for reply in replies]
+
+
+def _replies(
+    participant: Sender | None,
+    message: StoredText,
+    body: str,
+    params: Mapping[str, str],
+    now: datetime,
+) -> list[Reply]:
     if participant is None:
         log.info("inbound message=%s from a number no study knows", message.id)
         return []
@@ -264,20 +276,20 @@ def _understand(
     definition = participant.definition
     if command is Command.opt_in:
         if not opted_out:
-            return []
+            return keyword_replies
         if definition["study"]["sms"].get("resubscribe"):
             for enrolment in _enrolments(message.phone_hash):
                 if enrolment.status is ParticipantStatus.opted_out:
                     opt_in(enrolment, now, source="sms START")
-            return [texts.OPTED_IN]
-        return [texts.STILL_OPTED_OUT + texts.contact_line(definition)]
+            return [*keyword_replies, Reply(texts.OPTED_IN)]
+        return [*keyword_replies, Reply(texts.STILL_OPTED_OUT + texts.contact_line(definition))]
     if command is Command.help:
-        return [texts.help_text(definition), *keyword_replies]
+        return [*keyword_replies, Reply(texts.help_text(definition))]
     if opted_out:
         return []  # they asked to be left alone; the message is kept, nothing is sent
     if participant.status in (ParticipantStatus.withdrawn, ParticipantStatus.completed):
-        return [texts.ENDED + texts.contact_line(definition), *keyword_replies]
-    return [*conversation.reply(participant, message, body, now, current), *keyword_replies]
+        return [*keyword_replies, Reply(texts.ENDED + texts.contact_line(definition))]
+    return [*keyword_replies, *conversation.reply(participant, message, body, now, current)]
 
 
 def _enrolments(phone_hash: str) -> list[Participant]:
@@ -288,7 +300,7 @@ def _enrolments(phone_hash: str) -> list[Participant]:
 
 def _keyword_alerts(
     participant: Sender, current: conversation.Conversation | None, body: str, now: datetime
-) -> list[str]:
+) -> list[Reply]:
     """Crisis words in any text, in a check-in or not, from anyone enrolled (opted out too:
     a crisis must reach a human). Returns the protocol's replies to send."""
     in_check_in = current if current is not None and current.is_open(now) else None

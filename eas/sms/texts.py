@@ -1,4 +1,7 @@
-"""The fixed texts of the SMS conversation, short enough for one GSM-7 segment each."""
+"""The fixed texts of the SMS conversation, short enough for one GSM-7 segment each.
+
+Where one is sent it is tagged as what it is (`eas.safety.operations.Kind`): the thanks and
+notes (ALREADY_DONE, CLOSED, `nothing_open`) are courtesies, left out after a safety reply."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from eas.participants.models import Channel, ParticipantStatus
 from eas.responses import operations as responses
 from eas.responses import state as response_state
 from eas.responses.models import ResponseStatus
-from eas.safety.operations import raise_triggered
+from eas.safety.operations import Kind, Reply, raise_triggered, safety_first
 from eas.scheduling import events
 from eas.scheduling.models import PromptStatus
 from eas.studies.operations import seals_free_text
@@ -77,11 +77,7 @@ def questionnaire(token: str):
         return refusal
     questionnaire = visit.questionnaire(visit.definition())
     if visit.status is ResponseStatus.completed:
-        return render_template(
-            "survey_done.html",
-            thanks=questionnaire.get("thanks") or "Thank you!",
-            alerts=get_flashed_messages(category_filter=["alert"]),
-        )
+        return _done(questionnaire)
     if not visit.is_open(now_utc()):
         return _message(
             "This questionnaire has closed",
@@ -91,6 +87,16 @@ def questionnaire(token: str):
         )
     _, _, page = _standing(questionnaire, visit)
     return _render_page(questionnaire, visit, page)
+
+
+def _done(questionnaire):
+    """The page after the last one: the questionnaire's thanks, or, when the last page set off
+    a safety alert, the alert's reply first and no thanks (`safety_first`, as by SMS)."""
+    thanks = Reply(questionnaire.get("thanks") or "Thank you!", Kind.courtesy)
+    alerts = [Reply(text, Kind.safety) for text in get_flashed_messages(category_filter=["alert"])]
+    shown = safety_first([*alerts, thanks])
+    safety = [reply.text for reply in shown if reply.kind is Kind.safety]
+    return render_template("survey_done.html", thanks=thanks.text, alerts=safety)
 
 
 def _standing(questionnaire, visit: Visit) -> tuple[str, dict, Page]:
@@ -166,7 +172,7 @@ def save_page(token: str):
     response_state.save(response)
     texts = [raw for item, _, raw in result.outcomes if item["type"] == "text" and raw]
     after = responses.answered_values(response, questionnaire)
-    for reply in raise_triggered(
+    alerts = raise_triggered(
         visit.participant,
         definition,
         visit.prompt_id,
@@ -176,8 +182,10 @@ def save_page(token: str):
         texts,
         channel="web",
         now=now,
-    ):
-        flash(reply, "alert")
+    )
+    # Shown at the top of the next page, before its questions, or in place of the thanks.
+    for reply in safety_first(alerts):
+        flash(reply.text, "alert")
     return redirect(request.path, 303)
 
 

@@ -208,16 +208,16 @@ def test_high_distress_gets_the_protocols_crisis_reply_at_once(db, phone, send_n
     send_next()
     phone.text("n 3 5 6")
     replies = phone.text("9")  # distress
-    assert replies[0].startswith("10/10")
-    assert replies[1].startswith("Thank you for telling us. If you feel unsafe or in crisis, call")
+    assert replies[0].startswith("Thank you for telling us. If you feel unsafe or in crisis, call")
+    assert replies[1].startswith("10/10")
     assert len(phone.text("4")) == 1  # no repeat for the next answer
 
 
 def test_crisis_words_in_any_reply_get_the_crisis_reply(db, phone, send_next):
     send_next()
     replies = phone.text("honestly I want to die")
-    assert replies[0] == "Sorry, I didn't get that. Reply Y or N"
-    assert replies[1].startswith("We are here for you. If you are thinking about hurting yourself")
+    assert replies[0].startswith("We are here for you. If you are thinking about hurting yourself")
+    assert replies[1].startswith("1/10 Since the last check-in")  # the question, plainly
 
 
 def test_a_reply_while_the_dispatcher_has_not_yet_recorded_the_send(db, phone, send_next):
