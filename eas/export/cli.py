@@ -28,6 +28,9 @@ def export_command(
     study_id: str, out: Path, fmt: str, wide: bool, since: datetime | None, sav: bool, dta: bool
 ) -> None:
     """Export a study as a Frictionless data package (tidy longitudinal tables)."""
+    formats = [name for name, wanted in (("sav", sav), ("dta", dta)) if wanted]
+    if formats and fmt != "csv":  # before anything is written
+        raise click.ClickException("--sav and --dta are made from the CSV export: drop --format")
     with read_snapshot():  # every table from one state of the database
         study = get_study(study_id)
         if study is None:
@@ -47,10 +50,7 @@ def export_command(
                 since=since.replace(tzinfo=UTC) if since else None,
                 progress=bar.update if sys.stderr.isatty() else None,
             )
-    formats = [name for name, wanted in (("sav", sav), ("dta", dta)) if wanted]
     if formats:
-        if fmt != "csv":
-            raise click.ClickException("--sav and --dta are made from the CSV export")
         try:
             write_stats_files(out, study.current_version.definition["questionnaires"], formats)
         except RuntimeError as problem:

@@ -293,3 +293,15 @@ def test_answers_keep_the_labels_of_their_own_protocol_version(
     export_study(participant.study, tmp_path / "out", now=clock.now())
     mood = next(r for r in _read(tmp_path / "out", "responses") if r["item"] == "mood")
     assert mood["value_label"] == "very bad"
+
+
+def test_options_that_cannot_go_together_are_refused_before_anything_is_written(
+    db, runner, study, tmp_path
+):
+    out = tmp_path / "export"
+    result = runner.invoke(
+        args=["export", "ai-connection", "--out", str(out), "--format", "parquet", "--sav"]
+    )
+    assert result.exit_code == 1
+    assert "--sav and --dta are made from the CSV export" in result.output
+    assert not out.exists()  # nothing half-written to clean up
