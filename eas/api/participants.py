@@ -7,6 +7,7 @@ import re
 
 import sqlalchemy as sa
 from flask_smorest import abort
+from sqlalchemy.orm import selectinload
 
 from eas.api.auth import addressable, current_user, study_for
 from eas.api.base import NO_PARTICIPANT, NO_STUDY, api_blueprint, field_errors, page_of
@@ -64,9 +65,17 @@ def participant_or_404(study: Study, label: str) -> Participant:
 @blp.error(404, NO_STUDY)
 @blp.paginate()
 def list_participants(query: dict, slug: str, pagination_parameters):
-    """A study's participants, by label"""
+    """A study's participants, by label
+
+    `status` filters by the stored status; `state` says whether each is paused now (a pause
+    with an end date leaves the status `active`), with `paused_until`.
+    """
     study, _ = study_for(slug)
-    select = sa.select(Participant).where(Participant.study_id == study.id)
+    select = (
+        sa.select(Participant)
+        .where(Participant.study_id == study.id)
+        .options(selectinload(Participant.pauses))  # for `state`: not a query each
+    )
     if "status" in query:
         select = select.where(Participant.status == query["status"])
     return page_of(select.order_by(Participant.label), pagination_parameters)

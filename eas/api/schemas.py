@@ -7,9 +7,11 @@ from __future__ import annotations
 import re
 from datetime import UTC
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, post_dump, validate
 
+from eas.core.clock import now_utc
 from eas.participants.models import Channel, ParticipantStatus
+from eas.participants.state import STATES, participant_state
 from eas.protocols.schemas import iana_zones
 from eas.responses.compliance import DEFAULT_THRESHOLD
 from eas.responses.models import ResponseStatus
@@ -145,7 +147,46 @@ class TimezoneChangeSchema(Schema):
 
 class ParticipantSchema(Schema):
     label = fields.String(metadata={"description": "Pseudonymous label (no phone numbers here)."})
-    status = fields.Enum(ParticipantStatus, by_value=True)
+    status = fields.Enum(
+        ParticipantStatus,
+        by_value=True,
+        metadata={
+            "description": "The stored status. A pause with an end date leaves it `active`: "
+            "read `state` for whether the participant is paused now."
+        },
+    )
+    # The state now, as the dashboard and `eas participants list` show it: filled in by
+    # `_state_now` from one reading of `participant_state`.
+    state = fields.String(
+        dump_only=True,
+        metadata={
+            "enum": list(STATES),
+            "description": "The participant's state now: `paused` while a pause is in force "
+            "(with or without an end date), `active` again once it has ended or before one "
+            "that is planned starts; otherwise `status`.",
+        },
+    )
+    state_text = fields.String(
+        dump_only=True,
+        metadata={
+            "description": "The state as people read it, in the participant's zone: "
+            "'active', 'paused until Sat 21 Mar 2026 14:00 EDT', 'paused' (until resumed), "
+            "'withdrawn', 'completed', 'opted out'."
+        },
+    )
+    paused_until = fields.DateTime(
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "description": "End of the pause in force (UTC); null when not paused or paused "
+            "until resumed."
+        },
+    )
+    paused_until_local = fields.DateTime(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "`paused_until` in the participant's zone, with its offset."},
+    )
     channel = fields.Enum(Channel, by_value=True)
     timezone = fields.String()
     wake = fields.Time(format="%H:%M", attribute="wake_time")
@@ -159,6 +200,16 @@ class ParticipantSchema(Schema):
         allow_none=True,
         metadata={"type": "string", "description": "Dyad or group sharing random times."},
     )
+
+    @post_dump(pass_original=True)
+    def _state_now(self, data: dict, participant, **kwargs) -> dict:
+        shown = participant_state(participant, now_utc())
+        until, local_until = shown.paused_until, shown.paused_until_local
+        data["state"] = shown.state
+        data["state_text"] = shown.text
+        data["paused_until"] = until.isoformat() if until else None
+        data["paused_until_local"] = local_until.isoformat() if local_until else None
+        return data
 
 
 class ParticipantDetailSchema(ParticipantSchema):
@@ -193,7 +244,11 @@ class EnrolledSchema(Schema):
 
 
 class ParticipantQuerySchema(InputSchema):
-    status = fields.Enum(ParticipantStatus, by_value=True)
+    status = fields.Enum(
+        ParticipantStatus,
+        by_value=True,
+        metadata={"description": "Only participants with this stored status (see `state`)."},
+    )
 
 
 class ImportSchema(InputSchema):

@@ -19,6 +19,7 @@ from eas.participants.lifecycle import (
     withdraw,
 )
 from eas.participants.operations import import_csv_text
+from eas.participants.state import participant_state
 from eas.scheduling.planner import PlanningError
 from eas.studies.operations import get_study
 
@@ -74,30 +75,34 @@ def _participant(study_id: str, label: str):
 
 
 def _run_lifecycle(action, participant, **kwargs) -> None:
+    now = now_utc()
     try:
-        result = action(participant, now_utc(), actor="cli", **kwargs)
+        result = action(participant, now, actor="cli", **kwargs)
     except (LifecycleError, PlanningError) as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from None
     db.session.commit()
     click.echo(
-        f"{participant.label}: {participant.status.value}; {result.cancelled} future prompt(s) "
-        f"cancelled, {result.created} planned"
+        f"{participant.label}: {participant_state(participant, now)}; "
+        f"{result.cancelled} future prompt(s) cancelled, {result.created} planned"
     )
 
 
 @participants_cli.command("list")
 @click.argument("study_id")
 def list_command(study_id: str) -> None:
-    """List participants (pseudonymous: no phone numbers)."""
+    """List participants (pseudonymous: no phone numbers), with their state now ("paused
+    until" a time in their own zone)."""
     study = get_study(study_id)
     if study is None:
         raise click.ClickException(f"no study '{study_id}'")
+    now = now_utc()
     for p in sorted(study.participants, key=lambda p: p.label):
         group = p.group.label if p.group else "-"
+        window = f"{p.wake_time:%H:%M}-{p.sleep_time:%H:%M}"
         click.echo(
-            f"{p.label}\t{p.status.value}\t{p.timezone}\t{p.wake_time:%H:%M}-{p.sleep_time:%H:%M}"
-            f"\t{p.channel.value}\tstarts {p.start_date}\tgroup {group}"
+            f"{p.label}\t{participant_state(p, now)}\t{p.timezone}\t{window}\t{p.channel.value}"
+            f"\tstarts {p.start_date}\tgroup {group}"
         )
 
 

@@ -20,6 +20,7 @@ from eas.participants.lifecycle import (
     withdraw,
 )
 from eas.participants.operations import ENROL_FIELDS, enrol_one, import_csv_text
+from eas.participants.state import participant_state
 from eas.protocols.fields import iana_zones
 from eas.responses.compliance import compliance_by_participant
 from eas.scheduling.localtime import zone as zone_info
@@ -27,12 +28,7 @@ from eas.scheduling.planner import PlanningError
 from eas.studies.models import Study
 from eas.users.models import StudyRole
 from eas.web.auth import current_user, form_post, login_required, study_for
-from eas.web.monitoring import (
-    answers_by_prompt,
-    local_time,
-    participant_prompts,
-    thread,
-)
+from eas.web.monitoring import answers_by_prompt, participant_prompts, thread
 
 bp = Blueprint("people", __name__)
 
@@ -49,11 +45,14 @@ def _list_page(
     csv_name=None,
     status=200,
 ):
+    now = now_utc()
+    rows = compliance_by_participant(study, now)
     return render_template(
         "participants.html",
         study=study,
         can_act=role.rank >= StudyRole.coordinator.rank,
-        rows=compliance_by_participant(study, now_utc()),
+        rows=rows,
+        states={row.participant.id: participant_state(row.participant, now) for row in rows},
         defaults=study.current_version.definition["participant_defaults"],
         zones=sorted(iana_zones()),
         form=form or {},
@@ -142,6 +141,7 @@ def participant(slug: str, label: str):
         answers=answers_by_prompt(person),
         messages=thread(person),
         zones=sorted(iana_zones()),
+        state=participant_state(person, now),
         paused=any(p.ends_at is None or p.ends_at > now for p in person.pauses),
         now=now,
     )
@@ -170,7 +170,6 @@ def change(slug: str, label: str, action: str):
     person = _participant(study, label)
     now, actor = now_utc(), current_user().email
     reason = request.form.get("reason", "").strip()[:200] or None
-    until = None
     try:
         if action == "pause":
             until = _until(request.form.get("until", "").strip(), person.timezone)
@@ -190,9 +189,7 @@ def change(slug: str, label: str, action: str):
         db.session.rollback()  # the redirect below would otherwise commit a half-made change
         flash(f"Nothing changed: {exc}.")
         return redirect(url_for("people.participant", slug=slug, label=label), 303)
-    state = person.status.value.replace("_", " ")
-    if action == "pause" and until is not None:
-        state = f"paused until {local_time(until, person.timezone)}"
+    state = participant_state(person, now)
     changed = f"{result.cancelled} future prompt(s) cancelled, {result.created} planned"
     flash(f"{label}: {state}; {changed}.")
     return redirect(url_for("people.participant", slug=slug, label=label), 303)

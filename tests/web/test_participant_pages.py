@@ -116,7 +116,7 @@ def test_pause_resume_move_and_withdraw_from_the_page(db, client, clock, partici
     assert "P1: paused until Sat 21 Mar 2026 14:00 EDT; " in page  # as typed, their time
     assert "Sat 21 Mar 2026 14:00 EDT (holiday)" in page
     listed = text(client.get(PEOPLE))
-    assert "active, paused until Sat 21 Mar 2026 14:00 EDT" in listed
+    assert "<td>paused until Sat 21 Mar 2026 14:00 EDT</td>" in listed
     db.session.expire_all()
     assert len(participant.pauses) == 1 and participant.pauses[0].reason == "holiday"
 
