@@ -301,13 +301,16 @@ class Dispatcher(Outcomes):
         """Extend the claims of jobs still to be sent or under way (committed first: a sending
         thread never counts on time the database does not grant)."""
         until = self.clock.now() + self.lease
-        core_execute(
-            self._renew_statement,
-            {"ids": [job.prompt.id for job in jobs], "until": until, "me": self.name},
+        still_ours = set(
+            core_execute(
+                self._renew_statement,
+                {"ids": [job.prompt.id for job in jobs], "until": until, "me": self.name},
+            ).scalars()
         )
         db.session.commit()
         for job in jobs:
-            job.lease.until = max(job.lease.until, until)
+            if job.prompt.id in still_ours:  # a prompt cancelled meanwhile keeps its end
+                job.lease.until = max(job.lease.until, until)
 
     @functools.cached_property
     def _renew_statement(self) -> sa.Update:
@@ -319,6 +322,7 @@ class Dispatcher(Outcomes):
                 PlannedPrompt.claimed_by == sa.bindparam("me"),
             )
             .values(claim_expires_at=sa.bindparam("until", type_=PlannedPrompt.due_at.type))
+            .returning(PlannedPrompt.id)
             .execution_options(synchronize_session=False)
         )
 

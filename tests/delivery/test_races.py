@@ -1,5 +1,6 @@
 """The claim, the window and the participant's state are checked again right before sending."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -178,3 +179,29 @@ def test_an_unsubscribed_number_is_an_audited_opt_out(db, clock, people):
     audit = db.session.scalars(sa.select(AuditEvent.action)).all()
     assert "participant.opted_out" in audit
     assert _prompt(db).status in (PromptStatus.failed, PromptStatus.sent)
+
+
+def test_a_batch_slower_than_its_lease_renews_its_claims_while_it_is_sent(
+    db, clock, create_study, enroll_csv
+):
+    csv = "label,phone,timezone,start_date\n" + "".join(
+        f"P{n},+120255503{n:02d},America/New_York,{START}\n" for n in range(10)
+    )
+    enroll_csv(create_study(PROTOCOL), csv)
+    db.session.commit()
+
+    def slow(message):  # ten calls of 0.6 s: 6 s for a batch under a 4 s lease
+        time.sleep(0.05)  # real time too: the ticking thread records and renews meanwhile
+        clock.advance(timedelta(seconds=0.6))
+
+    provider = FakeProvider(clock, fail=slow)
+    provider.call_seconds = 0.5
+    dispatcher = Dispatcher(provider, name="d", clock=clock, workers=1, lease_seconds=4)
+    clock.set(FIRST_DUE)
+    report = dispatcher.tick()
+    dispatcher.close()
+    assert (report.sent, report.handed_back) == (10, 0)  # one tick: the claims were renewed
+    claims = db.session.scalars(
+        sa.select(PlannedPrompt.claim_expires_at).where(PlannedPrompt.status == PromptStatus.sent)
+    ).all()
+    assert len(claims) == 10 and set(claims) == {None}
