@@ -41,6 +41,7 @@ from eas.safety.operations import Kind, Reply, raise_triggered
 from eas.scheduling import events
 from eas.scheduling.models import WENT_OUT_AT, WENT_OUT_BY_SMS, PlannedPrompt
 from eas.sms import texts
+from eas.sms.keywords import mentions_opt_out
 from eas.studies.definitions import definition_of
 
 if TYPE_CHECKING:
@@ -165,14 +166,35 @@ def reply(
     return [Reply(texts.nothing_open(definition), Kind.courtesy)]
 
 
+def pending_question(sender: Sender, current: Conversation | None, now: datetime) -> list[Reply]:
+    """The question an open check-in waits for (none when nothing is open), as it was asked."""
+    if current is None or not current.is_open(now):
+        return []
+    questionnaire = next(
+        q
+        for q in _definition(sender, current)["questionnaires"]
+        if q["id"] == current.questionnaire_id
+    )
+    items = [item["id"] for item in questionnaire["items"]]
+    response = current.response(encrypts_free_text=False)
+    waiting = response.current_item_id if response is not None else items[0]
+    if waiting is None:
+        return []
+    item = questionnaire["items"][items.index(waiting)]
+    return [Reply(render_item(item, items.index(waiting) + 1, len(items)))]
+
+
+def _definition(sender: Sender, current: Conversation) -> dict[str, Any]:
+    """The protocol the conversation's prompt was sent under."""
+    if current.protocol_version_id == sender.version_id:
+        return sender.definition
+    return definition_of(current.protocol_version_id)
+
+
 def _continue(sender: Sender, current: Conversation, body: str, now: datetime) -> list[Reply]:
     """The next text of the conversation and the reply of any safety alert it set off (which
     `safety_first` sends first)."""
-    definition = (
-        sender.definition
-        if current.protocol_version_id == sender.version_id
-        else definition_of(current.protocol_version_id)
-    )
+    definition = _definition(sender, current)
     questionnaire = next(
         q for q in definition["questionnaires"] if q["id"] == current.questionnaire_id
     )
@@ -222,10 +244,14 @@ def _step(
             responses.advance(response, questionnaire, now)
     else:
         outcome = parse_reply(item, body)
+        question = render_item(item, list(items).index(item["id"]) + 1, total)
+        if isinstance(outcome, Invalid) and mentions_opt_out(body):
+            # Not a wrong answer: they may want to stop. Say how; the question still waits.
+            response.last_activity_at = now
+            return Reply(f"{texts.HOW_TO_STOP}\n{question}", plainly=question)
         if isinstance(outcome, Invalid) and not response.reasked:
             response.reasked = True
             response.last_activity_at = now
-            question = render_item(item, list(items).index(item["id"]) + 1, total)
             return Reply(texts.REASK.format(hint=outcome.hint), plainly=question)
         if isinstance(outcome, Invalid):
             lead = texts.MOVE_ON + "\n"

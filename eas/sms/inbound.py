@@ -283,8 +283,9 @@ def _replies(
                     opt_in(enrolment, now, source="sms START")
             return [*keyword_replies, Reply(texts.OPTED_IN)]
         return [*keyword_replies, Reply(texts.STILL_OPTED_OUT + texts.contact_line(definition))]
-    if command is Command.help:
-        return [*keyword_replies, Reply(texts.help_text(definition))]
+    if command is Command.help:  # and, in a check-in, the question it waits for again
+        pending = conversation.pending_question(participant, current, now)
+        return [*keyword_replies, Reply(texts.help_text(definition)), *pending]
     if opted_out:
         return []  # they asked to be left alone; the message is kept, nothing is sent
     if participant.status in (ParticipantStatus.withdrawn, ParticipantStatus.completed):

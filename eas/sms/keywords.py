@@ -40,3 +40,10 @@ def command_of(body: str, *, opted_out: bool, opt_out_type: str | None = None) -
     if word in HELP:
         return Command.help
     return None
+
+
+def mentions_opt_out(body: str) -> bool:
+    """Whether a text that is not the STOP command still asks to stop ("stop please", "I want
+    to quit"): it is answered with how to stop, never taken for a wrong answer."""
+    words = normalise(body).split()
+    return any(word in OPT_OUT for word in words) or "opt out" in " ".join(words)

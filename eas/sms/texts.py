@@ -9,6 +9,8 @@ from typing import Any
 
 REASK = "Sorry, I didn't get that. {hint}"
 MOVE_ON = "OK, let's move on."
+#: To a text that asks to stop in other words than the keyword ("stop please").
+HOW_TO_STOP = "To stop all texts from this study, reply with the one word STOP."
 CLOSED = "Sorry, this check-in has closed. Watch for the next one!"
 ALREADY_DONE = "You've answered this check-in, thank you!"
 OPTED_IN = "Welcome back: your check-ins start again. Text STOP at any time to stop."
