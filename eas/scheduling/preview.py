@@ -46,6 +46,8 @@ class Preview:
     rows: list[PreviewRow]
     days: list[DayBurden]
     price_per_segment: float
+    #: When the previewed participant's study starts, in words ("tomorrow", "today").
+    starts: str = "tomorrow"
 
     @property
     def total_segments(self) -> int:

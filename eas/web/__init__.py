@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, abort, redirect, request, url_for
 
 from eas.core.db import db
 
@@ -48,6 +48,11 @@ def init_web(app: Flask) -> None:
     # development tool only.
     if app.config["EAS_SMS_PROVIDER"] == "simulator" and app.config["EAS_ENV"] != "production":
         app.register_blueprint(simulator.bp)
+
+    @app.get("/favicon.ico")
+    def favicon():
+        # Browsers ask for it whatever the page's <link rel="icon"> says.
+        return redirect(url_for("static", filename="favicon.svg"), 301)
 
     @app.before_request
     def refuse_control_characters():

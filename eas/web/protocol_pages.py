@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import difflib
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -127,14 +127,16 @@ def compare(old_text: str, new_text: str, context: int = 3) -> list[DiffLine]:
 
 
 def schedule_preview(definition: dict[str, Any], now: datetime) -> Preview | str:
-    """Every prompt one participant with the protocol's default day would get, starting
-    tomorrow in the study's zone; or why it cannot be planned."""
+    """Every prompt one participant with the protocol's default day would get, enrolled now
+    and starting as the protocol says (`study.start`: today or tomorrow) in the study's zone;
+    or why it cannot be planned."""
     defaults = definition["participant_defaults"]
     zone = definition["study"]["timezone"]
+    same_day = definition["study"].get("start") == "same_day"
     try:
-        return build_preview(
+        preview = build_preview(
             definition,
-            start=local_date_of(now, zone) + timedelta(days=1),
+            start=local_date_of(now, zone) + timedelta(days=0 if same_day else 1),
             zone=zone,
             wake=parse_hhmm(defaults["wake"]),
             sleep=parse_hhmm(defaults["sleep"]),
@@ -143,3 +145,4 @@ def schedule_preview(definition: dict[str, Any], now: datetime) -> Preview | str
         )
     except PlanningError as exc:
         return str(exc)
+    return replace(preview, starts="today" if same_day else "tomorrow")

@@ -49,3 +49,8 @@ def test_a_study_one_is_not_on_is_404_like_one_that_does_not_exist(client, creat
     sign_in(client)
     assert client.get("/studies/ai-connection").status_code == 404
     assert client.get("/studies/nope").status_code == 404
+
+
+def test_the_favicon_is_found(client):
+    with client.get("/favicon.ico", follow_redirects=True) as response:  # closes the file
+        assert response.status_code == 200 and response.mimetype == "image/svg+xml"

@@ -159,3 +159,17 @@ def test_viewers_see_the_versions_but_no_form(db, client, make_user, study):
     sign_in(client)
     page = text(client.get("/studies/ai-connection/protocol"))
     assert "protocol/versions/1" in page and "<textarea" not in page
+
+
+def test_the_preview_starts_when_the_protocol_says(app, clock):
+    """A protocol with `start: same_day` is previewed from today, not "starting tomorrow"."""
+    from eas.protocols.validation import validate_protocol_file
+    from eas.web.protocol_pages import schedule_preview
+    from tests.conftest import DEMO_PROTOCOL
+
+    definition = validate_protocol_file(DEMO_PROTOCOL).definition
+    assert schedule_preview(definition, clock.now()).starts == "tomorrow"
+    same_day = {**definition, "study": {**definition["study"], "start": "same_day"}}
+    preview = schedule_preview(same_day, clock.now())
+    assert preview.starts == "today"
+    assert preview.days[0].local_date == clock.now().date()
