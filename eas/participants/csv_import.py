@@ -166,12 +166,13 @@ class _RowParser:
             self.error(line, "phone", f"'{text}' is not a phone number ({exc._msg})")
             return ""
         if not phonenumbers.is_valid_number(number):
-            self.error(
-                line,
-                "phone",
-                f"'{text}' is not a valid phone number (numbers without a + are read as "
-                f"{self.phone_region} numbers)",
+            # The region hint only where it applies: a number written without its + code.
+            hint = (
+                ""
+                if text.lstrip().startswith("+")
+                else f" (numbers without a + are read as {self.phone_region} numbers)"
             )
+            self.error(line, "phone", f"'{text}' is not a valid phone number{hint}")
             return ""
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
@@ -202,13 +203,22 @@ class _RowParser:
                 self.error(line, "sleep", f"schedule '{schedule['id']}': {problem}")
 
 
+def _delimiter(text: str) -> str:
+    """`;` when the header is written with it (Excel in locales whose decimal mark is a comma),
+    else `,`: told from the header line alone, where no value can hold either."""
+    header = text.split("\n", 1)[0]
+    return ";" if header.count(";") > header.count(",") else ","
+
+
 def parse_participants_csv(text: str, definition: dict[str, Any], phone_region: str) -> ParsedCsv:
     """Parse every row; return the good rows and every problem with the others.
 
     A header that cannot be read raises `CsvInvalid` at once: no row can be checked then.
     """
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
-    header = [name.strip() for name in reader.fieldnames or []]
+    text = text.lstrip("\ufeff")
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    # Any case and spaces around: "Label", " Phone " (spreadsheets write headers so).
+    header = [name.strip().lower() for name in reader.fieldnames or []]
     reader.fieldnames = header
     missing = [name for name in REQUIRED_COLUMNS if name not in header]
     unknown = [name for name in header if name not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]

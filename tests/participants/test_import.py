@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from eas.audit.models import AuditEvent
-from eas.participants.csv_import import CsvInvalid
+from eas.participants.csv_import import CsvInvalid, parse_participants_csv
 from eas.participants.models import Channel, Participant, ParticipantStatus
 
 GOOD_CSV = dedent(
@@ -183,3 +183,25 @@ def test_an_implausible_start_date_is_named_not_planned(db, create_study, enroll
     assert [error.format("people.csv") for error in caught.value.errors] == [
         "people.csv:2: start_date: 9999-12-31 is not a plausible first study day (2000-2100)"
     ]
+
+
+def test_a_semicolon_file_with_headers_in_any_case_is_read(demo_protocol):
+    text = (
+        "Label; Phone ;TimeZone;Wake\n"
+        "P1;+12025550101;America/New_York;08:00\n"
+        "P2;+12025550102;Europe/Berlin;\n"
+    )
+    parsed = parse_participants_csv(text, demo_protocol.definition, "US")
+    assert parsed.errors == []
+    assert [(r.label, r.phone, r.timezone) for r in parsed.rows] == [
+        ("P1", "+12025550101", "America/New_York"),
+        ("P2", "+12025550102", "Europe/Berlin"),
+    ]
+
+
+def test_the_region_hint_comes_only_with_numbers_written_without_a_plus(demo_protocol):
+    text = "label,phone,timezone\nP1,+1202555010,America/New_York\nP2,202555010,America/New_York\n"
+    errors = parse_participants_csv(text, demo_protocol.definition, "US").errors
+    assert [e.line for e in errors] == [2, 3]
+    assert "read as US numbers" not in errors[0].message
+    assert "read as US numbers" in errors[1].message
