@@ -16,6 +16,7 @@ from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import current_app
 
 from eas.core.db import db
 from eas.participants.models import Participant
@@ -89,6 +90,22 @@ def _addresses(text: str | None) -> tuple[str, ...]:
     return tuple(address.strip() for address in (text or "").split(",") if address.strip())
 
 
+def mail_configured() -> bool:
+    """Whether alerts are mailed at all (EAS_ALERT_EMAILS and EAS_SMTP_HOST set)."""
+    return Mailer.from_config(current_app.config) is not None
+
+
+def team_told(alert: SafetyAlert, mail: bool, *, check: str = "check this page") -> str:
+    """Whether the team was told of `alert`, as it is: `mail`, whether mail is configured."""
+    if alert.notified_at is not None:
+        return f"mailed {alert.notified_at:%Y-%m-%d %H:%M} UTC"
+    if not mail:
+        return f"no e-mail configured: nobody was told; {check}"
+    if alert.last_error:
+        return f"not mailed yet ({alert.notify_attempts} tries failed: {alert.last_error})"
+    return "not mailed yet (the dispatcher mails it within a minute)"
+
+
 def compose(
     alert: SafetyAlert, study: Study, label: str, escalation: str | None = None
 ) -> tuple[str, str]:
@@ -101,7 +118,7 @@ def compose(
         f"({trigger}, by {alert.channel}) at {alert.raised_at:%Y-%m-%d %H:%M} UTC.\n\n"
         "The protocol's reply was sent to them. Please follow the study's safety procedure, "
         "then acknowledge the alert:\n\n"
-        f"    eas alerts ack {study.slug} {alert.id} --by YOUR-NAME\n\n"
+        f"    eas alerts ack {study.slug} {alert.number} --by YOUR-EMAIL --note 'WHAT YOU DID'\n\n"
         "It stays open until acknowledged. This mail contains no phone number and no answer.\n"
     )
     if escalation:

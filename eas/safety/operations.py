@@ -20,6 +20,9 @@ from eas.core.db import db
 from eas.participants.models import Participant
 from eas.responses.alerts import newly_triggered
 from eas.safety.models import AlertStatus, SafetyAlert
+from eas.studies.models import Study
+from eas.users.models import StudyRole, User
+from eas.users.operations import role_in
 
 
 class Kind(enum.Enum):
@@ -61,6 +64,27 @@ def safety_first(replies: Iterable[Reply]) -> list[Reply]:
     ]
 
 
+#: The study's row, locked until the transaction ends so that two alerts raised at once in one
+#: study never get the same number. FOR NO KEY UPDATE: it does not wait for, nor block, the
+#: key-share lock of inserts that reference the study. Taken after the participant's lock
+#: (the SMS path locks the number's enrolments first): participant, then study, everywhere.
+_LOCK_STUDY = (
+    sa.select(Study.id).where(Study.id == sa.bindparam("study_id")).with_for_update(key_share=True)
+)
+
+
+def _last_number(study_id: int) -> int:
+    """The study's highest alert number so far (0 without alerts), its row locked for numbering
+    (SQLite: the write transaction holds the database already)."""
+    if db.session.get_bind().dialect.name != "sqlite":
+        db.session.execute(_LOCK_STUDY, {"study_id": study_id})
+    return db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.max(SafetyAlert.number), 0)).where(
+            SafetyAlert.study_id == study_id
+        )
+    )
+
+
 def raise_alerts(
     participant: Participant,
     prompt_id: int | None,
@@ -72,10 +96,13 @@ def raise_alerts(
     """`fired`: (the protocol's alert, "rule" or "keyword") pairs."""
     if not fired:
         return []  # most answers: nothing to write, no flush
+    number = _last_number(participant.study_id)
     raised = []
     for alert, trigger in fired:
+        number += 1
         safety_alert = SafetyAlert(
             study_id=participant.study_id,
+            number=number,
             participant_id=participant.id,
             prompt_id=prompt_id,
             rule=alert["id"],
@@ -94,6 +121,7 @@ def raise_alerts(
             study_id=participant.study_id,
             participant_id=participant.id,
             alert_id=safety_alert.id,
+            number=safety_alert.number,
             rule=safety_alert.rule,
             trigger=safety_alert.trigger,
         )
@@ -124,30 +152,68 @@ class AlertError(ValueError):
     pass
 
 
+class NoSuchAlert(AlertError):
+    pass
+
+
 class AlreadyAcknowledged(AlertError):
     """Someone acknowledged the alert first: nothing to do, but say who."""
 
 
-def acknowledge(study_id: int, alert_id: int, *, by: str, now: datetime) -> SafetyAlert:
+#: The longest note kept with an acknowledgement.
+MAX_NOTE = 500
+
+
+def acting_member(study_id: int, email: str) -> User:
+    """The active account of `email` if it may act on alerts in the study (coordinator or
+    owner); AlertError otherwise, saying why."""
+    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise AlertError(f"no account '{email}' (eas users create)")
+    if not user.is_active:
+        raise AlertError(f"the account '{user.email}' is deactivated")
+    role = role_in(user, study_id)
+    if role is None:
+        raise AlertError(f"'{user.email}' is not on this study's team")
+    if role.rank < StudyRole.coordinator.rank:
+        raise AlertError(
+            f"'{user.email}' is a {role.value} of this study: only coordinators and owners "
+            "acknowledge alerts"
+        )
+    return user
+
+
+def acknowledge(study_id: int, number: int, *, by: User, note: str, now: datetime) -> SafetyAlert:
+    """Acknowledge the study's alert `number` once the safety procedure has been followed:
+    who (`by`, an account allowed to act), when and what was done (`note`, required)."""
     alert = db.session.scalar(
-        sa.select(SafetyAlert).where(SafetyAlert.id == alert_id, SafetyAlert.study_id == study_id)
+        sa.select(SafetyAlert).where(SafetyAlert.number == number, SafetyAlert.study_id == study_id)
     )
     if alert is None:
-        raise AlertError(f"no alert {alert_id} in this study")
+        raise NoSuchAlert(f"no alert {number} in this study")
     if alert.status is AlertStatus.acknowledged:
         raise AlreadyAcknowledged(
-            f"alert {alert_id} was acknowledged by {alert.acknowledged_by} at "
+            f"alert {number} was acknowledged by {alert.acknowledged_by} at "
             f"{alert.acknowledged_at:%Y-%m-%d %H:%M} UTC"
         )
+    note = " ".join((note or "").split())
+    if not note:
+        raise AlertError("say what was done (a short note, e.g. 'called participant, safe')")
+    if len(note) > MAX_NOTE:
+        raise AlertError(f"the note is longer than {MAX_NOTE} characters")
     alert.status = AlertStatus.acknowledged
     alert.acknowledged_at = now
-    alert.acknowledged_by = by
+    alert.acknowledged_by = by.email
+    alert.acknowledged_by_user_id = by.id
+    alert.acknowledged_note = note
     record(
         "alert.acknowledged",
-        actor=by,
+        actor=by.email,
         study_id=study_id,
         participant_id=alert.participant_id,
         alert_id=alert.id,
+        number=alert.number,
+        note=note,
     )
     db.session.flush()
     return alert

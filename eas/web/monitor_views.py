@@ -14,8 +14,15 @@ from eas.responses.compliance import (
     below_threshold,
     compliance_by_participant,
 )
+from eas.safety.models import AlertStatus
 from eas.web.auth import MAX_ID, bounded_int, login_required, study_for
-from eas.web.monitoring import audit_page, delivery_failures, local_today, todays_prompts
+from eas.web.monitoring import (
+    audit_page,
+    delivery_failures,
+    local_today,
+    study_alerts,
+    todays_prompts,
+)
 
 bp = Blueprint("monitor", __name__)
 FAILURE_DAYS = 7
@@ -47,6 +54,7 @@ def today(slug: str):
         now=now,
         today=local_today(study, now),
         prompts=prompts,
+        alerts=study_alerts(study, AlertStatus.open),
         states=sorted(states.items()),
         failures=delivery_failures(study, now - timedelta(days=FAILURE_DAYS)),
         failure_days=FAILURE_DAYS,

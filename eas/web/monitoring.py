@@ -1,5 +1,5 @@
-"""What the monitoring pages ask of the database: today's prompts, delivery failures, the audit
-log (compliance per participant: `responses.compliance`). Read-only."""
+"""What the monitoring pages ask of the database: today's prompts, delivery failures, safety
+alerts, the audit log (compliance per participant: `responses.compliance`). Read-only."""
 
 from __future__ import annotations
 
@@ -16,10 +16,13 @@ from eas.delivery.models import Direction, Message, MessageStatus
 from eas.export.rows import prompt_status
 from eas.participants.models import Participant
 from eas.responses.models import Answer, Response, ResponseStatus
+from eas.safety.models import AlertStatus, SafetyAlert
+from eas.safety.notify import mail_configured, team_told
 from eas.scheduling.localtime import local, local_date_of, zone_at
 from eas.scheduling.models import PlannedPrompt, PromptStatus
 from eas.scheduling.reasons import CancelReason
 from eas.studies.models import Study
+from eas.users.models import StudyRole
 
 
 @dataclass(frozen=True)
@@ -110,15 +113,7 @@ def answers_by_prompt(participant: Participant) -> dict[int, list[tuple[str, str
     ).all()
     answers: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for prompt_id, answer in rows:
-        if answer.missing_code is not None:
-            shown = answer.missing_code.value
-        elif answer.value_text is not None:
-            shown = answer.value_text
-        elif answer.value_numeric is not None:
-            shown = f"{answer.value_numeric:g}"
-        else:
-            shown = ""
-        answers[prompt_id].append((answer.item_id, shown))
+        answers[prompt_id].append((answer.item_id, _shown(answer)))
     return answers
 
 
@@ -217,3 +212,106 @@ def local_time(moment: datetime, zone: str) -> str:
 
 def local_today(study: Study, now: datetime) -> date:
     return local_date_of(now, study.timezone)
+
+
+@dataclass(frozen=True)
+class AlertView:
+    alert: SafetyAlert
+    label: str
+    #: Whether the team was told, as it is (`safety.notify.team_told`).
+    told: str
+    #: What set it off (the participant's text or answers), for roles that see answers; None
+    #: when the page does not show it, "" when it is no longer kept (the data was deleted).
+    set_off_by: str | None = None
+
+
+#: Who sees the words or answers that set an alert off: whoever sees answers, and every role
+#: of a study does (the participant page shows each member the answers and the SMS thread).
+SEES_ANSWERS = StudyRole.viewer
+
+
+def sees_answers(role: StudyRole) -> bool:
+    return role.rank >= SEES_ANSWERS.rank
+
+
+def open_alert_counts(study_ids: list[int]) -> dict[int, int]:
+    """Open alerts per study, for the studies list."""
+    if not study_ids:
+        return {}
+    return dict(
+        db.session.execute(
+            sa.select(SafetyAlert.study_id, sa.func.count())
+            .where(SafetyAlert.study_id.in_(study_ids), SafetyAlert.status == AlertStatus.open)
+            .group_by(SafetyAlert.study_id)
+        ).all()
+    )
+
+
+def study_alerts(
+    study: Study,
+    status: AlertStatus,
+    *,
+    participant: Participant | None = None,
+    with_text: bool = False,
+) -> list[AlertView]:
+    """The study's open alerts (oldest first) or acknowledged ones (newest acknowledgement
+    first), or only one participant's; `with_text`: with what set each off."""
+    query = (
+        sa.select(SafetyAlert, Participant.label)
+        .join(Participant, Participant.id == SafetyAlert.participant_id)
+        .where(SafetyAlert.study_id == study.id, SafetyAlert.status == status)
+    )
+    if participant is not None:
+        query = query.where(SafetyAlert.participant_id == participant.id)
+    if status is AlertStatus.open:
+        query = query.order_by(SafetyAlert.number)
+    else:
+        query = query.order_by(SafetyAlert.acknowledged_at.desc(), SafetyAlert.number.desc())
+    mail = mail_configured()
+    definition = study.current_version.definition if study.current_version else {}
+    return [
+        AlertView(
+            alert,
+            label,
+            team_told(alert, mail),
+            set_off_by(alert, definition) if with_text else None,
+        )
+        for alert, label in db.session.execute(query).all()
+    ]
+
+
+def set_off_by(alert: SafetyAlert, definition: dict) -> str:
+    """What set the alert off: the text (an SMS, free-text answers) with the keyword, or the
+    answers its rule reads; "" once the participant's data was deleted."""
+    if alert.trigger == "keyword" and alert.channel == "sms":
+        bodies = db.session.scalars(
+            sa.select(Message.body).where(
+                Message.participant_id == alert.participant_id,
+                Message.direction == Direction.inbound,
+                Message.created_at == alert.raised_at,
+            )
+        ).all()
+        return " / ".join(hide_link_tokens(body) for body in bodies)
+    if alert.prompt_id is None:
+        return ""
+    answers = db.session.scalars(
+        sa.select(Answer)
+        .join(Response, Response.id == Answer.response_id)
+        .where(Response.prompt_id == alert.prompt_id)
+        .order_by(Answer.position)
+    ).all()
+    if alert.trigger == "keyword":
+        return " / ".join(a.value_text for a in answers if a.value_text)
+    rule = next((a for a in definition.get("alerts", []) if a.get("id") == alert.rule), {})
+    named = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", rule.get("when") or ""))
+    return "; ".join(f"{a.item_id} {_shown(a)}" for a in answers if a.item_id in named or not named)
+
+
+def _shown(answer: Answer) -> str:
+    if answer.missing_code is not None:
+        return answer.missing_code.value
+    if answer.value_text is not None:
+        return answer.value_text
+    if answer.value_numeric is not None:
+        return f"{answer.value_numeric:g}"
+    return ""

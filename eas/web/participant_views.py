@@ -23,12 +23,19 @@ from eas.participants.operations import ENROL_FIELDS, enrol_one, import_csv_text
 from eas.participants.state import participant_state
 from eas.protocols.fields import iana_zones
 from eas.responses.compliance import compliance_by_participant
+from eas.safety.models import AlertStatus
 from eas.scheduling.localtime import zone as zone_info
 from eas.scheduling.planner import PlanningError
 from eas.studies.models import Study
 from eas.users.models import StudyRole
 from eas.web.auth import current_user, form_post, login_required, study_for
-from eas.web.monitoring import answers_by_prompt, participant_prompts, thread
+from eas.web.monitoring import (
+    answers_by_prompt,
+    participant_prompts,
+    sees_answers,
+    study_alerts,
+    thread,
+)
 
 bp = Blueprint("people", __name__)
 
@@ -139,6 +146,9 @@ def participant(slug: str, label: str):
         can_act=role.rank >= StudyRole.coordinator.rank,
         prompts=participant_prompts(person, now),
         answers=answers_by_prompt(person),
+        alerts=study_alerts(
+            study, AlertStatus.open, participant=person, with_text=sees_answers(role)
+        ),
         messages=thread(person),
         zones=sorted(iana_zones()),
         state=participant_state(person, now),

@@ -1,20 +1,27 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 
 from eas.core.clock import now_utc
 from eas.core.db import db
 from eas.export.archive import record_export, zipped_export
 from eas.participants.models import Participant, ParticipantStatus
 from eas.protocols.sms_format import answer_hint
-from eas.safety.models import AlertStatus, SafetyAlert
-from eas.safety.operations import AlertError, AlreadyAcknowledged, acknowledge
+from eas.safety.models import AlertStatus
+from eas.safety.operations import (
+    MAX_NOTE,
+    AlertError,
+    AlreadyAcknowledged,
+    NoSuchAlert,
+    acknowledge,
+)
 from eas.studies.models import Study
 from eas.users.models import StudyMembership, StudyRole
 from eas.users.operations import may_create_studies
 from eas.web.auth import MAX_ID, current_user, form_post, login_required, study_for
 from eas.web.heatmap import compliance_heatmap
+from eas.web.monitoring import open_alert_counts, sees_answers, study_alerts
 
 bp = Blueprint("web", __name__)
 
@@ -29,7 +36,10 @@ def index():
         .order_by(Study.title)
     ).all()
     return render_template(
-        "index.html", studies=studies, may_create=may_create_studies(current_user())
+        "index.html",
+        studies=studies,
+        open_alerts=open_alert_counts([study.id for study in studies]),
+        may_create=may_create_studies(current_user()),
     )
 
 
@@ -46,12 +56,7 @@ def study(slug: str):
             .group_by(Participant.status)
         ).all()
     )
-    alerts = db.session.execute(
-        sa.select(SafetyAlert, Participant.label)
-        .join(Participant, Participant.id == SafetyAlert.participant_id)
-        .where(SafetyAlert.study_id == study.id, SafetyAlert.status == AlertStatus.open)
-        .order_by(SafetyAlert.raised_at)
-    ).all()
+    with_text = sees_answers(role)
     return render_template(
         "study.html",
         study=study,
@@ -60,23 +65,30 @@ def study(slug: str):
         version=study.current_version,
         definition=study.current_version.definition,
         status_counts=[(status.value, counts.get(status, 0)) for status in ParticipantStatus],
-        alerts=alerts,
+        alerts=study_alerts(study, AlertStatus.open, with_text=with_text),
+        history=study_alerts(study, AlertStatus.acknowledged, with_text=with_text),
+        max_note=MAX_NOTE,
         heatmap=compliance_heatmap(study, now_utc()),
         answer_hint=answer_hint,
     )
 
 
-@bp.post(f"/studies/<slug>/alerts/<int(max={MAX_ID}):alert_id>/ack")
+@bp.post(f"/studies/<slug>/alerts/<int(max={MAX_ID}):number>/ack")
 @form_post
 @login_required
-def acknowledge_alert(slug: str, alert_id: int):
+def acknowledge_alert(slug: str, number: int):
+    """Acknowledge the study's alert `number`, saying what was done (the form's note)."""
     study, _ = study_for(slug, StudyRole.coordinator)
+    note = request.form.get("note", "")
     try:
-        acknowledge(study.id, alert_id, by=current_user().email, now=now_utc())
+        acknowledge(study.id, number, by=current_user(), note=note, now=now_utc())
     except AlreadyAcknowledged as problem:
         flash(f"Already done: {problem}.")  # a colleague was quicker
-    except AlertError:
+    except NoSuchAlert:
         abort(404)
+    except AlertError as problem:
+        db.session.rollback()
+        flash(f"Alert {number} is still open: {problem}.")
     return redirect(url_for("web.study", slug=slug, _anchor="open-alerts"), 303)
 
 

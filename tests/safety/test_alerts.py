@@ -82,7 +82,7 @@ def test_a_distress_answer_by_sms_reaches_the_team_despite_a_failing_mail_server
     assert mail["To"] == "oncall@example.org"
     assert "participant P1" in mail["Subject"] and "high_distress" in mail["Subject"]
     body = mail.get_content()
-    assert f"eas alerts ack ai-connection {alert.id}" in body
+    assert f"eas alerts ack ai-connection {alert.number} --by YOUR-EMAIL --note" in body
     assert "+1202" not in body and "202555" not in body
     clock.advance(timedelta(hours=1))
     assert mailing_dispatcher.tick().alerts_notified == 0  # once
@@ -107,22 +107,28 @@ def test_an_alert_from_the_web_diary(db, client, diary):
     assert (alert.rule, alert.channel, alert.prompt_id) == ("crisis_words", "web", diary[0].id)
 
 
-def test_acknowledging_an_alert_is_audited_and_happens_once(db, runner, clock, phone, participant):
+def test_acknowledging_an_alert_is_audited_and_happens_once(
+    db, runner, clock, phone, participant, make_user
+):
+    make_user("dr-lee@example.org", study=participant.study)
+    make_user("x@example.org", study=participant.study)
     clock.advance(timedelta(days=1, hours=5))
     phone.text("I want to die")
     (alert,) = _alerts(db)
     listed = runner.invoke(args=["alerts", "list", "ai-connection"])
-    assert f"{alert.id}\t" in listed.output and "OPEN" in listed.output
-    done = runner.invoke(args=["alerts", "ack", "ai-connection", str(alert.id), "--by", "dr-lee"])
+    assert f"{alert.number}\t" in listed.output and "OPEN" in listed.output
+    ack = ["alerts", "ack", "ai-connection", str(alert.number), "--note", "called, safe"]
+    done = runner.invoke(args=[*ack, "--by", "dr-lee@example.org"])
     assert done.exit_code == 0, done.output
     (alert,) = _alerts(db)
-    assert alert.status is AlertStatus.acknowledged and alert.acknowledged_by == "dr-lee"
+    assert alert.status is AlertStatus.acknowledged
+    assert alert.acknowledged_by == "dr-lee@example.org"
     audit = db.session.scalar(
         sa.select(AuditEvent).where(AuditEvent.action == "alert.acknowledged")
     )
-    assert audit.actor == "dr-lee" and audit.details["alert_id"] == alert.id
-    again = runner.invoke(args=["alerts", "ack", "ai-connection", str(alert.id), "--by", "x"])
-    assert again.exit_code == 1 and "was acknowledged by dr-lee" in again.output
+    assert audit.actor == "dr-lee@example.org" and audit.details["alert_id"] == alert.id
+    again = runner.invoke(args=[*ack, "--by", "x@example.org"])
+    assert again.exit_code == 1 and "was acknowledged by dr-lee@example.org" in again.output
     assert "no open alerts" in runner.invoke(args=["alerts", "list", "ai-connection"]).output
 
 

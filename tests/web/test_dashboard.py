@@ -39,18 +39,18 @@ def test_a_coordinator_acknowledges_an_alert_on_the_study_page(
     make_user(study=participant.study)
     sign_in(client)
     page = client.get("/studies/ai-connection").get_data(as_text=True)
-    assert "<td>P1</td><td>crisis_words</td>" in page and "+1202" not in page
+    assert ">P1</a></td><td>crisis_words</td>" in page and "+1202" not in page
     (alert_id,) = re.findall(r"/alerts/(\d+)/ack", page)
     response = client.post(
         f"/studies/ai-connection/alerts/{alert_id}/ack",
-        data={"csrf_token": _csrf(client, "/studies/ai-connection")},
+        data={"csrf_token": _csrf(client, "/studies/ai-connection"), "note": "called, safe"},
     )
     assert response.status_code == 303
     db.session.expire_all()
-    alert = db.session.get(SafetyAlert, int(alert_id))
+    alert = db.session.scalar(sa.select(SafetyAlert).where(SafetyAlert.number == int(alert_id)))
     assert alert.status is AlertStatus.acknowledged and alert.acknowledged_by == "coord@example.org"
     after = client.get("/studies/ai-connection").get_data(as_text=True)
-    assert "<td>P1</td><td>crisis_words</td>" not in after
+    assert ">P1</a></td><td>crisis_words</td>" not in after
 
 
 def test_a_viewer_can_look_but_not_act(db, client, clock, phone, participant, make_user):
@@ -59,9 +59,9 @@ def test_a_viewer_can_look_but_not_act(db, client, clock, phone, participant, ma
     make_user(study=participant.study, role="viewer")
     sign_in(client)
     page = client.get("/studies/ai-connection").get_data(as_text=True)
-    assert "<td>P1</td><td>crisis_words</td>" in page
+    assert ">P1</a></td><td>crisis_words</td>" in page
     assert "/ack" not in page and "Download" not in page
-    alert_id = db.session.scalar(sa.select(SafetyAlert.id))
+    alert_id = db.session.scalar(sa.select(SafetyAlert.number))
     refused = client.post(
         f"/studies/ai-connection/alerts/{alert_id}/ack",
         data={"csrf_token": _csrf(client, "/studies/ai-connection")},
