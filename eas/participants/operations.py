@@ -234,13 +234,21 @@ def enrol_one(
     """Enrol one participant by the rules of a CSV row (the same checks and defaults); raises
     `CsvInvalid` with an error per field (line 2: the row after the header)."""
     values = {name: (fields.get(name) or "").strip() for name in ENROL_FIELDS}
-    blank = [RowError(2, name, "is required") for name in REQUIRED_FIELDS if not values[name]]
-    if blank:
-        raise CsvInvalid(blank)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=ENROL_FIELDS)
     writer.writeheader()
     writer.writerow(values)
+    blank = [RowError(2, name, "is required") for name in REQUIRED_FIELDS if not values[name]]
+    if blank:
+        # Every problem at once: the blank fields, and what the others have wrong.
+        region = current_app.config["EAS_DEFAULT_PHONE_REGION"]
+        definition = study.current_version.definition
+        try:
+            others = parse_participants_csv(buffer.getvalue(), definition, region).errors
+        except CsvInvalid:  # nothing at all given: the blank fields say it
+            others = []
+        missing = {error.column for error in blank}
+        raise CsvInvalid(blank + [error for error in others if error.column not in missing])
     return import_csv_text(study, buffer.getvalue(), actor=actor, start=start)
 
 

@@ -207,3 +207,23 @@ def test_blank_fields_and_unaddressable_labels_are_field_errors(participant, api
         f"{STUDY}/participants/import", json={"csv": "label,phone,timezone\n,,\n"}
     )
     assert blank_rows.status_code == 422
+
+
+def test_every_field_error_comes_at_once(db, participant, api):
+    refused = api.post(
+        f"{STUDY}/participants",
+        json={"label": "", "phone": "12", "timezone": "Mars/Olympus", "wake": "99:00"},
+    )
+    assert refused.status_code == 422
+    errors = refused.get_json()["errors"]["json"]
+    assert errors["label"] == ["is required"]
+    assert set(errors) == {"label", "phone", "timezone", "wake"}
+
+
+def test_a_body_that_is_not_json_gets_the_apis_own_error(db, participant, api):
+    refused = api.post(
+        f"{STUDY}/participants", data="{not json", headers={"Content-Type": "application/json"}
+    )
+    assert refused.status_code == 400
+    body = refused.get_json()
+    assert body["code"] == 400 and body["errors"] == {"json": ["Invalid JSON body."]}
