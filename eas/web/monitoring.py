@@ -194,15 +194,22 @@ def thread(participant: Participant) -> list[Message]:
 def audit_page(
     study: Study, *, before: int | None, size: int = 50
 ) -> list[tuple[AuditEvent, str | None]]:
-    """The study's audit events, newest first, each with its participant's label (if any)."""
+    """The study's audit events, newest first (by when they happened: a simulated history is
+    written after later events), each with its participant's label (if any); `before`: the
+    event the previous page ended with."""
     query = (
         sa.select(AuditEvent, Participant.label)
         .outerjoin(Participant, Participant.id == AuditEvent.participant_id)
         .where(AuditEvent.study_id == study.id)
     )
-    if before is not None:
-        query = query.where(AuditEvent.id < before)
-    return db.session.execute(query.order_by(AuditEvent.id.desc()).limit(size)).all()
+    anchor = db.session.get(AuditEvent, before) if before is not None else None
+    if anchor is not None:
+        query = query.where(
+            sa.tuple_(AuditEvent.occurred_at, AuditEvent.id)
+            < sa.tuple_(anchor.occurred_at, anchor.id)
+        )
+    newest_first = (AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+    return db.session.execute(query.order_by(*newest_first).limit(size)).all()
 
 
 def local_time(moment: datetime, zone: str) -> str:

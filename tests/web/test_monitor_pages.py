@@ -74,3 +74,23 @@ def test_a_long_e_mail_address_is_audited_whole(db, client, participant, make_us
     sign_in(client, email)
     post(client, f"{STUDY}/participants/P1/pause", {"reason": "flu"})
     assert f"<td>{email}</td><td>participant.paused</td>" in text(client.get(f"{STUDY}/audit"))
+
+
+def test_the_audit_log_is_newest_first_by_when_things_happened(
+    db, client, clock, participant, make_user
+):
+    """An event written later about an earlier moment (a simulated history, say) takes its
+    place in time; an export's entry gives each table's row count."""
+    from eas.audit.operations import record
+
+    make_user(study=participant.study)
+    record("study.exported", actor="later", study_id=participant.study_id,
+           rows={"prompts": 12, "responses": 40}, format="csv")  # fmt: skip
+    db.session.flush()
+    clock.advance(timedelta(days=-3))
+    record("history.added", actor="earlier", study_id=participant.study_id)
+    db.session.commit()
+    sign_in(client)
+    page = text(client.get(f"{STUDY}/audit"))
+    assert page.index("<td>later</td>") < page.index("<td>earlier</td>")
+    assert "rows: prompts 12, responses 40" in page
