@@ -182,13 +182,23 @@ def hide_link_tokens(body: str) -> str:
     return _LINK_TOKEN.sub(r"/\1/…", body)
 
 
-def thread(participant: Participant) -> list[Message]:
-    """Every text to and from the participant, oldest first."""
-    return db.session.scalars(
-        sa.select(Message)
-        .where(Message.participant_id == participant.id)
-        .order_by(Message.created_at, Message.id)
-    ).all()
+#: Texts shown at a time on a participant's page (three days of a pilot held 16,000 px).
+THREAD_PAGE = 60
+
+
+def thread(
+    participant: Participant, *, before: int | None = None
+) -> tuple[list[Message], int | None]:
+    """The participant's latest texts to and from them (before the text `before`, if given),
+    oldest first, and the id to ask for the page before them (None: no older texts)."""
+    size = THREAD_PAGE
+    query = sa.select(Message).where(Message.participant_id == participant.id)
+    if before is not None:
+        query = query.where(Message.id < before)
+    latest = db.session.scalars(query.order_by(Message.id.desc()).limit(size + 1)).all()
+    shown = latest[:size]
+    older = shown[-1].id if len(latest) > size else None
+    return shown[::-1], older
 
 
 def audit_page(

@@ -28,7 +28,7 @@ from eas.scheduling.localtime import zone as zone_info
 from eas.scheduling.planner import PlanningError
 from eas.studies.models import Study
 from eas.users.models import StudyRole
-from eas.web.auth import current_user, form_post, login_required, study_for
+from eas.web.auth import MAX_ID, bounded_int, current_user, form_post, login_required, study_for
 from eas.web.monitoring import (
     answers_by_prompt,
     participant_prompts,
@@ -149,7 +149,7 @@ def participant(slug: str, label: str):
         alerts=study_alerts(
             study, AlertStatus.open, participant=person, with_text=sees_answers(role)
         ),
-        messages=thread(person),
+        thread=thread(person, before=bounded_int(request.args.get("texts_before"), MAX_ID)),
         zones=sorted(iana_zones()),
         state=participant_state(person, now),
         paused=any(p.ends_at is None or p.ends_at > now for p in person.pauses),

@@ -187,3 +187,23 @@ def test_odd_numbers_in_addresses_are_not_found(db, client, participant, make_us
     assert post(client, f"{study}/alerts/{huge}/ack").status_code == 404
     far = post(client, f"{PEOPLE}/P1/pause", {"until": "9999-12-31T23:59"})
     assert "is not a date and time (2000-2100)" in text(client.get(far.location))
+
+
+def test_the_text_thread_is_paged_and_in_the_participants_time(
+    db, client, clock, participant, make_user, phone, monkeypatch
+):
+    import eas.web.monitoring
+
+    for word in ("alpha", "bravo", "charlie"):
+        phone.text(word)  # each answered too: six texts
+    db.session.commit()
+    make_user(study=participant.study)
+    sign_in(client)
+    monkeypatch.setattr(eas.web.monitoring, "THREAD_PAGE", 2)
+    page = client.get("/studies/ai-connection/participants/P1").get_data(as_text=True)
+    thread = page.split('id="thread-h"')[1]
+    assert "charlie" in thread and "bravo" not in thread  # the latest two texts
+    assert "EDT</time>" in thread and "UTC</time>" not in thread  # New York, in March
+    older = re.search(r'href="\?texts_before=(\d+)#thread-h"', thread).group(1)
+    before = client.get(f"/studies/ai-connection/participants/P1?texts_before={older}")
+    assert "bravo" in before.get_data(as_text=True).split('id="thread-h"')[1]
