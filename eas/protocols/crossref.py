@@ -334,13 +334,22 @@ def _comparison_problem(item: dict[str, Any], comparison: expressions.Comparison
                 return f"'{item['id']}' is a {kind} item: compare it with a number, not {literal!r}"
             low, high = item.get("min"), item.get("max")
             if (low is not None and literal < low) or (high is not None and literal > high):
-                return f"{literal!r} is outside '{item['id']}' range {low:g}-{high:g}"
+                return f"{literal!r} is outside '{item['id']}' range {_range_text(low, high)}"
         if kind in ("choice", "multi_choice"):
             values = [option["value"] for option in item["options"]]
             if literal not in values:
                 listed = ", ".join(repr(value) for value in values)
                 return f"{literal!r} is not an option of '{item['id']}' (options: {listed})"
     return None
+
+
+def _range_text(low: float | None, high: float | None) -> str:
+    """A number item's range; either bound may be open (a scale or slider has both)."""
+    if low is None:
+        return f"(at most {high:g})"
+    if high is None:
+        return f"(at least {low:g})"
+    return f"{low:g}-{high:g}"
 
 
 def check_cross_references(raw: dict[str, Any]) -> list[Finding]:

@@ -199,6 +199,10 @@ def _is_value(node: ast.AST) -> bool:
     )
 
 
+#: Far beyond any answer's range (and within a 64-bit integer).
+_MAX_INT = 10**18
+
+
 def _check_node(node: ast.AST, depth: int = 0) -> None:
     if depth > 30:
         raise ExpressionError("expression is nested too deeply", getattr(node, "col_offset", 0))
@@ -223,6 +227,10 @@ def _check_node(node: ast.AST, depth: int = 0) -> None:
     elif isinstance(node, ast.Constant):
         if not isinstance(node.value, int | float | str) or isinstance(node.value, bool):
             raise ExpressionError(f"unsupported value {node.value!r}", offset)
+        if isinstance(node.value, int) and abs(node.value) > _MAX_INT:
+            # Written in hex, a number of any size parses, but one of over 4,300 digits cannot
+            # even be shown in an error message.
+            raise ExpressionError(f"the number is too large (at most {_MAX_INT:,})", offset)
         children = []
     else:
         what = {

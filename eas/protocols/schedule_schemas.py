@@ -53,6 +53,26 @@ _REQUIRED_BY_TYPE: dict[str, tuple[str, ...]] = {
 _TYPED_SCHEDULE_FIELDS = set().union(*_SCHEDULE_FIELDS_BY_TYPE.values())
 
 
+def _late_reminders(data: dict[str, Any]) -> dict[int, dict[str, list[str]]]:
+    """Reminders due when their prompt has already expired, by position.
+
+    Runs even when fields have errors (to report every mistake at once), so `data` holds only
+    what passed: an invalid expiry is missing, and a reminder that failed its own checks is
+    what is left of it (`{}` for `[5]` or `[{after: 5}]`). Those have their own errors.
+    """
+    expires = data.get("expires_after_minutes")
+    if not isinstance(expires, int):
+        return {}
+    late: dict[int, dict[str, list[str]]] = {}
+    for index, reminder in enumerate(data.get("reminders", [])):
+        after = reminder.get("after_minutes") if isinstance(reminder, dict) else None
+        if isinstance(after, int) and after >= expires:
+            late[index] = {
+                "after_minutes": [f"must come before the prompt expires ({expires} minutes)"]
+            }
+    return late
+
+
 class ScheduleSchema(StrictSchema):
     id = identifier("Schedule id.", required=True)
     questionnaire = fields.String(required=True)
@@ -96,10 +116,11 @@ class ScheduleSchema(StrictSchema):
 
     @validates_schema(skip_on_field_errors=False, pass_original=True)
     def check_type_fields(self, data: dict[str, Any], original: Any, **kwargs) -> None:
+        # `data` holds only the fields that passed their own checks (see _late_reminders).
         kind = data.get("type")
         if kind not in _SCHEDULE_FIELDS_BY_TYPE:
             return
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, Any] = {}
         for name in sorted(_TYPED_SCHEDULE_FIELDS - _SCHEDULE_FIELDS_BY_TYPE[kind]):
             if name in original:
                 errors[name] = [f"does not apply to a {kind} schedule"]
@@ -110,12 +131,9 @@ class ScheduleSchema(StrictSchema):
         repeated = sorted({t for t in times if times.count(t) > 1})
         if repeated:
             errors.setdefault("times", []).append(f"repeated: {', '.join(repeated)}")
-        expires = data.get("expires_after_minutes", 60)
-        for index, reminder in enumerate(data.get("reminders", [])):
-            if reminder["after_minutes"] >= expires:
-                errors.setdefault("reminders", {}).setdefault(index, {})["after_minutes"] = [
-                    f"must come before the prompt expires ({expires} minutes)"
-                ]
+        late = _late_reminders(data)
+        if late:
+            errors["reminders"] = late
         if errors:
             raise ValidationError(errors)
 

@@ -11,7 +11,7 @@ from marshmallow import ValidationError
 
 from eas.protocols.crossref import check_cross_references
 from eas.protocols.schemas import ProtocolSchema
-from eas.protocols.yaml_source import Path, SourceMap, YamlSourceError, load_yaml
+from eas.protocols.yaml_source import Path, Position, SourceMap, YamlSourceError, load_yaml
 
 _UNKNOWN_FIELD = "Unknown field."
 
@@ -47,10 +47,33 @@ class LoadedProtocol:
         return self.definition["study"]["id"]
 
 
+def _one_line(text: str) -> str:
+    """`text` with line breaks and other control characters escaped (`\\n`): every error is
+    one line, whatever a key or value holds."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+def _key_text(key: object) -> str:
+    """A mapping key as the file spells it: YAML keys may be null, true, false or numbers, and
+    a quoted key may be empty or hold spaces and line breaks (then it is shown quoted)."""
+    if key is None:
+        return "null"
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if isinstance(key, str) and (not key or key != key.strip() or not key.isprintable()):
+        return f'"{_one_line(key)}"'
+    return str(key)
+
+
 def format_path(path: Path) -> str:
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+        if isinstance(part, int) and not isinstance(part, bool):
+            text += f"[{part}]"
+        else:
+            text += f".{_key_text(part)}" if text else _key_text(part)
     return text
 
 
@@ -94,6 +117,12 @@ def _column_in_value(source_map: SourceMap, path: Path, offset: int | None) -> i
     return position.column  # block scalars: the expression starts on the next line
 
 
+def _error(position: Position, path: Path, message: str, source_name: str) -> ProtocolError:
+    return ProtocolError(
+        position.line, position.column, format_path(path), _one_line(message), source_name
+    )
+
+
 def validate_protocol_text(text: str, source_name: str = "<protocol>") -> LoadedProtocol:
     """Parse and validate; raise `ProtocolInvalid` listing every error, in file order."""
     errors: list[ProtocolError] = []
@@ -101,23 +130,14 @@ def validate_protocol_text(text: str, source_name: str = "<protocol>") -> Loaded
     def add(path: Path, message: str, *, key: bool = False, offset: int | None = None) -> None:
         position = source_map.locate(path, key=key)
         column = position.column if key else _column_in_value(source_map, path, offset)
-        errors.append(ProtocolError(position.line, column, format_path(path), message, source_name))
+        errors.append(_error(Position(position.line, column), path, message, source_name))
 
     try:
         data, source_map, yaml_errors = load_yaml(text)
     except YamlSourceError as exc:
-        error = ProtocolError(exc.position.line, exc.position.column, "", exc.message, source_name)
-        raise ProtocolInvalid([error]) from None
+        raise ProtocolInvalid([_error(exc.position, exc.path, exc.message, source_name)]) from None
     for yaml_error in yaml_errors:
-        errors.append(
-            ProtocolError(
-                yaml_error.position.line,
-                yaml_error.position.column,
-                format_path(yaml_error.path),
-                yaml_error.message,
-                source_name,
-            )
-        )
+        errors.append(_error(yaml_error.position, yaml_error.path, yaml_error.message, source_name))
     if not isinstance(data, dict):
         add((), "a protocol is a mapping with study, questionnaires and schedules")
         raise ProtocolInvalid(errors)

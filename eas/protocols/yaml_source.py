@@ -9,6 +9,7 @@ written twice is an error rather than the last one winning.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +59,50 @@ def _position(mark: yaml.Mark) -> Position:
 
 #: Far more values than any protocol has (the demo has about 1,500).
 MAX_NODES = 100_000
+#: Far deeper than any protocol nests (an item's option label is 7 levels down). PyYAML composes
+#: and we build values recursively, so without a limit a few hundred `[` end in RecursionError.
+MAX_DEPTH = 50
+
+
+def _too_deep(position: Position, path: Path) -> YamlSourceError:
+    # Named by the top-level field: the full path of a value 50 levels down would fill the line.
+    return YamlSourceError(
+        f"nested too deeply: more than {MAX_DEPTH} levels of lists or mappings",
+        position,
+        path[:1],
+    )
+
+
+def _path_part(index: Any) -> str | int | None:
+    """What PyYAML's composer passes as a node's `index`, as a part of its path.
+
+    The position of a sequence's element; the key node of a mapping's value (a key that is not
+    a plain name is refused later); None for a key itself and for the document.
+    """
+    if isinstance(index, yaml.ScalarNode):
+        return index.value
+    return index if isinstance(index, int) else None
+
+
+class _DepthLimitedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing documents nested deeper than `MAX_DEPTH`."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        #: The key (or index) of each node being composed, outermost first.
+        self.composing: list[str | int | None] = []
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        self.composing.append(_path_part(index))
+        try:
+            if len(self.composing) > MAX_DEPTH + 1:
+                # The document, then its top-level key or element (None inside a key).
+                top = self.composing[1]
+                where = _position(self.peek_event().start_mark)
+                raise _too_deep(where, () if top is None else (top,))
+            return super().compose_node(parent, index)
+        finally:
+            self.composing.pop()
 
 
 class _Builder:
@@ -78,10 +123,13 @@ class _Builder:
                 _position(node.start_mark),
                 path,
             )
+        if len(path) > MAX_DEPTH:
+            # Only aliases get here: each can add MAX_DEPTH levels to the one it names.
+            raise _too_deep(_position(node.start_mark), path)
         self.source_map.values[path] = _position(node.start_mark)
         if isinstance(node, yaml.ScalarNode):
             self.source_map.styles[path] = node.style
-            return self._scalar(node)
+            return self._scalar(node, path)
         if id(node) in self.building:
             self.errors.append(
                 YamlSourceError("an alias refers to itself", _position(node.start_mark), path)
@@ -105,7 +153,7 @@ class _Builder:
                     )
                 )
                 continue
-            key = self._scalar(key_node)
+            key = self._scalar(key_node, path)
             if isinstance(key, str) and key == "<<":
                 self.errors.append(
                     YamlSourceError(
@@ -129,7 +177,7 @@ class _Builder:
             result[key] = self.build(value_node, (*path, key))
         return result
 
-    def _scalar(self, node: yaml.ScalarNode) -> Any:
+    def _scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
         tag = node.tag.rsplit(":", 1)[-1]
         value = node.value
         if tag == "null":
@@ -141,10 +189,35 @@ class _Builder:
         if tag in ("int", "float") and ":" in value:
             return value  # a time such as 21:30, not a base-60 number
         if tag == "int":
-            return self.loader.construct_yaml_int(node)
+            return self._number(node, path, self.loader.construct_yaml_int)
         if tag == "float":
-            return self.loader.construct_yaml_float(node)
+            return self._number(node, path, self.loader.construct_yaml_float)
         return value  # strings, and dates or timestamps, which the schemas parse
+
+    def _number(
+        self, node: yaml.ScalarNode, path: Path, construct: Callable[[yaml.ScalarNode], Any]
+    ) -> Any:
+        """The number `node` is, or its text with an error where Python cannot read it."""
+        try:
+            number = construct(node)
+            # Python converts integers of at most 4,300 decimal digits to and from text (a guard
+            # against slow conversions). PyYAML reads longer ones written in hex or binary, and
+            # then every message that shows the value would fail.
+            str(number)
+            return number
+        except ValueError:
+            pass
+        # Also `0x_` and `0b_`: PyYAML's patterns let them through without digits.
+        text = node.value
+        long = len(text.replace("_", "")) > 20
+        shown = f"{text[:20]}..." if long else text
+        why = " (too many digits)" if long else ""
+        self.errors.append(
+            YamlSourceError(
+                f"{shown} is not a number eas can read{why}", _position(node.start_mark), path
+            )
+        )
+        return text
 
 
 def load_yaml(text: str) -> tuple[Any, SourceMap, list[YamlSourceError]]:
@@ -154,7 +227,7 @@ def load_yaml(text: str) -> tuple[Any, SourceMap, list[YamlSourceError]]:
     """
     loader = None
     try:
-        loader = yaml.SafeLoader(text)  # checks for unprintable characters at once
+        loader = _DepthLimitedLoader(text)  # checks for unprintable characters at once
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
