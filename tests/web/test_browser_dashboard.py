@@ -161,3 +161,44 @@ def test_a_coordinator_runs_the_study_from_the_browser(site):
         names = zipfile.ZipFile(download.value.path()).namelist()
         assert "ai-connection/datapackage.json" in names
         assert "ai-connection/responses.csv" in names
+
+
+def test_a_crisis_text_an_alert_worked_and_a_pause_in_the_browser(site):
+    """Runs after the study above exists. P1 texts words of crisis after their check-in: the
+    crisis reply comes first; the coordinator sees the alert on Today, acknowledges it on the
+    Overview with what was done, and finds it in the history; then pauses P2 until a date,
+    which the participant page and the list show in P2's own time."""
+    app, clock = site["app"], site["clock"]
+    with app.app_context():
+        crisis = {"MessageSid": "SMbrowser2", "From": "+12025550101",
+                  "Body": "some days I just want to die honestly"}  # fmt: skip
+        replies = receive(crisis, clock.now()).replies
+        db.session.commit()
+        db.session.remove()
+    assert "988" in replies[0] and not any("thank you" in r.lower() for r in replies)
+    with chromium() as browser:
+        page = browser.new_page(viewport=DESKTOP)
+        page.goto(site["base"] + "/login")
+        page.get_by_label("E-mail address").fill("coord@example.org")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.goto(site["base"] + "/studies/ai-connection/today")
+        expect_visible(page.get_by_text("Alert 1", exact=False).first)
+        page.get_by_role("navigation", name="Study").get_by_role("link", name="Overview").click()
+        page.get_by_label("What was done").fill("called P1: safe, with a friend tonight")
+        page.get_by_role("button", name="Acknowledge alert 1").click()
+        history = page.locator(
+            "section", has=page.get_by_role("heading", name="Acknowledged safety alerts")
+        )
+        expect_visible(history.get_by_text("called P1: safe, with a friend tonight"))
+        check_page(page, ARTIFACTS, "10-alert-history")
+
+        page.goto(site["base"] + "/studies/ai-connection/participants/P2")
+        page.get_by_label("Pause until (their local time; empty: until resumed)").fill(
+            "2026-03-21T14:00"
+        )
+        page.get_by_role("button", name="Pause").click()
+        expect_visible(page.get_by_text("Paused until Sat 21 Mar 2026 14:00 CDT").first)
+        check_page(page, ARTIFACTS, "11-paused-until")
+        page.goto(site["base"] + "/studies/ai-connection/participants")
+        expect_visible(page.get_by_text("paused until Sat 21 Mar 2026 14:00 CDT"))
