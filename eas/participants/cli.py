@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import UTC
 from pathlib import Path
 
 import click
@@ -15,6 +14,7 @@ from eas.participants.lifecycle import (
     change_timezone,
     find_participant,
     pause,
+    pause_end,
     resume,
     withdraw,
 )
@@ -109,16 +109,21 @@ def list_command(study_id: str) -> None:
 @participants_cli.command("pause")
 @click.argument("study_id")
 @click.argument("label")
-@click.option("--until", type=click.DateTime(), help="UTC end of the pause (default: open).")
+@click.option(
+    "--until",
+    default="",
+    help="End of the pause in the participant's own time, as the page takes it "
+    "(2026-03-21T14:00), or with an offset (2026-03-21T18:00+00:00); default: until resumed.",
+)
 @click.option("--reason")
-def pause_command(study_id: str, label: str, until, reason: str | None) -> None:
+def pause_command(study_id: str, label: str, until: str, reason: str | None) -> None:
     """Pause a participant's prompts from now (until --until, or until resumed)."""
-    _run_lifecycle(
-        pause,
-        _participant(study_id, label),
-        until=until.replace(tzinfo=UTC) if until else None,
-        reason=reason,
-    )
+    participant = _participant(study_id, label)
+    try:
+        end = pause_end(until, participant.timezone)
+    except LifecycleError as problem:
+        raise click.BadParameter(str(problem), param_hint="--until") from None
+    _run_lifecycle(pause, participant, until=end, reason=reason)
 
 
 @participants_cli.command("resume")

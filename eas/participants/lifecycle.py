@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -15,6 +16,22 @@ from eas.scheduling.models import CancelReason
 from eas.scheduling.operations import ReplanResult, cancel_future, replan_group_of
 
 log = logging.getLogger("eas.participants")
+
+
+def pause_end(text: str, zone: str) -> datetime | None:
+    """A pause's end as a person writes it (the page's form, `eas participants pause --until`):
+    in the participant's local time unless it names its own offset; None when empty."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+        if not 2000 <= moment.year <= 2100:
+            raise ValueError
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=ZoneInfo(zone))
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise LifecycleError(f"'{text}' is not a date and time (2000-2100)") from None
 
 
 class LifecycleError(ValueError):

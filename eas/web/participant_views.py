@@ -4,8 +4,6 @@ participant's prompts and texts, and pause, resume, withdraw and time-zone chang
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from eas.core.clock import now_utc
@@ -16,6 +14,7 @@ from eas.participants.lifecycle import (
     change_timezone,
     find_participant,
     pause,
+    pause_end,
     resume,
     withdraw,
 )
@@ -24,7 +23,6 @@ from eas.participants.state import participant_state
 from eas.protocols.fields import iana_zones
 from eas.responses.compliance import compliance_by_participant
 from eas.safety.models import AlertStatus
-from eas.scheduling.localtime import zone as zone_info
 from eas.scheduling.planner import PlanningError
 from eas.studies.models import Study
 from eas.users.models import StudyRole
@@ -157,21 +155,6 @@ def participant(slug: str, label: str):
     )
 
 
-def _until(text: str, zone: str) -> datetime | None:
-    """A pause's end, in the participant's local time unless it names its own offset."""
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-        if not 2000 <= moment.year <= 2100:
-            raise ValueError
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=zone_info(zone))
-        return moment.astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise LifecycleError(f"'{text}' is not a date and time (2000-2100)") from None
-
-
 @bp.post("/studies/<slug>/participants/<label>/<action>")
 @form_post
 @login_required
@@ -182,7 +165,7 @@ def change(slug: str, label: str, action: str):
     reason = request.form.get("reason", "").strip()[:200] or None
     try:
         if action == "pause":
-            until = _until(request.form.get("until", "").strip(), person.timezone)
+            until = pause_end(request.form.get("until", "").strip(), person.timezone)
             result = pause(person, now, until=until, reason=reason, actor=actor)
         elif action == "resume":
             result = resume(person, now, actor=actor)
