@@ -14,9 +14,8 @@ from eas.api.schemas import (
     StudySchema,
 )
 from eas.core.clock import now_utc
-from eas.core.db import db
 from eas.export.archive import record_export, zipped_export
-from eas.participants.models import Participant, ParticipantStatus
+from eas.participants.state import state_counts
 from eas.responses.compliance import (
     below_threshold,
     compliance_by_participant,
@@ -28,14 +27,8 @@ blp = api_blueprint("Studies", __name__, "Studies you are on, compliance and exp
 
 
 def _status_counts(study_ids: list[int]) -> dict[int, dict[str, int]]:
-    counts = {study_id: {status.value: 0 for status in ParticipantStatus} for study_id in study_ids}
-    for study_id, status, count in db.session.execute(
-        sa.select(Participant.study_id, Participant.status, sa.func.count())
-        .where(Participant.study_id.in_(study_ids))
-        .group_by(Participant.study_id, Participant.status)
-    ):
-        counts[study_id][status.value] = count
-    return counts
+    """Participants per state now (a timed pause in force counts as paused), as on the page."""
+    return state_counts(study_ids, now_utc())
 
 
 def _study(study: Study, role: StudyRole, counts: dict[str, int]) -> dict:

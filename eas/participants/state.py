@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import sqlalchemy as sa
+
+from eas.core.db import db
 from eas.participants.models import Participant, ParticipantStatus, Pause
 from eas.scheduling.localtime import local
 
@@ -114,3 +117,25 @@ def participant_state(participant: Participant, now: datetime) -> ShownState:
     later = sorted((p for p in pauses if p.starts_at > now), key=lambda p: p.starts_at)
     upcoming = (later[0].starts_at, later[0].ends_at) if later else None
     return ShownState(ParticipantStatus.active.value, zone, next_pause=upcoming)
+
+
+def state_counts(study_ids: list[int], now: datetime) -> dict[int, dict[str, int]]:
+    """How many participants of each study are in each state at `now` (as `participant_state`
+    reads them: active participants with a pause in force count as paused), in one query."""
+    paused_now = (
+        sa.exists()
+        .where(Pause.participant_id == Participant.id, Pause.starts_at <= now)
+        .where(sa.or_(Pause.ends_at.is_(None), Pause.ends_at > now))
+    )
+    counts = {study_id: dict.fromkeys(STATES, 0) for study_id in study_ids}
+    rows = db.session.execute(
+        sa.select(Participant.study_id, Participant.status, paused_now, sa.func.count())
+        .where(Participant.study_id.in_(study_ids))
+        .group_by(Participant.study_id, Participant.status, paused_now)
+    )
+    for study_id, status, paused, count in rows:
+        state = (
+            ParticipantStatus.paused if status is ParticipantStatus.active and paused else status
+        )
+        counts[study_id][state.value] += count
+    return counts

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from eas.core.clock import now_utc
 from eas.core.db import db
 from eas.export.archive import record_export, zipped_export
-from eas.participants.models import Participant, ParticipantStatus
+from eas.participants.state import state_counts
 from eas.protocols.sms_format import answer_hint
 from eas.safety.models import AlertStatus
 from eas.safety.operations import (
@@ -49,13 +49,7 @@ def study(slug: str):
     study, role = study_for(slug)
     if study.current_version is None:
         abort(404)
-    counts = dict(
-        db.session.execute(
-            sa.select(Participant.status, sa.func.count())
-            .where(Participant.study_id == study.id)
-            .group_by(Participant.status)
-        ).all()
-    )
+    counts = state_counts([study.id], now_utc())[study.id]
     with_text = sees_answers(role)
     return render_template(
         "study.html",
@@ -64,7 +58,7 @@ def study(slug: str):
         can_act=role.rank >= StudyRole.coordinator.rank,
         version=study.current_version,
         definition=study.current_version.definition,
-        status_counts=[(status.value, counts.get(status, 0)) for status in ParticipantStatus],
+        status_counts=list(counts.items()),
         alerts=study_alerts(study, AlertStatus.open, with_text=with_text),
         history=study_alerts(study, AlertStatus.acknowledged, with_text=with_text),
         max_note=MAX_NOTE,

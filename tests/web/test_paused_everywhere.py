@@ -100,3 +100,21 @@ def test_a_pause_yet_to_start_is_active_and_announced(db, client, clock, partici
     assert "<td>active</td>" in text(client.get(PEOPLE))
     clock.set(now + timedelta(days=1))
     assert f"<td>{PAUSED}</td>" in text(client.get(PEOPLE))
+
+
+def test_the_study_counts_a_timed_pause_as_paused(db, client, clock, participant, make_user):
+    user = make_user(study=participant.study, role="owner")
+    _, token = issue_token(user, "counts", clock.now(), actor="test")
+    now = clock.now()
+    db.session.add(
+        Pause(participant_id=participant.id, starts_at=now, ends_at=UNTIL, created_at=now)
+    )
+    db.session.commit()
+    sign_in(client)
+    page = text(client.get("/studies/ai-connection"))
+    counts = page.split('id="participants-h"')[1]
+    assert re.search(r"<td>0</td>\s*<td>1</td>", counts)  # active 0, paused 1
+    study = client.get(
+        "/api/v1/studies/ai-connection", headers={"Authorization": f"Bearer {token}"}
+    ).get_json()
+    assert study["participants"]["paused"] == 1 and study["participants"]["active"] == 0
