@@ -81,7 +81,7 @@ def _prompt_views(query, now: datetime, history=None) -> list[PromptView]:
 
 
 def todays_prompts(study: Study, now: datetime) -> list[PromptView]:
-    """Every prompt of each participant's own local today (not cancelled ones)."""
+    """Every prompt of each participant's own local today (not cancelled ones), by local time."""
     # Local dates differ by at most a day across zones: narrow in SQL, then exactly per person.
     utc_today = now.date()
     query = (
@@ -95,11 +95,13 @@ def todays_prompts(study: Study, now: datetime) -> list[PromptView]:
         )
         .order_by(PlannedPrompt.due_at, Participant.label)
     )
-    return [
+    todays = [
         view
         for view in _prompt_views(query, now)
         if view.prompt.local_date == local_date_of(now, view.zone)
     ]
+    # In the order of the local times the page shows (the 09:00s together, whatever the zone).
+    return sorted(todays, key=lambda view: (view.local_due.replace(tzinfo=None), view.label))
 
 
 def answers_by_prompt(participant: Participant) -> dict[int, list[tuple[str, str]]]:

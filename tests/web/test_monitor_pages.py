@@ -94,3 +94,19 @@ def test_the_audit_log_is_newest_first_by_when_things_happened(
     page = text(client.get(f"{STUDY}/audit"))
     assert page.index("<td>later</td>") < page.index("<td>earlier</td>")
     assert "rows: prompts 12, responses 40" in page
+
+
+def test_today_lists_prompts_by_the_local_times_it_shows(
+    db, client, clock, study, enroll_csv, make_user
+):
+    from eas.web.monitoring import todays_prompts
+
+    enroll_csv(
+        study,
+        "label,phone,timezone,start_date\n"
+        "NY,+12025550111,America/New_York,2026-03-18\n"
+        "LA,+13105550112,America/Los_Angeles,2026-03-18\n",
+    )
+    shown = [view.local_due.replace(tzinfo=None) for view in todays_prompts(study, clock.now())]
+    assert shown and shown == sorted(shown)
+    assert {view.label for view in todays_prompts(study, clock.now())} == {"NY", "LA"}
