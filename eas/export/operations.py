@@ -109,11 +109,16 @@ def wide_table(questionnaire: dict[str, Any], infos: dict) -> t.Table:
     return t.Table(
         f"responses_wide_{questionnaire['id']}",
         f"{questionnaire.get('title') or questionnaire['id']} (wide)",
-        "One row per prompt of this questionnaire, one column per item (openESM layout).",
+        "One row per prompt of this questionnaire that fell due (future and cancelled prompts "
+        "are in `prompts` only), one column per item (openESM layout).",
         columns,
         primary_key=["prompt_id"],
         foreign_keys=[t.PROMPT_FK],
     )
+
+
+#: Prompts that did not fall due: no row in the wide tables, which analysts model directly.
+_NEVER_DUE = frozenset({"not_sent", "cancelled"})
 
 
 def _wide_rows(rows, questionnaire_id: str, infos: dict) -> list[dict[str, Any]]:
@@ -136,7 +141,9 @@ def _wide_rows(rows, questionnaire_id: str, infos: dict) -> list[dict[str, Any]]
             **answers.get(prompt["prompt_id"], {}),
         }
         for prompt in rows.prompts
-        if prompt["questionnaire"] == questionnaire_id and prompt["beep"] is not None
+        if prompt["questionnaire"] == questionnaire_id
+        and prompt["beep"] is not None
+        and prompt["status"] not in _NEVER_DUE
     ]
 
 

@@ -224,9 +224,11 @@ def test_web_answers_round_trip(db, clock, client, diary, tmp_path):
     assert status[str(prompt.id)] == "completed"
 
 
-def test_spss_and_stata_files_carry_labels(db, runner, participant, tmp_path):
+def test_spss_and_stata_files_carry_labels(db, runner, participant, send_next, tmp_path):
     import pyreadstat
 
+    send_next("intake")  # the baseline and a check-in fall due: the wide tables have rows
+    send_next()
     db.session.commit()  # the command reads what was committed, as in its own process
     out = tmp_path / "pkg"
     result = runner.invoke(args=["export", "ai-connection", "--out", str(out), "--sav", "--dta"])
@@ -305,3 +307,17 @@ def test_options_that_cannot_go_together_are_refused_before_anything_is_written(
     assert result.exit_code == 1
     assert "--sav and --dta are made from the CSV export" in result.output
     assert not out.exists()  # nothing half-written to clean up
+
+
+def test_wide_tables_hold_the_prompts_that_fell_due(db, clock, participant, send_next, tmp_path):
+    send_next()
+    export_study(participant.study, tmp_path / "out", now=clock.now(), wide=True)
+    prompts = _read(tmp_path / "out", "prompts")
+    wide = _read(tmp_path / "out", "responses_wide_momentary")
+    due = {
+        p["prompt_id"]
+        for p in prompts
+        if p["questionnaire"] == "momentary" and p["status"] not in ("not_sent", "cancelled")
+    }
+    assert due and {row["prompt_id"] for row in wide} == due
+    assert any(p["status"] == "not_sent" for p in prompts)  # the rest stays in `prompts`
