@@ -4,7 +4,7 @@ lines, compare it with the current version, preview the schedule, publish."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
 from eas.core.clock import now_utc
 from eas.core.db import db
@@ -140,6 +140,20 @@ def version(slug: str, number: int):
     shown = _version(study, number)
     checked = Checked(shown.source_text, shown.source_name, None, [])
     return render_template("protocol_version.html", study=study, version=shown, checked=checked)
+
+
+@bp.get(f"/studies/<slug>/protocol/versions/<int(max={MAX_ID}):number>.yaml")
+@login_required
+def version_yaml(slug: str, number: int):
+    """A version's text as it was published, to edit and check again."""
+    study, _ = study_for(slug)
+    shown = _version(study, number)
+    name = f"{study.slug}-v{shown.number}.yaml"
+    return Response(
+        shown.source_text,
+        mimetype="application/yaml",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @bp.get("/studies/<slug>/protocol/compare")

@@ -18,6 +18,7 @@ ROUTES = {
     "setup.protocol": ("GET", f"{S}/protocol", True),
     "setup.publish_version": ("POST", f"{S}/protocol", False),
     "setup.version": ("GET", f"{S}/protocol/versions/1", True),
+    "setup.version_yaml": ("GET", f"{S}/protocol/versions/1.yaml", True),
     "setup.compare_versions": ("GET", f"{S}/protocol/compare?from=1&to=1", True),
     "people.participants": ("GET", f"{S}/participants", True),
     "people.enrol": ("POST", f"{S}/participants", False),

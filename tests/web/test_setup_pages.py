@@ -173,3 +173,19 @@ def test_the_preview_starts_when_the_protocol_says(app, clock):
     preview = schedule_preview(same_day, clock.now())
     assert preview.starts == "today"
     assert preview.days[0].local_date == clock.now().date()
+
+
+def test_a_new_version_starts_from_the_current_text_which_downloads_as_yaml(
+    db, client, study, make_user
+):
+    make_user(study=study, role="owner")
+    sign_in(client)
+    page = client.get("/studies/ai-connection/protocol").get_data(as_text=True)
+    box = page.split('<textarea id="source"')[1].split("</textarea>")[0]
+    assert "duration_days: 14" in box  # the current version, ready to edit
+    with client.get("/studies/ai-connection/protocol/versions/1.yaml") as download:
+        assert download.status_code == 200
+        assert download.headers["Content-Disposition"] == (
+            'attachment; filename="ai-connection-v1.yaml"'
+        )
+        assert download.get_data(as_text=True) == study.current_version.source_text
