@@ -74,8 +74,12 @@ def _shift_details(details: str, offsets_json: str) -> str:
     return json.dumps(values) if changed else details
 
 
-def _column(table: sa.Table, column: sa.Column, offsets: dict[str, int], fixed: dict) -> str:
+def _column(
+    table: sa.Table, column: sa.Column, offsets: dict[str, int], fixed: dict, alerts: int
+) -> str:
     name = f'"{column.name}"'
+    if table.name == "safety_alerts" and column.name == "number":
+        return f"{name} + {alerts}"  # numbered within the study: after the target's
     if column.primary_key and table.name in offsets:
         return f"{name} + {offsets[table.name]}"
     for key in column.foreign_keys:
@@ -127,8 +131,9 @@ def copy_participants(
                 ).fetchone()[0]
                 for table in tables
             }
+            alerts = _last_alert_number(connection, fixed.get("studies"))
             for table in tables:
-                connection.execute(_insert(table, offsets, fixed))
+                connection.execute(_insert(table, offsets, fixed, alerts))
             connection.execute("COMMIT")
         except BaseException:
             connection.execute("ROLLBACK")
@@ -139,9 +144,17 @@ def copy_participants(
     return Copied(offsets)
 
 
-def _insert(table: sa.Table, offsets: dict[str, int], fixed: dict[str, int]) -> str:
+def _last_alert_number(connection: sqlite3.Connection, study_id: int | None) -> int:
+    """The highest alert number in the target (in the study the rows go to, if fixed; a
+    simulation's shards share its one study)."""
+    where, parameters = ("WHERE study_id = ?", (study_id,)) if study_id else ("", ())
+    query = f"SELECT coalesce(max(number), 0) FROM main.safety_alerts {where}"
+    return connection.execute(query, parameters).fetchone()[0]
+
+
+def _insert(table: sa.Table, offsets: dict[str, int], fixed: dict[str, int], alerts: int) -> str:
     names = ", ".join(f'"{column.name}"' for column in table.columns)
-    values = ", ".join(_column(table, column, offsets, fixed) for column in table.columns)
+    values = ", ".join(_column(table, column, offsets, fixed, alerts) for column in table.columns)
     where = f" WHERE action NOT LIKE '{_STUDY_ACTIONS}'" if table.name == "audit_events" else ""
     return (
         f'INSERT INTO main."{table.name}" ({names}) '
