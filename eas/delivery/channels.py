@@ -97,7 +97,7 @@ class Attempt:
 
 
 class Lookup(enum.Enum):
-    """What a provider knows of an idempotency key after a crash."""
+    """What a provider knows of an attempt after a crash or a timeout."""
 
     sent = "sent"
     not_sent = "not_sent"

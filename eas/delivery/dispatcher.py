@@ -3,8 +3,9 @@
 The database is the source of truth; each tick:
 
 1. expires prompts whose window closed unsent (never a late catch-up flood);
-2. reconciles prompts a crashed dispatcher left in `sending` past its lease, by asking the
-   transport whether the message with that attempt's idempotency key went out (`recovery`);
+2. reconciles prompts a crashed dispatcher left in `sending` past its lease: a status callback
+   that named the attempt's message, or else the transport (by key, or Twilio's list of
+   messages to that number), says whether it went out (`recovery`);
 3. claims due prompts in batches (`FOR UPDATE SKIP LOCKED` on PostgreSQL; one UPDATE statement,
    SQLite's single writer, there) as `sending` with a lease, and loads them as plain values
    (`claims`);
