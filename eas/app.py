@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from eas.config import build_config, instance_path_from_environment
 from eas.core.clock import SystemClock, install_clock
 from eas.core.crypto import init_cipher
-from eas.core.db import db, init_engines
+from eas.core.db import db
 from eas.core.db_migrate import init_migrations
 
 
@@ -30,7 +30,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     import eas.models  # noqa: F401  (registers every table on the metadata)
 
     db.init_app(app)
-    init_engines(app)
     init_migrations(app, db)
     init_cipher(app)
     install_clock(app, SystemClock())

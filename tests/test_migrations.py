@@ -43,17 +43,17 @@ def test_migrations_match_models_and_round_trip(backend, tmp_path):
 def test_the_latest_sms_prompt_index_exists_and_serves_the_conversation_query(tmp_path):
     """An index on an expression, which autogenerate cannot compare on SQLite and a batch
     migration of planned_prompts would lose there; the query must repeat its condition."""
-    from eas.sms.conversation import _CONVERSATION
+    from eas.sms.senders import _SENDERS
 
     with temporary_database("sqlite", tmp_path) as url:
         app = create_app(make_test_config(url, tmp_path))
         with app.app_context():
             flask_migrate.upgrade()
             with db.engine.connect() as connection:
-                compiled = _CONVERSATION.compile(dialect=connection.dialect)
-                plan = connection.exec_driver_sql(
-                    f"EXPLAIN QUERY PLAN {compiled.string}", (1, 1, 0)
-                ).all()
+                compiled = _SENDERS.params(phone_hash="h").compile(
+                    dialect=connection.dialect, compile_kwargs={"literal_binds": True}
+                )
+                plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled.string}").all()
             db.engine.dispose()
     assert any("USING INDEX ix_planned_prompts_latest_sms" in row[-1] for row in plan), plan
     assert not any("planned_prompts" in row[-1] and "SCAN" in row[-1] for row in plan), plan

@@ -6,8 +6,7 @@ import enum
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
-from operator import attrgetter
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
@@ -15,8 +14,6 @@ from flask_sqlalchemy.session import Session
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
-
-from eas.core import direct
 
 #: Constraint names are deterministic so migrations can drop and alter them on every backend.
 NAMING_CONVENTION = {
@@ -42,10 +39,6 @@ def sqlite_utc_text(value: datetime) -> str:
             raise ValueError(f"naive datetime {value!r} given for a UTC column")
         value = value.astimezone(UTC)
     return value.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
-
-
-#: The last timestamp stored by `UTCDateTime` on SQLite and its text (datetimes are immutable).
-_LAST_STORED: tuple[object, str | None] = (object(), None)
 
 
 class UTCDateTime(sa.TypeDecorator):
@@ -75,16 +68,7 @@ class UTCDateTime(sa.TypeDecorator):
         def process(value: datetime | None) -> str | None:
             # One step instead of two (ours, then SQLite's DATETIME formatting): prompts are
             # written by the hundred thousand. Same text as SQLAlchemy's SQLite DATETIME.
-            # A statement often binds the same moment several times (`now`): formatted once.
-            global _LAST_STORED
-            if value is None:
-                return None
-            last = _LAST_STORED
-            if last[0] is value:
-                return last[1]
-            text = sqlite_utc_text(value)
-            _LAST_STORED = (value, text)
-            return text
+            return None if value is None else sqlite_utc_text(value)
 
         return process
 
@@ -151,8 +135,7 @@ def _begin_sqlite(connection) -> None:
     # that run beside others (the dispatcher) start their write transactions with the write.
     if connection.dialect.name == "sqlite":
         immediate = connection.get_execution_options().get("eas_write")
-        # Every transaction begins so: on the driver (see `direct`), a tenth of the cost.
-        direct.run_sql(connection, "BEGIN IMMEDIATE" if immediate else "BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 #: PostgreSQL's detail of an error, which can quote a row ("Failing row contains (...)").
@@ -169,16 +152,6 @@ def _without_row_values(context) -> None:
     for error in (context.original_exception, context.sqlalchemy_exception):
         if error is not None and error.args and isinstance(error.args[0], str):
             error.args = (_DETAIL.sub("\nDETAIL:  (withheld: it may quote data)", error.args[0]),)
-
-
-def init_engines(app) -> None:
-    """What the listeners cannot do: on SQLite, savepoints run on the driver (SQLAlchemy
-    compiles each anew, its name being new: ten times the statement's cost, and every inbound
-    text takes one)."""
-    with app.app_context():
-        for engine in db.engines.values():
-            if engine.dialect.name == "sqlite":
-                direct.quick_savepoints(engine.dialect)
 
 
 class BoundSession(Session):
@@ -226,82 +199,19 @@ def begin_write() -> None:
         db.session.connection(execution_options={"eas_write": True})
 
 
-def _connection(session) -> sa.Connection:
-    """The session's connection in its current transaction (as `session.connection()`, which
-    costs more than a small statement): remembered per transaction, the innermost, so that a
-    savepoint begun since is still emitted by asking the session."""
-    known = session.info.get("eas.connection")
-    if known is not None and known[0] is _innermost_transaction(session):
-        return known[1]
-    connection = session.connection()  # begins a transaction (or emits the savepoint) if due
-    session.info["eas.connection"] = (_innermost_transaction(session), connection)
-    return connection
-
-
-def _innermost_transaction(session):
-    return session.get_nested_transaction() or session.get_transaction()
-
-
 def core_execute(statement: sa.Executable, params=None) -> sa.CursorResult:
     """Run a Core statement (built once) on the session's connection, in its transaction, after
     flushing what is pending (as the session would). For hot paths: the ORM's per-statement
     work (bulk-update bookkeeping, result processing) costs 3-4 times what such a statement
-    does, and it needs nothing from it. On SQLite, what it can, `direct` runs on the driver
-    (with the same values in and out): SQLAlchemy's per-execution work costs more still."""
+    does, and it needs nothing from it."""
     session = db.session()
     session.flush()
-    return direct.run(_connection(session), statement, params)
-
-
-def _sqlite_converter(column: sa.Column):
-    """A function giving the stored form of a non-None value, or None when it is stored as is."""
-    if isinstance(column.type, UTCDateTime):
-        return sqlite_utc_text
-    if isinstance(column.type, sa.Enum):
-        return attrgetter("value")
-    if isinstance(column.type, sa.DateTime | sa.Time):
-        raise TypeError(f"no fast path for {column.type!r}")
-    if isinstance(column.type, sa.Date):
-        return date.isoformat
-    return None
+    return session.connection().execute(statement, params)
 
 
 def bulk_insert(
     connection: sa.Connection, table: sa.Table, names: list[str], rows: list[tuple]
 ) -> None:
-    """Insert many rows at once (each a tuple of values for `names`, as Python objects).
-
-    On SQLite, values are converted here, column by column, and handed to the driver's
-    executemany: SQLAlchemy's per-value type processing costs several times the insert itself
-    (see bench/plan.py). The conversions produce exactly what the column types store.
-    Elsewhere this is an ordinary Core executemany.
-    """
-    if not rows:
-        return
-    if connection.dialect.name != "sqlite":
+    """Insert many rows at once (each a tuple of values for `names`): one executemany."""
+    if rows:
         connection.execute(table.insert(), [dict(zip(names, row, strict=True)) for row in rows])
-        return
-    converted = [
-        (index, convert)
-        for index, name in enumerate(names)
-        if (convert := _sqlite_converter(table.c[name])) is not None
-    ]
-    values = []
-    # Rows often share a value object (the same creation time): convert each object once.
-    last: dict[int, tuple[object, object]] = {}
-    for row in rows:
-        record = list(row)
-        for index, convert in converted:
-            value = record[index]
-            if value is None:
-                continue
-            seen = last.get(index)
-            if seen is not None and seen[0] is value:
-                record[index] = seen[1]
-            else:
-                record[index] = text = convert(value)
-                last[index] = (value, text)
-        values.append(tuple(record))
-    columns = ", ".join(names)
-    marks = ", ".join("?" * len(names))
-    connection.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", values)

@@ -15,7 +15,6 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from eas.core import direct
 from eas.core.clock import Clock
 from eas.delivery.channels import Attempt, Lookup, OutboundMessage, SendError, SendReceipt
 from eas.delivery.models import SimulatedMessage
@@ -64,8 +63,7 @@ class SimulatorTransport:
         receipt = SendReceipt(provider_sid=f"SM{secrets.token_hex(16)}", sent_at=self.clock.now())
         try:
             with _transaction(self.bind) as connection:
-                direct.run(
-                    connection,
+                connection.execute(
                     _INSERT,
                     {
                         "idempotency_key": message.idempotency_key,

@@ -3,14 +3,13 @@ web page reads one and writes it back, and building and flushing ORM objects cos
 the statements themselves.
 
 `record`, `advance` and `answered_values` (in `operations`) work on a `ResponseState`: both
-channels record answers with the same rules. Each reads the state with its own one statement
-(the SMS conversation with its prompt, `sms.conversation`; a web page with its link,
-`surveys.visits`); `save` writes the row in one UPDATE and the new answers in one executemany.
+channels record answers with the same rules. Both read the state with their prompt in one statement
+(`responses.progress`); `save` writes the row in one UPDATE and the new answers in one executemany.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -21,30 +20,8 @@ from eas.responses.models import Answer, MissingCode, Response, ResponseStatus
 
 _RESPONSES = Response.__table__
 _ANSWERS = Answer.__table__
-#: The columns an answer is written with, in order (see `AnswerRow`).
-_ANSWER_COLUMNS = (
-    "response_id",
-    "item_id",
-    "position",
-    "raw_value",
-    "value_numeric",
-    "value_text",
-    "missing_code",
-    "answered_at",
-)
-
-#: What the SMS conversation and a web page read of a response, after their prompt's columns
-#: (as `state_of` takes them), and of each of its answers (as `AnswerRow` takes them), from
-#: `prompt LEFT JOIN responses LEFT JOIN answers`: one definition for both reads.
-RESPONSE_READ = (
-    _RESPONSES.c.id.label("response_id"),
-    _RESPONSES.c.status,
-    _RESPONSES.c.last_activity_at,
-    _RESPONSES.c.completed_at,
-    _RESPONSES.c.current_item_id,
-    _RESPONSES.c.reasked,
-)
-ANSWER_READ = tuple(_ANSWERS.c[name] for name in _ANSWER_COLUMNS[1:])
+#: What is read of a response besides its id, in the order `ResponseState` takes them.
+RESPONSE_FIELDS = ("status", "last_activity_at", "completed_at", "current_item_id", "reasked")
 
 # Built once: every SMS reply runs them.
 _INSERT_RESPONSE = _RESPONSES.insert().returning(_RESPONSES.c.id)
@@ -59,7 +36,6 @@ _UPDATE_RESPONSE = (
         reasked=sa.bindparam("reasked"),
     )
 )
-_INSERT_ANSWER = _ANSWERS.insert().values({name: sa.bindparam(name) for name in _ANSWER_COLUMNS})
 
 
 @dataclass
@@ -75,12 +51,20 @@ class AnswerRow:
     answered_at: datetime | None = None
 
 
+#: The columns an answer is written with: its response's id and `AnswerRow`'s fields.
+_FIELDS = tuple(f.name for f in fields(AnswerRow))
+_INSERT_ANSWER = _ANSWERS.insert().values(
+    {name: sa.bindparam(name) for name in ("response_id", *_FIELDS)}
+)
+
+
 @dataclass
 class ResponseState:
     """A `Response` row and its answers, as values. `encrypts_free_text`: whether the study
     seals what participants write (as `Response.encrypts_free_text` says for a row)."""
 
-    id: int
+    #: None until `save` first writes it (see `start`).
+    id: int | None
     status: ResponseStatus
     last_activity_at: datetime
     completed_at: datetime | None
@@ -90,6 +74,8 @@ class ResponseState:
     answers: list[AnswerRow] = field(default_factory=list)
     #: Answers added since the state was read: `save` inserts them.
     added: list[AnswerRow] = field(default_factory=list)
+    #: A response not written yet: its prompt, channel and start (`save` inserts it).
+    new: tuple[int, Channel, datetime] | None = None
 
     def add_answer(self, **values) -> AnswerRow:
         answer = AnswerRow(**values)
@@ -125,37 +111,38 @@ def start(
     *,
     encrypts_free_text: bool,
 ) -> ResponseState:
-    """A new response to `prompt_id`, in progress at its first item (as `start_response`)."""
-    response_id = core_execute(
-        _INSERT_RESPONSE,
-        {
-            "prompt_id": prompt_id,
-            "channel": channel,
-            "status": ResponseStatus.in_progress,
-            "started_at": now,
-            "last_activity_at": now,
-            "current_item_id": first_item_id,
-            "reasked": False,
-        },
-    ).scalar_one()
+    """A new response to `prompt_id`, in progress at its first item (as `start_response`),
+    written by `save` with what the answer that started it changed: one INSERT."""
     return ResponseState(
-        response_id, ResponseStatus.in_progress, now, None, first_item_id, False, encrypts_free_text
+        None,
+        ResponseStatus.in_progress,
+        now,
+        None,
+        first_item_id,
+        False,
+        encrypts_free_text,
+        new=(prompt_id, channel, now),
     )
 
 
 def save(state: ResponseState) -> None:
-    """Write the state's row and the answers added to it."""
-    core_execute(
-        _UPDATE_RESPONSE,
-        {
-            "response_id": state.id,
-            "status": state.status,
-            "last_activity_at": state.last_activity_at,
-            "completed_at": state.completed_at,
-            "current_item_id": state.current_item_id,
-            "reasked": state.reasked,
-        },
-    )
+    """Write the state's row (inserting a new one) and the answers added to it."""
+    values = {
+        "status": state.status,
+        "last_activity_at": state.last_activity_at,
+        "completed_at": state.completed_at,
+        "current_item_id": state.current_item_id,
+        "reasked": state.reasked,
+    }
+    if state.id is None:
+        prompt_id, channel, started_at = state.new
+        state.id = core_execute(
+            _INSERT_RESPONSE,
+            {"prompt_id": prompt_id, "channel": channel, "started_at": started_at, **values},
+        ).scalar_one()
+        state.new = None
+    else:
+        core_execute(_UPDATE_RESPONSE, {"response_id": state.id, **values})
     if state.added:
         core_execute(
             _INSERT_ANSWER,
@@ -165,6 +152,3 @@ def save(state: ResponseState) -> None:
             ],
         )
         state.added = []
-
-
-_FIELDS = _ANSWER_COLUMNS[1:]

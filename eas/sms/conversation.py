@@ -12,11 +12,8 @@ questionnaire allows compact replies, "7 2 5" answers the next items in turn.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-
-import sqlalchemy as sa
 
 from eas.core.db import core_execute
 from eas.delivery.compose import prompt_text
@@ -25,7 +22,8 @@ from eas.protocols.expressions import parse
 from eas.protocols.sms_format import closing_text, render_item
 from eas.responses import operations as responses
 from eas.responses import state as response_state
-from eas.responses.models import Answer, Response, ResponseStatus
+from eas.responses.models import ResponseStatus
+from eas.responses.progress import PromptProgress, progress_of
 from eas.responses.replies import (
     COMPACT_TYPES,
     Answered,
@@ -36,13 +34,11 @@ from eas.responses.replies import (
     parse_reply,
     split_compact,
 )
-from eas.responses.state import AnswerRow, ResponseState
+from eas.responses.state import ResponseState
 from eas.safety.operations import Kind, Reply, raise_triggered
 from eas.scheduling import events
-from eas.scheduling.models import WENT_OUT_AT, WENT_OUT_BY_SMS, PlannedPrompt
 from eas.sms import texts
 from eas.sms.keywords import mentions_opt_out
-from eas.studies.definitions import definition_of
 
 if TYPE_CHECKING:
     from eas.sms.senders import Sender
@@ -50,92 +46,12 @@ if TYPE_CHECKING:
 #: How long after a check-in closed a late reply is told so (later: the general note).
 _LATE_REPLY_NOTICE = timedelta(hours=12)
 
-_PROMPTS = PlannedPrompt.__table__
-_RESPONSES = Response.__table__
-_ANSWERS = Answer.__table__
-#: The participant's latest SMS prompt that went out. One still `sending` counts: the
-#: dispatcher records a batch's sends after the whole batch, and a quick reply may come first
-#: (a participant cannot answer a text they did not get).
-_LATEST = (
-    sa.select(
-        _PROMPTS.c.id,
-        _PROMPTS.c.protocol_version_id,
-        _PROMPTS.c.questionnaire_id,
-        _PROMPTS.c.study_day,
-        _PROMPTS.c.expires_at,
-    )
-    .where(_PROMPTS.c.participant_id == sa.bindparam("participant_id"), WENT_OUT_BY_SMS)
-    # In the order of ix_planned_prompts_latest_sms: its first row.
-    .order_by(WENT_OUT_AT.desc(), _PROMPTS.c.id.desc())
-    .limit(1)
-    .subquery()
-)
-#: Built once, one statement: every inbound text asks it. The latest prompt (its columns on
-#: every row), its response and the response's answers, a row each.
-_CONVERSATION = (
-    sa.select(*_LATEST.c, *response_state.RESPONSE_READ, *response_state.ANSWER_READ)
-    .select_from(
-        _LATEST.outerjoin(_RESPONSES, _RESPONSES.c.prompt_id == _LATEST.c.id).outerjoin(
-            _ANSWERS, _ANSWERS.c.response_id == _RESPONSES.c.id
-        )
-    )
-    .order_by(_ANSWERS.c.position)
-)
-_CONVERSATION_COLUMNS = len(_LATEST.c) + len(response_state.RESPONSE_READ)
-
-
-@dataclass(frozen=True)
-class Conversation:
-    """The participant's latest SMS prompt and its response (if any), as values: the
-    conversation a reply belongs to while it is open."""
-
-    prompt_id: int
-    protocol_version_id: int
-    questionnaire_id: str
-    study_day: int
-    expires_at: datetime
-    response_id: int | None
-    #: The response's (None: not started).
-    status: ResponseStatus | None
-    last_activity_at: datetime | None
-    completed_at: datetime | None
-    current_item_id: str | None
-    reasked: bool | None
-    #: The response's answers, in order.
-    answers: tuple[AnswerRow, ...] = ()
-
-    def is_open(self, now: datetime) -> bool:
-        """Whether a reply now continues it."""
-        return responses.window_is_open(self.expires_at, self.status, self.last_activity_at, now)
-
-    def closes_at(self) -> datetime:
-        return responses.window_closes_at(self.expires_at, self.status, self.last_activity_at)
-
-    def response(self, *, encrypts_free_text: bool) -> ResponseState | None:
-        """Its response, to record answers in (None: not started)."""
-        return response_state.state_of(self, encrypts_free_text=encrypts_free_text)
-
-    def answered_values(self, questionnaire: dict[str, Any]) -> dict[str, Any]:
-        """Its answers as branching sees them (what the participant gave so far)."""
-        return responses.values_of(self.answers, questionnaire)
-
-
-def conversation_of(participant_id: int) -> Conversation | None:
-    rows = core_execute(_CONVERSATION, {"participant_id": participant_id}).all()
-    if not rows:
-        return None
-    first = rows[0]
-    answers = tuple(
-        AnswerRow(*row[_CONVERSATION_COLUMNS:]) for row in rows if row.item_id is not None
-    )
-    return Conversation(*first[:_CONVERSATION_COLUMNS], answers=answers)
-
 
 def reply(
-    sender: Sender, message, body: str, now: datetime, current: Conversation | None
+    sender: Sender, message, body: str, now: datetime, current: PromptProgress | None
 ) -> list[Reply]:
     """Answer one inbound text from an active (or paused) participant: the replies to send back
-    (through `safety_first`). `current`: `conversation_of` the sender as the caller found it;
+    (through `safety_first`). `current`: the sender's conversation as the caller found it;
     `message`: the stored text (its `prompt_id` is set to the prompt it answers)."""
     definition = sender.definition
     if current is not None and current.is_open(now):
@@ -166,7 +82,7 @@ def reply(
     return [Reply(texts.nothing_open(definition), Kind.courtesy)]
 
 
-def pending_question(sender: Sender, current: Conversation | None, now: datetime) -> list[Reply]:
+def pending_question(sender: Sender, current: PromptProgress | None, now: datetime) -> list[Reply]:
     """The question an open check-in waits for (none when nothing is open), as it was asked."""
     if current is None or not current.is_open(now):
         return []
@@ -184,14 +100,14 @@ def pending_question(sender: Sender, current: Conversation | None, now: datetime
     return [Reply(render_item(item, items.index(waiting) + 1, len(items)))]
 
 
-def _definition(sender: Sender, current: Conversation) -> dict[str, Any]:
+def _definition(sender: Sender, current: PromptProgress) -> dict[str, Any]:
     """The protocol the conversation's prompt was sent under."""
     if current.protocol_version_id == sender.version_id:
         return sender.definition
-    return definition_of(current.protocol_version_id)
+    return current.definition()
 
 
-def _continue(sender: Sender, current: Conversation, body: str, now: datetime) -> list[Reply]:
+def _continue(sender: Sender, current: PromptProgress, body: str, now: datetime) -> list[Reply]:
     """The next text of the conversation and the reply of any safety alert it set off (which
     `safety_first` sends first)."""
     definition = _definition(sender, current)
@@ -293,3 +209,12 @@ def _compact_outcomes(
             values[target["id"]] = answer_value(target, outcome.numeric, outcome.text)
         found.append((target, outcome, word))
     return found
+
+
+def conversation_of(participant_id: int) -> PromptProgress | None:
+    """The participant's latest SMS prompt (the study simulator's synthetic participants ask)."""
+    from eas.sms.senders import conversation_statement
+
+    return progress_of(
+        core_execute(conversation_statement(), {"participant_id": participant_id}).all()
+    )

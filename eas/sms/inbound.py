@@ -1,10 +1,10 @@
 """Every inbound text, from Twilio's webhook or the phone simulator, goes through `receive`.
 
-The raw message is stored first, whoever sent it and whatever it says; what it means is worked
-out afterwards, in the same transaction. If that fails, the transaction is rolled back and the
-message stored again on its own, so a failure there never loses the message: `receive` begins
-the transaction it runs in (its callers write nothing before it). A webhook Twilio delivers
-twice (same MessageSid) is handled once.
+Every text is stored, whoever sent it and whatever it says. What it means is worked out in a
+savepoint, which stores it with the prompt it answers: if understanding it fails, the savepoint
+is rolled back and the text stored on its own, so a failure there never loses it. A webhook
+Twilio delivers twice (same MessageSid) is handled once: its second understanding is rolled
+back when its MessageSid is found stored, and the first's replies are sent again.
 
 Texts from one number are handled one at a time: the transaction first locks the number's
 enrolments (PostgreSQL; SQLite has one writer at a time already). A transaction the database
@@ -29,6 +29,7 @@ from eas.core.db import begin_write, core_execute, db, is_transient
 from eas.delivery.models import Direction, Message, MessageStatus
 from eas.participants.lifecycle import opt_in, opt_out
 from eas.participants.models import Participant, ParticipantStatus
+from eas.responses.progress import PromptProgress
 from eas.safety.operations import Reply, raise_triggered, safety_first
 from eas.sms import conversation, texts
 from eas.sms.keywords import Command, command_of
@@ -53,11 +54,6 @@ _STORE = {
     for name, insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
 }
 _INSERT_MANY = _MESSAGES.insert()
-_SET_PROMPT = (
-    _MESSAGES.update()
-    .where(_MESSAGES.c.id == sa.bindparam("message_id"))
-    .values(prompt_id=sa.bindparam("prompt_id"))
-)
 #: The number's enrolments, locked before anything is read or written, in id order (two
 #: numbers never lock each other's rows). FOR NO KEY UPDATE, not FOR UPDATE: it does not wait
 #: for, nor block, the key-share lock every insert referencing a participant takes (a message,
@@ -74,8 +70,8 @@ _ATTEMPTS = 5
 
 @dataclass
 class StoredText:
-    """The inbound message as stored: its row's id, and what understanding it adds (the
-    prompt it answers, written with the reply)."""
+    """The inbound message: its row's id once stored, and what understanding it adds (the
+    prompt it answers, stored with it)."""
 
     id: int
     participant_id: int | None
@@ -94,10 +90,10 @@ class Inbound:
 
 def receive(params: Mapping[str, str], now: datetime) -> Inbound:
     """Store and answer one inbound text (Twilio's webhook fields), in the session's
-    transaction, which it begins: if understanding the text fails, it rolls that transaction
-    back and stores the text again on its own; if the database ends it for a deadlock or a
-    serialization conflict, it runs it again. A caller writes nothing before it; it refuses a
-    session holding unsaved objects (what a caller flushed or wrote in Core would be lost)."""
+    transaction: if understanding the text fails, it stores the text on its own; if the
+    database ends the transaction for a deadlock or a serialization conflict, it runs it
+    again, whole. So a caller writes nothing before it: it refuses a session holding unsaved
+    objects (what a caller flushed or wrote in Core would be lost)."""
     session = db.session()
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("receive begins its transaction: the session holds unsaved changes")
@@ -116,6 +112,10 @@ def receive(params: Mapping[str, str], now: datetime) -> Inbound:
     inbound = _receive(params, now, understand=False)
     log.error("inbound message=%s could not be handled; it is stored", inbound.message_id)
     return inbound
+
+
+class _Duplicate(Exception):
+    """The text's MessageSid is stored already: Twilio delivered the webhook again."""
 
 
 def _receive(params: Mapping[str, str], now: datetime, *, understand: bool) -> Inbound:
@@ -153,28 +153,25 @@ def _receive(params: Mapping[str, str], now: datetime, *, understand: bool) -> I
         "created_at": now,
         "updated_at": now,
     }
-    message.id = _store(stored)
-    if message.id is None:
-        return _again(sid)
-    inbound = Inbound(message.id)
     if not understand:
-        return inbound
+        return _stored_alone(stored, sid)
     try:
-        inbound.replies = _understand(participant, message, body, params, now)
-        if message.prompt_id is not None:
-            core_execute(_SET_PROMPT, {"message_id": message.id, "prompt_id": message.prompt_id})
+        with db.session.begin_nested():
+            replies = _understand(participant, message, body, params, now)
+            # Stored once understood: with the prompt it answers, in one statement.
+            message.id = _store({**stored, "prompt_id": message.prompt_id})
+            if message.id is None:
+                raise _Duplicate
+    except _Duplicate:
+        return _again(sid)
     except Exception as error:
         if is_transient(error):
             raise  # `receive` runs the whole transaction again
-        # Not a savepoint around understanding: one per text cost a twentieth of the work of
-        # answering it, for a failure that is a bug. Everything understanding did (rows and
-        # the session's objects alike) goes with the rollback; the message is stored anew.
-        db.session.rollback()
-        begin_write()
-        message.id = _store(stored)
-        log.exception("inbound message=%s could not be handled; it is stored", message.id)
-        return Inbound(message.id) if message.id is not None else _again(sid)
-    if inbound.replies:
+        log.exception("an inbound text could not be handled; it is stored")
+        return _stored_alone(stored, sid)
+    if participant is None:
+        log.info("inbound message=%s from a number no study knows", message.id)
+    if replies:
         core_execute(
             _INSERT_MANY,
             [
@@ -191,10 +188,16 @@ def _receive(params: Mapping[str, str], now: datetime, *, understand: bool) -> I
                     "created_at": now,
                     "updated_at": now,
                 }
-                for number, text in enumerate(inbound.replies, 1)
+                for number, text in enumerate(replies, 1)
             ],
         )
-    return inbound
+    return Inbound(message.id, replies)
+
+
+def _stored_alone(values: dict, sid: str) -> Inbound:
+    """The text stored, and nothing else done (or, if it is stored already, the replies)."""
+    message_id = _store(values)
+    return Inbound(message_id) if message_id is not None else _again(sid)
 
 
 def _store(values: dict) -> int | None:
@@ -260,7 +263,6 @@ def _replies(
     now: datetime,
 ) -> list[Reply]:
     if participant is None:
-        log.info("inbound message=%s from a number no study knows", message.id)
         return []
     opted_out = participant.status is ParticipantStatus.opted_out
     command = command_of(body, opted_out=opted_out, opt_out_type=params.get("OptOutType"))
@@ -271,7 +273,7 @@ def _replies(
             opt_out(enrolment, now, source="sms STOP")
         return []
     # The conversation as it stands before this text: for the alerts and the reply alike.
-    current = conversation.conversation_of(participant.id)
+    current = participant.conversation
     keyword_replies = _keyword_alerts(participant, current, body, now)
     definition = participant.definition
     if command is Command.opt_in:
@@ -300,7 +302,7 @@ def _enrolments(phone_hash: str) -> list[Participant]:
 
 
 def _keyword_alerts(
-    participant: Sender, current: conversation.Conversation | None, body: str, now: datetime
+    participant: Sender, current: PromptProgress | None, body: str, now: datetime
 ) -> list[Reply]:
     """Crisis words in any text, in a check-in or not, from anyone enrolled (opted out too:
     a crisis must reach a human). Returns the protocol's replies to send."""

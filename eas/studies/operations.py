@@ -26,14 +26,23 @@ class PublishResult:
 
 
 _VERSIONS = ProtocolVersion.__table__
+
+
 #: Whether the study's current protocol seals what participants write; read in SQL (JSON path)
 #: instead of loading and decoding every version: every web answer asks.
-_SEALS_FREE_TEXT = (
-    sa.select(_VERSIONS.c.definition[("study", "privacy", "encrypt_free_text")].as_boolean())
-    .where(_VERSIONS.c.study_id == sa.bindparam("study_id"))
-    .order_by(_VERSIONS.c.number.desc())
-    .limit(1)
-)
+def seals_free_text_column(study_id: sa.ColumnElement) -> sa.ScalarSelect:
+    """Whether the current protocol of study `study_id` (a column, to read it with a study's
+    other rows, or a parameter) seals what participants write."""
+    return (
+        sa.select(_VERSIONS.c.definition[("study", "privacy", "encrypt_free_text")].as_boolean())
+        .where(_VERSIONS.c.study_id == study_id)
+        .order_by(_VERSIONS.c.number.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+_SEALS_FREE_TEXT = sa.select(seals_free_text_column(sa.bindparam("study_id")))
 
 
 def seals_free_text(study_id: int) -> bool:

@@ -22,13 +22,13 @@ from eas.participants.models import Channel, ParticipantStatus
 from eas.responses import operations as responses
 from eas.responses import state as response_state
 from eas.responses.models import ResponseStatus
+from eas.responses.progress import PromptProgress
 from eas.safety.operations import Kind, Reply, raise_triggered, safety_first
 from eas.scheduling import events
 from eas.scheduling.models import PromptStatus
-from eas.studies.operations import seals_free_text
 from eas.surveys.forms import Tampered, read_page
 from eas.surveys.pages import Page, current_page
-from eas.surveys.visits import Visit, open_visit
+from eas.surveys.visits import open_visit
 from eas.web.csrf import require_csrf
 from eas.web.links import issue_token, resolve
 
@@ -99,7 +99,7 @@ def _done(questionnaire):
     return render_template("survey_done.html", thanks=thanks.text, alerts=safety)
 
 
-def _standing(questionnaire, visit: Visit) -> tuple[str, dict, Page]:
+def _standing(questionnaire, visit: PromptProgress) -> tuple[str, dict, Page]:
     """Where a response stands: its current item, the saved answers (as branching sees them)
     and the page it is on."""
     current = visit.current_item_id if visit.started else questionnaire["items"][0]["id"]
@@ -107,7 +107,9 @@ def _standing(questionnaire, visit: Visit) -> tuple[str, dict, Page]:
     return current, values, current_page(questionnaire, current, values)
 
 
-def _render_page(questionnaire, visit: Visit, page: Page, errors=None, entered=None, status=200):
+def _render_page(
+    questionnaire, visit: PromptProgress, page: Page, errors=None, entered=None, status=200
+):
     return (
         render_template(
             "survey.html",
@@ -159,7 +161,7 @@ def save_page(token: str):
     if result.errors:
         return _render_page(questionnaire, visit, page, result.errors, result.entered, 422)
     # Asked once per page, not once per answer: the study's current protocol decides.
-    seals = seals_free_text(visit.study_id)
+    seals = bool(visit.seals_free_text)
     response = visit.response(encrypts_free_text=seals) or response_state.start(
         visit.prompt_id, Channel.web, questionnaire["items"][0]["id"], now, encrypts_free_text=seals
     )
