@@ -35,8 +35,14 @@ run: $(VENV)/.installed-run
 	@echo "eas is serving the demo study on http://$(HOST):$(PORT)/ (sign in as $(DEMO_USER), password $(DEMO_PASSWORD)); prompts arrive in the phone simulator: http://$(HOST):$(PORT)/simulator"
 	$(BIN)/eas run --host $(HOST) --port $(PORT)
 
+# The suite on every core (pytest-xdist), each test file whole on one worker: a file's
+# module-scoped fixtures (a served app, a browser, a simulated history) are made once.
+# `make test PYTEST_WORKERS=0` runs it in this one process.
+PYTEST_WORKERS ?= auto
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile
+
 test: $(VENV)/.installed-test lint
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_PARALLEL)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -140,14 +140,14 @@ _CONTROL = re.compile(r"(BEGIN|SAVEPOINT|RELEASE|ROLLBACK)\b", re.I)
 @dataclass
 class Path_:
     name: str
-    counts: list[int] = field(default_factory=list)
+    counts: list[float] = field(default_factory=list)
     control: list[int] = field(default_factory=list)
     commits: list[int] = field(default_factory=list)
     examples: list[list[str]] = field(default_factory=list)
 
     def add(self, counter: Counter, per: int = 1) -> None:
         control = sum(1 for sql in counter.statements if _CONTROL.match(sql))
-        self.counts.append(round((len(counter.statements) - control) / per))
+        self.counts.append((len(counter.statements) - control) / per)
         self.control.append(control)
         self.commits.append(counter.commits)
         self.examples.append(counter.statements)
@@ -155,8 +155,8 @@ class Path_:
     def line(self) -> str:
         counts = self.counts
         return (
-            f"{self.name:<40} {min(counts):>4} {statistics.median(counts):>7.1f} "
-            f"{max(counts):>4} {max(self.control):>8} {max(self.commits):>8} {len(counts):>5}"
+            f"{self.name:<40} {min(counts):>4.1f} {statistics.median(counts):>7.1f} "
+            f"{max(counts):>4.1f} {max(self.control):>8} {max(self.commits):>8} {len(counts):>5}"
         )
 
 
@@ -237,6 +237,7 @@ def _measure(app, clock, counter: Counter, phones: dict, show: bool) -> list[Pat
         with counter.counting():
             report = dispatcher.tick()
         if report.sent:
+            send.name = f"dispatcher tick of {report.sent} (per prompt)"
             send.add(counter, per=report.sent)
         db.session.remove()
         # Answer each check-in sent, a question per text.
@@ -301,7 +302,7 @@ def main() -> None:
     for path in paths:
         print(path.line())
     worst = max(next(p for p in paths if p.name.startswith("inbound SMS reply inside")).counts)
-    print(f"\ninbound reply inside a conversation: at most {worst} statements (target: 6)")
+    print(f"\ninbound reply inside a conversation: at most {worst:.0f} statements (target: 6)")
 
 
 if __name__ == "__main__":

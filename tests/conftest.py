@@ -1,11 +1,7 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from pathlib import Path
-
 import flask_migrate
 import pytest
-from cryptography.fernet import Fernet
 
 from eas import create_app
 from eas.core.clock import VirtualClock, install_clock
@@ -16,26 +12,9 @@ from eas.participants.operations import import_participants
 from eas.protocols.validation import validate_protocol_file, validate_protocol_text
 from eas.studies.operations import publish_protocol
 from tests.databases import suite_backend, temporary_database
+from tests.helpers import DEMO_PROTOCOL, T0, make_test_config
 
 pytest_plugins = ["tests.fixtures"]
-
-ROOT = Path(__file__).resolve().parents[1]
-DEMO_PROTOCOL = ROOT / "protocols" / "ai-connection.yaml"
-#: A Wednesday, in the middle of a normal (non-DST-transition) week.
-T0 = datetime(2026, 3, 18, 14, 0, tzinfo=UTC)
-
-
-def make_test_config(database_url: str, instance_path: Path) -> dict:
-    return {
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "SECRET_KEY": "test-secret",
-        "EAS_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "EAS_LOOKUP_KEY": "test-lookup-key",
-        # Random prompt times drawn the same way every run: a test that depends on where a
-        # beep falls passes or fails for good, not one run in twenty.
-        "EAS_SCHEDULE_SEED": 2026,
-    }
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,8 @@ from alembic.migration import MigrationContext
 
 from eas import create_app
 from eas.core.db import db
-from tests.conftest import make_test_config
 from tests.databases import temporary_database
+from tests.helpers import make_test_config
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])

@@ -36,6 +36,7 @@ from eas.participants.lifecycle import (
 )
 from eas.participants.models import Participant
 from eas.participants.operations import enrol_one, import_csv_text
+from eas.participants.state import in_state
 from eas.scheduling.planner import PlanningError
 from eas.studies.models import Study
 from eas.users.models import StudyRole
@@ -67,8 +68,10 @@ def participant_or_404(study: Study, label: str) -> Participant:
 def list_participants(query: dict, slug: str, pagination_parameters):
     """A study's participants, by label
 
-    `status` filters by the stored status; `state` says whether each is paused now (a pause
-    with an end date leaves the status `active`), with `paused_until`.
+    `status` filters by each participant's state now, as `state` gives it and the dashboard
+    shows it (the rule of `participant_state`): `paused` lists those with a pause in force,
+    also a pause with an end date (which leaves the stored status `active`); `active` leaves
+    them out. `state` says whether each is paused now, with `paused_until`.
     """
     study, _ = study_for(slug)
     select = (
@@ -77,7 +80,7 @@ def list_participants(query: dict, slug: str, pagination_parameters):
         .options(selectinload(Participant.pauses))  # for `state`: not a query each
     )
     if "status" in query:
-        select = select.where(Participant.status == query["status"])
+        select = select.where(in_state(query["status"].value, now_utc()))
     return page_of(select.order_by(Participant.label), pagination_parameters)
 
 
@@ -102,6 +105,8 @@ def enrol(body: dict, slug: str):
     The same rules as a row of `eas participants import`: defaults from the protocol, every
     problem named by its field, and a label or number already enrolled with other details is
     an error. Enrolling the same details again changes nothing. Coordinators and owners only.
+    `warnings` names the schedules whose own window puts prompts outside the participant's
+    waking hours (enrolled all the same).
     """
     study, _ = study_for(slug, StudyRole.coordinator)
     start = body.pop("start", None)
@@ -118,6 +123,7 @@ def enrol(body: dict, slug: str):
         "participant": participant,
         "created": created,
         "prompts_planned": result.prompts_planned,
+        "warnings": result.warnings,
     }, (201 if created else 200)
 
 
@@ -131,7 +137,9 @@ def import_csv(body: dict, slug: str):
 
     Exactly `eas participants import`: columns label, phone, timezone, and optionally wake,
     sleep, weekend_wake, weekend_sleep, start_date, channel, group. Every bad row is named
-    by line and column, and nobody is enrolled unless every row is good.
+    by line and column, and nobody is enrolled unless every row is good. `warnings` names,
+    per participant, the schedules whose own window puts prompts outside their waking hours
+    (enrolled all the same).
     """
     study, _ = study_for(slug, StudyRole.coordinator)
     try:
@@ -148,6 +156,7 @@ def import_csv(body: dict, slug: str):
         "created": [p.label for p in result.created],
         "unchanged": [p.label for p in result.unchanged],
         "prompts_planned": result.prompts_planned,
+        "warnings": result.warnings,
     }
 
 

@@ -91,7 +91,10 @@ class StudySchema(Schema):
     participants = fields.Dict(
         keys=fields.String(),
         values=fields.Integer(),
-        metadata={"description": "How many participants are in each status."},
+        metadata={
+            "description": "How many participants are in each state now (as a participant's "
+            "`state`: a pause in force counts as `paused`)."
+        },
     )
 
 
@@ -237,17 +240,57 @@ class EnrolSchema(InputSchema):
     start = _start_field()
 
 
+class EnrolmentWarningSchema(Schema):
+    """Enrolled all the same: a schedule's own `window` takes the place of the participant's
+    wake and sleep, and puts some of their prompts outside their waking hours."""
+
+    participant = fields.String(attribute="label", metadata={"description": "Their label."})
+    schedule = fields.String(attribute="warning.schedule_id")
+    window = fields.String(
+        attribute="warning.window", metadata={"description": "The schedule's window, local."}
+    )
+    waking_hours = fields.String(
+        attribute="warning.waking_hours",
+        metadata={"description": "The participant's wake-sleep (and weekend) hours, local."},
+    )
+    prompts = fields.Integer(
+        attribute="warning.prompts",
+        metadata={"description": "How many of their planned prompts fall outside them."},
+    )
+    first_local = fields.String(
+        attribute="warning.first_local",
+        metadata={"description": "The first of those, in the participant's zone."},
+    )
+    message = fields.String(metadata={"description": "All of it, in words."})
+
+
+def _warnings_field() -> fields.List:
+    return fields.List(
+        fields.Nested(EnrolmentWarningSchema),
+        metadata={
+            "description": "Prompts that a schedule's window puts outside a participant's "
+            "waking hours, per participant (empty: none)."
+        },
+    )
+
+
 class EnrolledSchema(Schema):
     participant = fields.Nested(ParticipantDetailSchema)
     created = fields.Boolean(metadata={"description": "False: already enrolled, unchanged."})
     prompts_planned = fields.Integer()
+    warnings = _warnings_field()
 
 
 class ParticipantQuerySchema(InputSchema):
     status = fields.Enum(
         ParticipantStatus,
         by_value=True,
-        metadata={"description": "Only participants with this stored status (see `state`)."},
+        metadata={
+            "description": "Only participants in this state now, as `state` reads it (the "
+            "dashboard's rule, `participant_state`): `paused` includes active participants "
+            "with a pause in force (one with an end date leaves the stored status `active`); "
+            "`active` leaves them out. Not the stored `status`."
+        },
     )
 
 
@@ -270,6 +313,7 @@ class ImportedSchema(Schema):
     created = fields.List(fields.String(), metadata={"description": "Labels enrolled now."})
     unchanged = fields.List(fields.String(), metadata={"description": "Labels enrolled before."})
     prompts_planned = fields.Integer()
+    warnings = _warnings_field()
 
 
 class ChangeSchema(Schema):

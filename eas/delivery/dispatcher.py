@@ -14,11 +14,21 @@ The database is the source of truth; each tick:
    only then calls the transport. A call starts only while the claim has longer to run than
    the call can take (the transport's timeout), and the batch's claims are renewed while it is
    being sent, so no other dispatcher can take a prompt over while a call for it is under way;
-   a prompt whose claim would run out first is handed back, one whose window closed expires;
+   a prompt whose claim would run out first is handed back, one whose window closed expires
+   (the calls, with these checks, the rate limit and the sending threads: `sender`);
 5. records each outcome as its call returns (a few at a time, each group committed), with
    updates guarded by the claim (`status = sending AND claimed_by = me`), so a late result
-   never overwrites a cancellation or another dispatcher's work (`outcomes`);
+   never overwrites a cancellation or another dispatcher's work (`guard`);
 6. sends reminders for prompts still open and not yet started (`reminders`).
+
+Beside these it does other domains' periodic work, each at its place (`periodic`: closing
+lapsed responses with the expiry, mailing alerts at the end), and says it is alive after each
+batch and at its end (`heartbeat`). What every step settled (recovery's too) is counted in the
+tick's one report (`report`).
+
+The dispatcher owns its state (its name, lease, batch, `stopping`); its collaborators are
+given what they need when it builds them, and count what they did in the report they are
+handed.
 
 `stopping` (set on SIGTERM) ends the tick early: no more claims, calls not yet started are
 handed back as provably not sent, calls under way finish and are recorded.
@@ -36,34 +46,34 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import replace
+from concurrent.futures import FIRST_COMPLETED, wait
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from eas.core.clock import Clock
 from eas.core.db import core_execute, db
 from eas.delivery import metrics
-from eas.delivery.channels import NotSent, SendError, SendReceipt, Transport
+from eas.delivery.channels import NotSent, Transport
 from eas.delivery.claims import ClaimedPrompt, load_claimed
 from eas.delivery.compose import prompt_text
-from eas.delivery.heartbeat import beat
-from eas.delivery.models import MessageStatus
-from eas.delivery.outbox import Job, Lease, new_job, outcome, record, record_outcomes
-from eas.delivery.outcomes import Outcomes
-from eas.delivery.ratelimit import RateLimiter
-from eas.delivery.reminders import send_reminders
+from eas.delivery.guard import ClaimGuard
+from eas.delivery.heartbeat import Heartbeat
+from eas.delivery.outbox import Job, Lease, new_job, record
+from eas.delivery.periodic import PeriodicWork
+from eas.delivery.recovery import Recovery
+from eas.delivery.reminders import Reminders
 from eas.delivery.report import TickReport
-from eas.responses.operations import close_lapsed
-from eas.safety.notify import Mailer, notify_due
+from eas.delivery.sender import Outcome, Sender, call_bound
 from eas.scheduling.models import PlannedPrompt, PromptStatus
 from eas.scheduling.queries import claim_statement, now_parameter, reachable_prompts
-from eas.web.links import prompt_link
+from eas.surveys.links import prompt_link
+
+if TYPE_CHECKING:
+    from eas.safety.notify import Mailer
 
 log = logging.getLogger("eas.delivery")
-
-Outcome = SendReceipt | SendError | NotSent
 
 # The tick's statements are built once and run with each tick's time: a busy study ticks every
 # second, and building a statement costs more than running it.
@@ -84,31 +94,7 @@ _EXPIRE = (
 )
 
 
-#: Time a call is given beyond the transport's own bound: clocks of dispatchers on other
-#: hosts differ, and a thread may start late.
-CALL_MARGIN = timedelta(seconds=1)
-
-
-class _InThisThread:
-    """`workers=0`: sends one after another in the ticking thread (the study simulator, whose
-    provider answers at once in virtual time, has nothing to wait for in parallel)."""
-
-    def map(self, function, items):
-        return map(function, items)
-
-    def submit(self, function, *args) -> Future:
-        future: Future = Future()
-        try:
-            future.set_result(function(*args))
-        except Exception as error:
-            future.set_exception(error)
-        return future
-
-    def shutdown(self, wait: bool = True) -> None:
-        pass
-
-
-class Dispatcher(Outcomes):
+class Dispatcher:
     def __init__(
         self,
         transport: Transport,
@@ -120,16 +106,15 @@ class Dispatcher(Outcomes):
         lease_seconds: int = 60,
         rate_per_second: float = 0,
         mailer: Mailer | None = None,
+        periodic: PeriodicWork | None = None,
     ) -> None:
         self.transport = transport
-        #: Tells coordinators about safety alerts (None: no mail configured; alerts still show).
-        self.mailer = mailer
         self.name = name
         self.clock = clock
         self.lease = timedelta(seconds=lease_seconds)
         #: The longest a call to the transport can take, with a margin: a send starts only
         #: while its claim has longer than this to run.
-        self.call_bound = timedelta(seconds=transport.call_seconds) + CALL_MARGIN
+        self.call_bound = call_bound(transport)
         if self.lease <= 2 * self.call_bound:
             raise ValueError(
                 f"a lease of {lease_seconds} s is too short for {transport.name}, whose calls "
@@ -142,26 +127,30 @@ class Dispatcher(Outcomes):
         self.batch = batch if rate_per_second <= 0 else max(
             1, min(batch, int(rate_per_second * lease_seconds / 2))
         )  # fmt: skip
-        self.limiter = RateLimiter(rate_per_second)
-        self.pool = (
-            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="eas-send")
-            if workers > 0
-            else _InThisThread()
-        )
-        self.started_at = clock.now()
-        self.last_heartbeat: datetime | None = None
-        self.sent_in_heartbeats = 0
+        self.sender = Sender(
+            transport, clock, stopping=self.stopping, workers=workers,
+            rate_per_second=rate_per_second,
+        )  # fmt: skip
+        self.guard = ClaimGuard(name, clock)
+        self.recovery = Recovery(
+            transport, self.guard, batch=self.batch, lease=self.lease,
+            call_bound=self.call_bound, stopping=self.stopping,
+        )  # fmt: skip
+        self.reminders = Reminders(self.sender, clock, self.batch)
+        self.heartbeat = Heartbeat(name, started_at=clock.now())
+        if periodic is not None and mailer is not None:
+            raise TypeError("give the mailer to the periodic work: PeriodicWork(mailer)")
+        #: Other domains' work each tick does (`mailer` alone: `PeriodicWork(mailer)`).
+        self.periodic = periodic if periodic is not None else PeriodicWork(mailer)
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True)
+        self.sender.close()
 
     # the tick ------------------------------------------------------------------------------
 
     def tick(self) -> TickReport:
-        from eas.delivery.recovery import reconcile
-
         report = TickReport()
-        self.sent_in_heartbeats = 0
+        self.heartbeat.tick_started()
         session = db.session()
         db.session.commit()  # start from a clean transaction: claims must be first statements
         # The tick commits between its steps and keeps using what it loaded: reloading every
@@ -172,24 +161,21 @@ class Dispatcher(Outcomes):
             # one transaction, which an idle tick commits once at its end. It starts with a
             # write (the expiry), so it holds SQLite's write lock from its first statement.
             report.expired = self._expire(self.clock.now())
-            report.closed = close_lapsed(self.clock.now())
-            report.reconciled = reconcile(self, self.clock.now())
+            self.periodic.with_first_transaction(self.clock.now(), report)
+            self.recovery.reconcile(self.clock.now(), report)
             while not self.stopping.is_set():
                 claimed = self._claim(self.clock.now())
                 if not claimed:
                     break
                 self._deliver(claimed, report)  # it commits each outcome as it comes
-                beat(self, report)  # with the next claim, or the tick's end
+                self.heartbeat.beat(self.clock.now(), report)  # with the next claim, or the end
                 if len(claimed) < self.batch:
                     break
             if not self.stopping.is_set():
-                send_reminders(self, self.clock.now(), report)
-            if self.mailer is not None and not self.stopping.is_set():
-                # It commits before talking to the mail server.
-                report.alerts_notified, report.alerts_failed = notify_due(
-                    self.mailer, self.clock.now()
-                )
-            beat(self, report)
+                self.reminders.send_due(self.clock.now(), report)
+            if not self.stopping.is_set():
+                self.periodic.after_sending(self.clock.now(), report)
+            self.heartbeat.beat(self.clock.now(), report)
             db.session.commit()
         finally:
             session.expire_on_commit = expire_on_commit
@@ -227,15 +213,10 @@ class Dispatcher(Outcomes):
             .scalars()
             .all()
         )
-        return self.load(ids) if ids else []
-
-    def load(self, ids: list[int]) -> list[ClaimedPrompt]:
-        return load_claimed(ids)
+        return load_claimed(ids) if ids else []
 
     def _deliver(self, claimed: list[ClaimedPrompt], report: TickReport) -> None:
         """Send claimed prompts, each outcome committed as its call returns."""
-        from eas.delivery.recovery import settle_previous_attempt
-
         now = self.clock.now()
         if any(prompt.attempts > 1 for prompt in claimed):
             # A retry may ask the transport about its previous attempt: not while holding the
@@ -246,14 +227,14 @@ class Dispatcher(Outcomes):
             if prompt.claimed_by != self.name:
                 continue
             try:
-                if settle_previous_attempt(self, prompt, report):
+                if self.recovery.settle_previous_attempt(prompt, report):
                     continue  # an earlier, ambiguous attempt did go out
                 link = prompt_link(prompt, now) if prompt.channel.value == "web" else None
                 key = f"prompt-{prompt.id}-attempt-{prompt.attempts}"
-                jobs.append(self.new_job(prompt, prompt_text(prompt, link), key, "prompt", now))
+                jobs.append(self._job(prompt, prompt_text(prompt, link), key, now))
             except Exception as error:  # one bad prompt must not hold up the others
                 log.exception("cannot prepare prompt=%s", prompt.id)
-                self.update_prompt(
+                self.guard.update(
                     prompt.id,
                     status=PromptStatus.failed,
                     status_reason=f"cannot be prepared: {type(error).__name__}"[:200],
@@ -271,6 +252,12 @@ class Dispatcher(Outcomes):
         ]
         self._send_all([job for job in jobs if job.prompt.id in sendable], cancelled, report)
 
+    def _job(self, prompt: ClaimedPrompt, body: str, key: str, now: datetime) -> Job:
+        """A prompt's job, under its claim as loaded (its message not on record yet:
+        `outbox.record` writes a batch's)."""
+        lease = Lease(prompt.claim_expires_at or now + self.lease)
+        return new_job(prompt, body, key, "prompt", now, lease)
+
     def _send_all(
         self, jobs: list[Job], results: list[tuple[Job, Outcome]], report: TickReport
     ) -> None:
@@ -278,7 +265,7 @@ class Dispatcher(Outcomes):
         `results` known already): whatever has returned is recorded and committed together,
         while the rest are still under way. The batch's claims are renewed meanwhile, on
         record before the sending threads may count on them."""
-        futures = {self.pool.submit(self.send, job): job for job in jobs}
+        futures = {self.sender.submit(job): job for job in jobs}
         pending = set(futures)
         renew_every = self.lease / 3
         renewed_at = self.clock.now()
@@ -286,7 +273,7 @@ class Dispatcher(Outcomes):
             if results:
                 # Until these commit, the session's writes wait: on SQLite a transport may
                 # need the write lock too, so they are short.
-                self._record(results, report)
+                self.guard.record(results, report)
                 db.session.commit()
             if not pending:
                 return
@@ -327,28 +314,6 @@ class Dispatcher(Outcomes):
             .execution_options(synchronize_session=False)
         )
 
-    def _record(self, results: list[tuple[Job, Outcome]], report: TickReport) -> None:
-        """The outcomes of some of a batch's sends: their messages, then their prompts."""
-        at = self.clock.now()
-        sent: list[tuple[ClaimedPrompt, SendReceipt]] = []
-        not_sent: list[tuple[Job, SendError | NotSent]] = []
-        messages = []
-        for job, result in results:
-            if isinstance(result, SendReceipt):
-                messages.append(outcome(job, MessageStatus.sent, at, result.provider_sid))
-                sent.append((job.prompt, result))
-            elif isinstance(result, NotSent):
-                messages.append(outcome(job, MessageStatus.failed, at))
-                not_sent.append((job, result))
-            else:  # a timeout may have gone out: its message stays `queued` until looked up
-                status = MessageStatus.queued if result.ambiguous else MessageStatus.failed
-                messages.append(outcome(job, status, at, code=result.code))
-                not_sent.append((job, result))
-        record_outcomes(messages)
-        for job, result in not_sent:
-            self.record_failure(job, result, report)
-        self.mark_all_sent(sent, report)
-
     def still_sendable(self, ids: list[int], now: datetime) -> set[int]:
         """The last look before sending: still ours, participant active, no pause in force
         (read in the caller's transaction, which commits before sending)."""
@@ -365,35 +330,3 @@ class Dispatcher(Outcomes):
             PlannedPrompt.claimed_by == self.name,
             lock=False,
         )
-
-    def new_job(
-        self,
-        prompt: ClaimedPrompt,
-        body: str,
-        key: str,
-        purpose: str,
-        now: datetime,
-        lease: Lease | None = None,
-    ) -> Job:
-        """A job whose message is not on record yet (`outbox.record` writes a batch's), under
-        `lease` (by default, the prompt's claim as loaded)."""
-        lease = lease or Lease(prompt.claim_expires_at or now + self.lease)
-        return new_job(prompt, body, key, purpose, now, lease)
-
-    def send(self, job: Job) -> Outcome:
-        self.limiter.acquire()
-        if self.stopping.is_set():
-            return NotSent("the dispatcher stopped before sending it", hand_back=True)
-        now = self.clock.now()
-        if now >= job.expires_at:
-            return NotSent("its window closed before it could be sent", expired=True)
-        if now + self.call_bound >= job.lease.until:
-            # Another dispatcher could take the prompt over before the call returns.
-            return NotSent("its claim would run out during the call", hand_back=True)
-        validity = int((job.expires_at - now).total_seconds())
-        try:
-            return self.transport.send(replace(job.outbound, validity_seconds=max(1, validity)))
-        except SendError as error:
-            return error
-        except Exception as error:  # a timeout or a dropped connection: it may have gone out
-            return SendError(f"{type(error).__name__}: {error}", retryable=True, ambiguous=True)

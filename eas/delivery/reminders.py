@@ -9,21 +9,23 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from eas.core.clock import Clock
 from eas.core.db import core_execute, db
 from eas.delivery import metrics
 from eas.delivery.channels import NotSent, SendReceipt
+from eas.delivery.claims import load_claimed
 from eas.delivery.compose import reminder_text
 from eas.delivery.models import MessageStatus
-from eas.delivery.outbox import Lease, outcome, record, record_outcomes
+from eas.delivery.outbox import Lease, new_job, outcome, record, record_outcomes
+from eas.delivery.report import TickReport
 from eas.responses.models import Response
 from eas.scheduling.models import PlannedPrompt, PromptStatus
 from eas.scheduling.queries import claim_statement, now_parameter, reachable_prompts
-from eas.web.links import prompt_link
+from eas.surveys.links import prompt_link
 
 if TYPE_CHECKING:
     from eas.delivery.claims import ClaimedPrompt
-    from eas.delivery.dispatcher import Dispatcher
-    from eas.delivery.report import TickReport
+    from eas.delivery.sender import Sender
 
 
 def _reminder_delays(prompt: ClaimedPrompt) -> list[timedelta]:
@@ -116,51 +118,61 @@ def still_open(ids: list[int], now: datetime) -> set[int]:
     return set(core_execute(_STILL_OPEN, {"now": now, "ids": ids}).scalars().all())
 
 
-def send_reminders(dispatcher: Dispatcher, now: datetime, report: TickReport) -> None:
-    """Claim and send the due reminders, and commit their outcomes. With none due, the claim's
-    transaction goes on."""
-    core_execute(_RETIRE, {"now": now})
-    ids = core_execute(_claim_due(dispatcher.batch), {"now": now}).scalars().all()
-    if not ids:
-        return
-    prompts = dispatcher.load(ids)
-    jobs = []
-    for prompt in prompts:
-        link = prompt_link(prompt, now) if prompt.channel.value == "web" else None
-        body = reminder_text(prompt, prompt.reminders_sent, link)
-        key = f"prompt-{prompt.id}-reminder-{prompt.reminders_sent}"
-        # Claimed by clearing its time, a reminder is nobody else's to take over: its lease is
-        # the prompt's window.
-        lease = Lease(prompt.expires_at)
-        jobs.append(dispatcher.new_job(prompt, body, key, "reminder", now, lease))
-    # The last look before sending, as for prompts: a STOP, withdrawal, pause or a first answer
-    # since the claim means no reminder. It runs after the messages are written, and their
-    # commit, with the claim's, comes before any send.
-    record(jobs)
-    sendable = still_open([job.prompt.id for job in jobs], dispatcher.clock.now())
-    db.session.commit()
+class Reminders:
+    """The due reminders, at most a batch each tick, sent through the dispatcher's sender (the
+    same checks, rate and threads as prompts)."""
 
-    def send(job):
-        return dispatcher.send(job) if job.prompt.id in sendable else NotSent("not reachable")
+    def __init__(self, sender: Sender, clock: Clock, batch: int) -> None:
+        self.sender = sender
+        self.clock = clock
+        self.batch = batch
 
-    outcomes = list(dispatcher.pool.map(send, jobs))
-    at = dispatcher.clock.now()
-    messages, plans = [], []
-    for job, result in zip(jobs, outcomes, strict=True):
-        if isinstance(result, SendReceipt):
-            messages.append(outcome(job, MessageStatus.sent, at, result.provider_sid))
-            report.reminders += 1
-            metrics.REMINDERS.labels(job.prompt.channel.value).inc()
-        else:
-            messages.append(
-                outcome(job, MessageStatus.failed, at, code=getattr(result, "code", None))
-            )
-        # Whether or not this one went out, the next reminder (if any) stays on the plan.
-        following = next_reminder(job.prompt, job.prompt.sent_at, job.prompt.reminders_sent)
-        plans.append({"prompt_id": job.prompt.id, "following": following})
-    record_outcomes(messages)
-    if plans:
-        core_execute(_PLAN_NEXT, plans)
-    # What went out is on record before the tick goes on (its later steps may fail, and no
-    # reconciliation comes back for a reminder).
-    db.session.commit()
+    def send_due(self, now: datetime, report: TickReport) -> None:
+        """Claim and send the due reminders, commit their outcomes, and count them in `report`.
+        With none due, the claim's transaction goes on."""
+        core_execute(_RETIRE, {"now": now})
+        ids = core_execute(_claim_due(self.batch), {"now": now}).scalars().all()
+        if not ids:
+            return
+        jobs = []
+        for prompt in load_claimed(ids):
+            link = prompt_link(prompt, now) if prompt.channel.value == "web" else None
+            body = reminder_text(prompt, prompt.reminders_sent, link)
+            key = f"prompt-{prompt.id}-reminder-{prompt.reminders_sent}"
+            # Claimed by clearing its time, a reminder is nobody else's to take over: its lease
+            # is the prompt's window.
+            lease = Lease(prompt.expires_at)
+            jobs.append(new_job(prompt, body, key, "reminder", now, lease))
+        # The last look before sending, as for prompts: a STOP, withdrawal, pause or a first
+        # answer since the claim means no reminder. It runs after the messages are written, and
+        # their commit, with the claim's, comes before any send.
+        record(jobs)
+        sendable = still_open([job.prompt.id for job in jobs], self.clock.now())
+        db.session.commit()
+
+        def send(job):
+            if job.prompt.id not in sendable:
+                return NotSent("not reachable")
+            return self.sender.send(job)
+
+        outcomes = self.sender.map(send, jobs)
+        at = self.clock.now()
+        messages, plans = [], []
+        for job, result in zip(jobs, outcomes, strict=True):
+            if isinstance(result, SendReceipt):
+                messages.append(outcome(job, MessageStatus.sent, at, result.provider_sid))
+                report.reminders += 1
+                metrics.REMINDERS.labels(job.prompt.channel.value).inc()
+            else:
+                messages.append(
+                    outcome(job, MessageStatus.failed, at, code=getattr(result, "code", None))
+                )
+            # Whether or not this one went out, the next reminder (if any) stays on the plan.
+            following = next_reminder(job.prompt, job.prompt.sent_at, job.prompt.reminders_sent)
+            plans.append({"prompt_id": job.prompt.id, "following": following})
+        record_outcomes(messages)
+        if plans:
+            core_execute(_PLAN_NEXT, plans)
+        # What went out is on record before the tick goes on (its later steps may fail, and no
+        # reconciliation comes back for a reminder).
+        db.session.commit()

@@ -1,7 +1,8 @@
 """Running the dispatcher: APScheduler is only the wake-up timer; the database holds the work.
 
 One job, ticking every `EAS_DISPATCH_INTERVAL_SECONDS`, never overlapping itself (max_instances
-1, coalesced), run inside an app context with its session removed afterwards.
+1, coalesced), run inside an app context with its session removed afterwards. Each tick also
+does other domains' periodic work (`periodic`), as configured here (the alert mailer).
 
 Stopping (SIGTERM from systemd or docker, SIGINT, Ctrl+C) lets the tick under way finish
 what it started: no new claims, calls not yet made handed back, calls under way recorded as
@@ -26,6 +27,7 @@ from eas.core.clock import get_clock
 from eas.core.db import db
 from eas.delivery.channels import Transport
 from eas.delivery.dispatcher import Dispatcher
+from eas.delivery.periodic import PeriodicWork
 from eas.delivery.simulator import SimulatorTransport
 from eas.delivery.twilio import TwilioSettings, TwilioTransport
 from eas.safety.notify import Mailer
@@ -52,7 +54,7 @@ def build_dispatcher(app: Flask, transport: Transport | None = None) -> Dispatch
         workers=config["EAS_DISPATCH_WORKERS"],
         lease_seconds=config["EAS_DISPATCH_LEASE_SECONDS"],
         rate_per_second=config["EAS_SEND_RATE_PER_SECOND"],
-        mailer=Mailer.from_config(config),
+        periodic=PeriodicWork(mailer=Mailer.from_config(config)),
     )
 
 

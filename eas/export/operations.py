@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +38,6 @@ _OPENESM_TYPES = {
 class ExportResult:
     folder: Path
     rows: dict[str, int]
-    #: Prompts by outcome per (schedule, beep), the counts behind compliance_beeps (what the
-    #: parts of an export add up, see `eas.export.parts`).
-    beeps: dict[tuple[str, int], list[int]] = field(default_factory=dict)
-    #: The participants it has (None: all), and its format.
-    part: slice | None = None
-    fmt: str = "csv"
 
 
 def item_infos(study) -> dict[tuple, ItemInfo]:
@@ -224,7 +217,8 @@ def _side_rows(ids: list[int], labels: dict[int, str], since: datetime | None):
         )
         for aid, pid, at, action in core_execute(audit, params).all()
     )
-    events.sort(key=itemgetter(1, 3, 0))  # participant, time, event id
+    # Participant, time, then the event's id as a number (as text, m100000 < m99999).
+    events.sort(key=lambda event: (event[1], event[3], event[0][0], int(event[0][1:])))
     return pauses, events
 
 
@@ -237,18 +231,15 @@ def export_study(
     wide: bool = False,
     since: datetime | None = None,
     progress: Callable[[int], None] | None = None,
-    part: slice | None = None,
     chunk: int = EXPORT_CHUNK,
 ) -> ExportResult:
-    """The study's data package in `folder`, reading `chunk` participants at a time. With
-    `part`, the rows of those participants only (a slice of them in the export's order, by
-    label, cut between chunks), to be joined with the other parts' (`eas.export.parts`)."""
+    """The study's data package in `folder`, reading `chunk` participants at a time."""
     folder.mkdir(parents=True, exist_ok=True)
     definition = study.current_version.definition
     infos = item_infos(study)
     questionnaires = definition["questionnaires"] if wide else []
     wide_tables = {q["id"]: wide_table(q, infos) for q in questionnaires}
-    study_rows = StudyRows(study, infos, now, since, chunk=chunk, part=part)
+    study_rows = StudyRows(study, infos, now, since, chunk=chunk)
     table_class = CsvTable if fmt == "csv" else ParquetTable
     writers = {table.name: table_class(table, folder) for table in t.FIXED_TABLES}
     writers.update({table.name: table_class(table, folder) for table in wide_tables.values()})
@@ -281,7 +272,7 @@ def export_study(
             writer.close()
     rows = {key: writer.rows for key, writer in writers.items()}
     describe_package(folder, definition, wide_tables, rows, fmt)
-    return ExportResult(folder, rows, dict(study_rows.beeps), part, fmt)
+    return ExportResult(folder, rows)
 
 
 def describe_package(

@@ -124,22 +124,8 @@ class StudyRows:
         now: datetime,
         since: datetime | None = None,
         chunk: int = EXPORT_CHUNK,
-        part: slice | None = None,
     ) -> None:
-        # A part's participants are read in the chunks the whole export reads them in: a
-        # chunk's pauses come in time order, so the parts' rows join into the whole's.
-        if part is not None and (
-            part.step not in (None, 1)
-            or (part.start or 0) % chunk
-            or (part.start or 0) < 0
-            or (part.stop is not None and part.stop < (part.start or 0))
-        ):
-            raise ValueError(
-                f"a part of an export is a run of participants starting at 0 or a multiple of "
-                f"{chunk}: not {part}"
-            )
         self.study = study
-        self.part = part
         self.items = items
         self.now = now
         self.since = since
@@ -154,12 +140,8 @@ class StudyRows:
             if schedule["type"] == "event"
         }
 
-    def participants(self) -> list[tuple]:
-        everyone = participants(self.study.id)
-        return everyone if self.part is None else everyone[self.part]
-
     def __iter__(self) -> Iterator[ParticipantRows]:
-        everyone = self.participants()
+        everyone = participants(self.study.id)
         for start in range(0, len(everyone), self.chunk):
             people = everyone[start : start + self.chunk]
             loaded = load_chunk([person[0] for person in people])

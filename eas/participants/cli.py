@@ -63,6 +63,8 @@ def import_command(study_id: str, csv_path: str, start: str | None) -> None:
         f"{result.prompts_planned} prompts planned; "
         f"{len(result.unchanged)} already enrolled and unchanged"
     )
+    for warning in result.warnings:  # enrolled all the same
+        click.echo(f"warning: {warning.message}", err=True)
 
 
 def _participant(study_id: str, label: str):
@@ -158,7 +160,7 @@ def set_timezone_command(study_id: str, label: str, zone: str) -> None:
 def link_command(study_id: str, label: str) -> None:
     """Print a new link to the participant's own page, where they can start reports (the
     previous link stops working). Only its hash is stored: send it to them now."""
-    from eas.web.links import personal_link
+    from eas.surveys.links import personal_link
 
     participant = _participant(study_id, label)
     url = personal_link(participant, now_utc())

@@ -24,9 +24,27 @@ from eas.participants.csv_import import (
 )
 from eas.participants.models import Participant, ParticipantGroup, TimezoneChange
 from eas.scheduling.localtime import local_date_of
-from eas.scheduling.operations import replan_participant
+from eas.scheduling.models import PlannedPrompt, PromptStatus
+from eas.scheduling.operations import replan_participant, subject_for
 from eas.scheduling.planner import PlanningError, derive_seed
+from eas.scheduling.preview import WakingWarning, waking_warnings
 from eas.studies.models import Study
+
+#: Participants per query when reading their prompts (well under SQLite's 32,766 parameters).
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class EnrolmentWarning:
+    """Enrolled, but a schedule's own window puts some of the participant's prompts outside
+    their waking hours (the window takes the place of wake and sleep)."""
+
+    label: str
+    warning: WakingWarning
+
+    @property
+    def message(self) -> str:
+        return f"{self.label}: {self.warning.message}"
 
 
 @dataclass
@@ -34,6 +52,8 @@ class ImportResult:
     created: list[Participant] = field(default_factory=list)
     unchanged: list[Participant] = field(default_factory=list)
     prompts_planned: int = 0
+    #: Per participant planned now (the new ones, and members of the groups they joined).
+    warnings: list[EnrolmentWarning] = field(default_factory=list)
 
 
 def default_start_date(zone: str, now: datetime, rule: str = "next_day") -> date:
@@ -186,6 +206,7 @@ def import_participants(
     result.created = [enroll(study, row, now=now, start_rule=start_rule) for row in new_rows]
     db.session.flush()
     result.prompts_planned = _plan_new_participants(result.created, new_rows, now)
+    result.warnings = _waking_warnings(study, result.created)
     if result.created:
         record(
             "participants.imported",
@@ -250,6 +271,45 @@ def enrol_one(
         missing = {error.column for error in blank}
         raise CsvInvalid(blank + [error for error in others if error.column not in missing])
     return import_csv_text(study, buffer.getvalue(), actor=actor, start=start)
+
+
+def _waking_warnings(study: Study, created: list[Participant]) -> list[EnrolmentWarning]:
+    """The prompts just planned (still to be sent) that a schedule's window puts outside the
+    participant's waking hours, for the newcomers and the members of groups they joined
+    (members share random times: their prompts were planned again)."""
+    definition = study.current_version.definition
+    windowed = [s["id"] for s in definition["schedules"] if "window" in s]
+    if not windowed or not created:
+        return []
+    people = list(
+        dict.fromkeys(
+            member
+            for person in created
+            for member in (person.group.members if person.group else [person])
+        )
+    )
+    prompts: dict[int, list[tuple[str, int, datetime]]] = {person.id: [] for person in people}
+    ids = list(prompts)
+    for start in range(0, len(ids), _CHUNK):
+        rows = db.session.execute(
+            sa.select(
+                PlannedPrompt.participant_id,
+                PlannedPrompt.schedule_id,
+                PlannedPrompt.study_day,
+                PlannedPrompt.due_at,
+            ).where(
+                PlannedPrompt.participant_id.in_(ids[start : start + _CHUNK]),
+                PlannedPrompt.schedule_id.in_(windowed),
+                PlannedPrompt.status == PromptStatus.scheduled,
+            )
+        )
+        for participant_id, schedule_id, study_day, due_at in rows:
+            prompts[participant_id].append((schedule_id, study_day, due_at))
+    return [
+        EnrolmentWarning(person.label, warning)
+        for person in people
+        for warning in waking_warnings(definition, subject_for(person), prompts[person.id])
+    ]
 
 
 def _plan_new_participants(

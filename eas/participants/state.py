@@ -119,14 +119,36 @@ def participant_state(participant: Participant, now: datetime) -> ShownState:
     return ShownState(ParticipantStatus.active.value, zone, next_pause=upcoming)
 
 
-def state_counts(study_ids: list[int], now: datetime) -> dict[int, dict[str, int]]:
-    """How many participants of each study are in each state at `now` (as `participant_state`
-    reads them: active participants with a pause in force count as paused), in one query."""
-    paused_now = (
+def _pause_in_force(now: datetime) -> sa.Exists:
+    """SQL: the participant has a pause in force at `now` (as `_in_force` reads one)."""
+    return (
         sa.exists()
         .where(Pause.participant_id == Participant.id, Pause.starts_at <= now)
         .where(sa.or_(Pause.ends_at.is_(None), Pause.ends_at > now))
     )
+
+
+def in_state(state: str, now: datetime) -> sa.ColumnElement[bool]:
+    """SQL: the participant's state at `now` is `state` (one of STATES), by the rule of
+    `participant_state`: paused when the stored status is `paused` or when an active
+    participant has a pause in force (a timed pause leaves the status `active`); active only
+    without one; any other state is the stored status."""
+    status = ParticipantStatus(state)
+    paused_now = _pause_in_force(now)
+    if status is ParticipantStatus.paused:
+        return sa.or_(
+            Participant.status == ParticipantStatus.paused,
+            sa.and_(Participant.status == ParticipantStatus.active, paused_now),
+        )
+    if status is ParticipantStatus.active:
+        return sa.and_(Participant.status == ParticipantStatus.active, ~paused_now)
+    return Participant.status == status
+
+
+def state_counts(study_ids: list[int], now: datetime) -> dict[int, dict[str, int]]:
+    """How many participants of each study are in each state at `now` (as `participant_state`
+    reads them: active participants with a pause in force count as paused), in one query."""
+    paused_now = _pause_in_force(now)
     counts = {study_id: dict.fromkeys(STATES, 0) for study_id in study_ids}
     rows = db.session.execute(
         sa.select(Participant.study_id, Participant.status, paused_now, sa.func.count())

@@ -237,10 +237,10 @@ class _ProtocolChecker:
             optional_hhmm(defaults.get("weekend_wake")),
             optional_hhmm(defaults.get("weekend_sleep")),
             zone=self.study["timezone"] if self.study else "UTC",
+            waking="default waking day (participant_defaults)",
         )
         if problem:
-            where = "" if "window" in schedule else " (participant_defaults)"
-            self.add((*path, "per_day"), problem + where)
+            self.add((*path, "per_day"), problem)
 
     def check_sms_length(self, q_index: int, items: list[dict[str, Any] | None]) -> None:
         limit = self.study["sms"]["max_segments"] if self.study else 2
@@ -258,25 +258,36 @@ class _ProtocolChecker:
                     f"study allows {limit}: shorten it or add a shorter sms_text",
                 )
 
+    def sms_intro(self, q_index: int) -> tuple[Path, str] | None:
+        """The intro an SMS conversation opens with, and where the file says it."""
+        intro = self.raw_questionnaires[q_index].get("intro")
+        path: Path = ("questionnaires", q_index, "intro")
+        if isinstance(intro, dict):
+            intro, path = intro.get("sms"), (*path, "sms")
+        return (path, intro) if isinstance(intro, str) else None
+
     def check_opening(self, q_index: int, items: list[dict[str, Any] | None]) -> None:
         """The intro goes out in one text with the first item: together they must fit."""
-        intro = self.raw_questionnaires[q_index].get("intro")
-        if not isinstance(intro, str) or not items or items[0] is None:
+        found = self.sms_intro(q_index)
+        if found is None or not items or items[0] is None:
             return
+        path, intro = found
         limit = self.study["sms"]["max_segments"] if self.study else 2
         count = count_segments(opening_text({"intro": intro, "items": items}))
         if count.segments > limit and count_segments(intro).segments <= limit:
             self.add(
-                ("questionnaires", q_index, "intro"),
+                path,
                 f"sent with the first item, this needs {count.segments} SMS segments "
                 f"({count.units} {count.encoding} characters); the study allows {limit}",
             )
 
     def check_sms_messages(self, q_index: int) -> None:
         raw_q = self.raw_questionnaires[q_index]
-        for field in ("intro", "thanks"):
-            if isinstance(raw_q.get(field), str):
-                self.check_sms_text(("questionnaires", q_index, field), raw_q[field])
+        intro = self.sms_intro(q_index)
+        if intro is not None:
+            self.check_sms_text(*intro)
+        if isinstance(raw_q.get("thanks"), str):
+            self.check_sms_text(("questionnaires", q_index, "thanks"), raw_q["thanks"])
 
     def check_sms_text(self, path: Path, text: str) -> None:
         limit = self.study["sms"]["max_segments"] if self.study else 2

@@ -110,6 +110,70 @@ class OptionField(fields.Field):
         raise ValidationError('must be a label, or {value: ..., label: "..."}')
 
 
+#: Shown at the key, as an unknown field is.
+UNKNOWN_CHANNEL = f"unknown channel; use {' or '.join(CHANNELS)}"
+
+
+class ChannelText(fields.Field):
+    """Wording for participants, the same on both channels ("Check-in time!") or per channel
+    ({sms: "... Text SKIP to skip one.", web: "..."}): a channel left out gets none. Loaded
+    as written (text or a mapping); read it with `for_channel`."""
+
+    def __init__(self, *, max_length: int, **kwargs) -> None:
+        self.max_length = max_length
+        text = {"type": "string", "minLength": 1, "maxLength": max_length}
+        kwargs.setdefault("metadata", {}).update(
+            oneOf=[
+                text,
+                {
+                    "type": "object",
+                    "properties": dict.fromkeys(CHANNELS, text),
+                    "minProperties": 1,
+                    "additionalProperties": False,
+                },
+            ]
+        )
+        super().__init__(**kwargs)
+
+    def _text(self, value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValidationError("must be text")
+        if not value.strip():
+            raise ValidationError("must not be empty")
+        if len(value) > self.max_length:
+            raise ValidationError(f"longer than {self.max_length} characters")
+        return value
+
+    def _deserialize(self, value: Any, attr, data, **kwargs) -> str | dict[str, str]:
+        if isinstance(value, str):
+            return self._text(value)
+        if not isinstance(value, dict):
+            raise ValidationError("must be text, or one text per channel: {sms: ..., web: ...}")
+        if not value:
+            raise ValidationError("give the text for sms, web or both: {sms: ..., web: ...}")
+        errors: dict[Any, list[str]] = {}
+        wording: dict[str, str] = {}
+        for channel, text in value.items():
+            if channel not in CHANNELS:
+                errors[channel] = [UNKNOWN_CHANNEL]
+                continue
+            try:
+                wording[channel] = self._text(text)
+            except ValidationError as problem:
+                errors[channel] = problem.messages
+        if errors:
+            raise ValidationError(errors)
+        return wording
+
+
+def for_channel(wording: str | dict[str, str] | None, channel: str) -> str | None:
+    """What a `ChannelText` says on `channel`: the one text of both channels, the channel's
+    own, or None."""
+    if isinstance(wording, dict):
+        return wording.get(channel)
+    return wording or None
+
+
 class StrictSchema(Schema):
     class Meta:
         unknown = RAISE

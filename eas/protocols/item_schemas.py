@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
-from eas.protocols.fields import ITEM_TYPES, OptionField, StrictSchema, identifier
+from eas.protocols.fields import ITEM_TYPES, ChannelText, OptionField, StrictSchema, identifier
 
 _ITEM_FIELDS_BY_TYPE: dict[str, set[str]] = {
     "yes_no": set(),
@@ -135,9 +135,12 @@ class ItemSchema(StrictSchema):
 class QuestionnaireSchema(StrictSchema):
     id = identifier("Questionnaire id.", required=True)
     title = fields.String(validate=validate.Length(1, 200))
-    intro = fields.String(
-        validate=validate.Length(1, 600),
-        metadata={"description": "Sent before the first item (SMS) or shown above it (web)."},
+    intro = ChannelText(
+        max_length=600,
+        metadata={
+            "description": "Sent before the first item (SMS) or shown above it (web): one "
+            "text for both, or {sms: ..., web: ...} (a channel left out gets no intro)."
+        },
     )
     thanks = fields.String(validate=validate.Length(1, 600))
     compact_replies = fields.Boolean(

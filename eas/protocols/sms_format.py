@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from eas.protocols.fields import for_channel
+
 
 def _option_list(options: list[dict[str, Any]]) -> str:
     return " ".join(f"{number}={option['label']}" for number, option in enumerate(options, 1))
@@ -43,10 +45,10 @@ DEFAULT_THANKS = "Thank you!"
 
 
 def opening_text(questionnaire: dict[str, Any]) -> str:
-    """The first text of an SMS conversation: the intro, then the first item."""
+    """The first text of an SMS conversation: the intro (its SMS wording), then the first item."""
     items = questionnaire["items"]
     first = render_item(items[0], 1, len(items))
-    intro = questionnaire.get("intro")
+    intro = for_channel(questionnaire.get("intro"), "sms")
     return f"{intro}\n{first}" if intro else first
 
 

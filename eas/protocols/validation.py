@@ -10,6 +10,7 @@ from typing import Any
 from marshmallow import ValidationError
 
 from eas.protocols.crossref import check_cross_references
+from eas.protocols.fields import UNKNOWN_CHANNEL
 from eas.protocols.schemas import ProtocolSchema
 from eas.protocols.yaml_source import Path, Position, SourceMap, YamlSourceError, load_yaml
 
@@ -147,7 +148,7 @@ def validate_protocol_text(text: str, source_name: str = "<protocol>") -> Loaded
         definition = ProtocolSchema().load(data)
     except ValidationError as exc:
         for path, message in _flatten(exc.messages):
-            add(path, _humanise(message), key=message == _UNKNOWN_FIELD)
+            add(path, _humanise(message), key=message in (_UNKNOWN_FIELD, UNKNOWN_CHANNEL))
     for finding in check_cross_references(data):
         add(finding.path, finding.message, offset=finding.offset)
 

@@ -161,15 +161,8 @@ def close(response: Response, now: datetime) -> None:
     db.session.flush()
 
 
-# Built once: the first runs every dispatcher tick, the second with every new conversation.
-_LAPSED = (
-    sa.select(Response)
-    .join(PlannedPrompt, PlannedPrompt.id == Response.prompt_id)
-    .where(
-        Response.status == ResponseStatus.in_progress,
-        PlannedPrompt.expires_at <= sa.bindparam("now", type_=PlannedPrompt.expires_at.type),
-    )
-)
+# Built once: it runs with every new conversation. (Closing lapsed responses, each tick:
+# `responses.lapsed`.)
 _OLDER_IN_PROGRESS = (
     sa.select(Response)
     .join(PlannedPrompt, PlannedPrompt.id == Response.prompt_id)
@@ -183,28 +176,6 @@ _OLDER_IN_PROGRESS = (
 
 
 _ANY_OLDER_IN_PROGRESS = _OLDER_IN_PROGRESS.with_only_columns(Response.id).limit(1)
-
-
-_LAPSED_WINDOWS = _LAPSED.with_only_columns(
-    Response.id, PlannedPrompt.expires_at, Response.status, Response.last_activity_at
-)
-
-
-def close_lapsed(now: datetime) -> int:
-    """Close responses whose window has passed (run by the dispatcher's tick)."""
-    # Every tick asks, and the candidates (past expiry, maybe still in their grace time) are
-    # looked at as values: only the ones that lapsed are loaded, to be closed.
-    candidates = core_execute(_LAPSED_WINDOWS, {"now": now}).all()
-    lapsed = [
-        response_id
-        for response_id, expires_at, status, last_activity_at in candidates
-        if not window_is_open(expires_at, status, last_activity_at, now)
-    ]
-    if lapsed:
-        closing = _LAPSED.where(Response.id.in_(lapsed))
-        for response in db.session.scalars(closing, {"now": now}).all():
-            close(response, now)
-    return len(lapsed)
 
 
 def close_superseded(participant_id: int, current_prompt_id: int, now: datetime) -> None:

@@ -84,7 +84,22 @@ def _table(preview: Preview) -> str:
         f"${summary['sms_cost_per_day']:.2f}/day, ${summary['sms_cost_total']:.2f} for "
         f"{summary['days']} days at ${preview.price_per_segment}/segment"
     )
+    lines += [f"warning: {warning.message}" for warning in preview.warnings]
     return "\n".join(lines)
+
+
+def _warning_records(preview: Preview) -> list[dict]:
+    return [
+        {
+            "schedule": warning.schedule_id,
+            "window": warning.window,
+            "waking_hours": warning.waking_hours,
+            "prompts": warning.prompts,
+            "first_local": warning.first_local,
+            "message": warning.message,
+        }
+        for warning in preview.warnings
+    ]
 
 
 @schedule_cli.command("preview")
@@ -101,7 +116,8 @@ def _table(preview: Preview) -> str:
 def preview_command(protocol_path, start, days, zone, wake, sleep, channel, seed, price, output):
     """Print every prompt one participant would get, with local and UTC times and the burden.
 
-    Needs no database: it runs the planner on the protocol file.
+    Needs no database: it runs the planner on the protocol file. Warns of schedules whose own
+    window puts prompts outside the waking hours (--wake, --sleep or the protocol's).
     """
     try:
         definition = copy.deepcopy(validate_protocol_file(protocol_path).definition)
@@ -129,7 +145,11 @@ def preview_command(protocol_path, start, days, zone, wake, sleep, channel, seed
     except PlanningError as exc:
         raise click.ClickException(str(exc)) from None
     if output == "json":
-        payload = {"prompts": _records(preview), "summary": preview.summary()}
+        payload = {
+            "prompts": _records(preview),
+            "summary": preview.summary(),
+            "warnings": _warning_records(preview),
+        }
         click.echo(json.dumps(payload, indent=2))
     elif output == "csv":
         buffer = io.StringIO()
@@ -139,6 +159,8 @@ def preview_command(protocol_path, start, days, zone, wake, sleep, channel, seed
         writer.writeheader()
         writer.writerows(_records(preview))
         click.echo(buffer.getvalue(), nl=False)
+        for warning in preview.warnings:  # not in the CSV: it stays one table
+            click.echo(f"warning: {warning.message}", err=True)
     else:
         click.echo(_table(preview))
 

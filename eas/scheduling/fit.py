@@ -16,6 +16,20 @@ from eas.scheduling.localtime import zone as zone_info
 from eas.scheduling.planner import WEEKDAY_NAMES, Subject, available_segments, random_fits
 
 _REFERENCE_MONDAY = date(2026, 1, 5)
+#: Weekdays as sentences name them (not the locale's: messages are in English).
+_DAY_NAMES = dict(
+    zip(
+        WEEKDAY_NAMES,
+        ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+        strict=True,
+    )
+)
+
+
+def _day_name(day: date) -> str:
+    return _DAY_NAMES[WEEKDAY_NAMES[day.weekday()]]
+
+
 #: Years whose clock changes are checked: the rules of a zone rarely differ between years.
 _TRANSITION_YEARS = (2026, 2027)
 
@@ -46,8 +60,10 @@ def random_fit_problem(
     weekend_sleep: time | None = None,
     *,
     zone: str = "UTC",
+    waking: str = "waking day",
 ) -> str | None:
-    """A sentence saying why `schedule` cannot fit this waking day, or None if it fits."""
+    """A sentence saying why `schedule` cannot fit this waking day, or None if it fits.
+    `waking`: what the sentence calls the waking day (whose it is)."""
     days = [_REFERENCE_MONDAY + timedelta(days=offset) for offset in range(7)]
     if zone != "UTC":
         days += clock_change_days(zone)
@@ -72,18 +88,20 @@ def random_fit_problem(
                 window = f"window {schedule['window']['start']}-{schedule['window']['end']}"
             else:
                 start, end = subject.waking_window(day)
-                window = f"waking day {start:%H:%M}-{end:%H:%M}"
+                window = f"{waking} {start:%H:%M}-{end:%H:%M}"
             blackouts = " minus blackouts" if schedule.get("blackouts") else ""
             when = (
-                weekday
+                f"{_DAY_NAMES[weekday]}s"
                 if day < _REFERENCE_MONDAY + timedelta(days=7)
-                else (f"{day.isoformat()} ({weekday}, the clocks change in {zone})")
+                else f"{_day_name(day)} {day.isoformat()}, when the clocks change in {zone},"
             )
-            return (
-                f"{schedule['per_day']} prompts at least {schedule.get('min_gap_minutes', 0)} "
-                f"minutes apart need {needed} minutes, but on {when} the {window}{blackouts} "
-                f"has {available}"
+            gap = schedule.get("min_gap_minutes", 0)
+            need = (
+                f"{schedule['per_day']} prompts at least {gap} minutes apart need {needed} minutes"
+                if gap
+                else f"{schedule['per_day']} prompts need a minute each"
             )
+            return f"{need}, but on {when} the {window}{blackouts} has {available} minutes"
     return None
 
 
@@ -99,7 +117,7 @@ def window_overlap_problem(
         next_start, _ = subject.waking_window(following)
         if end <= start and end > next_start:
             return (
-                f"the {WEEKDAY_NAMES[day.weekday()]} waking day {start:%H:%M}-{end:%H:%M} runs "
-                f"past the {WEEKDAY_NAMES[following.weekday()]} wake time {next_start:%H:%M}"
+                f"the {_day_name(day)} waking day {start:%H:%M}-{end:%H:%M} runs "
+                f"past the {_day_name(following)} wake time {next_start:%H:%M}"
             )
     return None

@@ -1,17 +1,21 @@
 """A coordinator's preview of a protocol: every prompt for one imagined participant, and the
-burden it puts on them (prompts, items, minutes, SMS segments and what they cost)."""
+burden it puts on them (prompts, items, minutes, SMS segments and what they cost); and the
+prompts a schedule's own `window` puts outside a participant's waking hours (said in the
+preview and at enrolment, since the window silently takes the place of wake and sleep)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from eas.delivery.segments import count_segments
 from eas.protocols.sms_format import conversation_texts
-from eas.scheduling.localtime import local
-from eas.scheduling.planner import PlannedSlot, Subject, plan_prompts
+from eas.scheduling import segments as seg
+from eas.scheduling.localtime import local, local_date_of
+from eas.scheduling.planner import PlannedSlot, Subject, available_segments, plan_prompts
 
 #: Twilio's list price for one US SMS segment (2025), in USD; override with --price.
 DEFAULT_PRICE_PER_SEGMENT = 0.0083
@@ -41,6 +45,92 @@ class DayBurden:
     segments: int
 
 
+#: How a person reads a prompt's local time: "Thu 19 Mar 2026 21:15 EDT".
+_LOCAL_FORMAT = "%a %d %b %Y %H:%M %Z"
+
+
+@dataclass(frozen=True)
+class WakingWarning:
+    """A schedule whose own `window` puts prompts outside a participant's waking hours: the
+    planner draws (`random`) or steps (`interval`) in the window instead of wake to sleep."""
+
+    schedule_id: str
+    #: The schedule's window, "21:00-22:00".
+    window: str
+    #: The participant's waking hours, "07:00-20:00" (and ", weekends 10:00-23:00").
+    waking_hours: str
+    #: How many of the prompts planned (to be sent) fall outside the waking hours.
+    prompts: int
+    #: The first of them, in the participant's zone: "Thu 19 Mar 2026 21:15 EDT".
+    first_local: str
+    first_study_day: int
+
+    @property
+    def message(self) -> str:
+        plural = "s fall" if self.prompts != 1 else " falls"
+        return (
+            f"schedule '{self.schedule_id}' prompts in its own window {self.window}, not in "
+            f"the waking hours {self.waking_hours}: {self.prompts} prompt{plural} outside "
+            f"them, the first on {self.first_local} (study day {self.first_study_day})"
+        )
+
+
+def _hours(start: time, end: time) -> str:
+    return f"{start:%H:%M}-{end:%H:%M}"
+
+
+def waking_hours_text(subject: Subject) -> str:
+    text = _hours(subject.wake, subject.sleep)
+    if subject.weekend_wake and subject.weekend_sleep:
+        text += f", weekends {_hours(subject.weekend_wake, subject.weekend_sleep)}"
+    return text
+
+
+def awake_at(subject: Subject, moment: datetime) -> bool:
+    """Whether `moment` is in the subject's waking hours: the waking window of its local date,
+    or of the day before when that one crosses midnight, bounded as the planner bounds them
+    (weekend hours on Saturday and Sunday; a window's end excluded)."""
+    today = local_date_of(moment, subject.timezone)
+    return any(
+        seg.contains(available_segments({}, subject, day), moment)
+        for day in (today - timedelta(days=1), today)
+    )
+
+
+def waking_warnings(
+    definition: dict[str, Any],
+    subject: Subject,
+    prompts: Iterable[tuple[str, int, datetime]],
+) -> list[WakingWarning]:
+    """For each schedule with a `window`, the prompts of `prompts` (schedule id, study day,
+    due time: those that will be sent) that fall outside the subject's waking hours. A window
+    inside the waking hours, or whose outside part blackouts cover, warns of nothing: what
+    counts is where the planner put the prompts."""
+    windows = {
+        schedule["id"]: f"{schedule['window']['start']}-{schedule['window']['end']}"
+        for schedule in definition["schedules"]
+        if "window" in schedule
+    }
+    outside: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
+    for schedule_id, study_day, due_at in prompts:
+        if schedule_id in windows and not awake_at(subject, due_at):
+            outside[schedule_id].append((due_at, study_day))
+    warnings = []
+    for schedule_id, found in outside.items():
+        first, study_day = min(found)
+        warnings.append(
+            WakingWarning(
+                schedule_id=schedule_id,
+                window=windows[schedule_id],
+                waking_hours=waking_hours_text(subject),
+                prompts=len(found),
+                first_local=local(first, subject.timezone).strftime(_LOCAL_FORMAT),
+                first_study_day=study_day,
+            )
+        )
+    return sorted(warnings, key=lambda warning: warning.schedule_id)
+
+
 @dataclass(frozen=True)
 class Preview:
     rows: list[PreviewRow]
@@ -48,6 +138,8 @@ class Preview:
     price_per_segment: float
     #: When the previewed participant's study starts, in words ("tomorrow", "today").
     starts: str = "tomorrow"
+    #: Schedules whose window puts prompts of the preview outside its waking hours.
+    warnings: tuple[WakingWarning, ...] = ()
 
     @property
     def total_segments(self) -> int:
@@ -141,4 +233,6 @@ def build_preview(
                 segments=sum(r.segments for r in day_rows),
             )
         )
-    return Preview(rows=rows, days=days, price_per_segment=price_per_segment)
+    sent = ((r.slot.schedule_id, r.slot.study_day, r.slot.due_at) for r in rows)
+    warnings = tuple(waking_warnings(definition, subject, sent))
+    return Preview(rows=rows, days=days, price_per_segment=price_per_segment, warnings=warnings)

@@ -1,6 +1,6 @@
-"""Synthetic participants answering web prompts: the link opens in a browser of their own
-(keeping the session cookie), and each page is answered and sent with the CSRF token it was
-shown with, through the real questionnaire pages."""
+"""Synthetic participants answering web prompts: the link their phone received opens in a
+browser of their own (keeping the session cookie), and each page is answered and sent with the
+CSRF token it was shown with, through the real questionnaire pages."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from urllib.parse import urlencode
 from flask import Flask
 from werkzeug.test import run_wsgi_app
 
+from eas.simulation.checkins import CheckIn, Prompted, is_reminder
 from eas.simulation.cohort import Person, answer
-from eas.surveys.visits import open_visit
 
 #: A questionnaire has at most one page per item; this only guards against a loop.
 _MAX_PAGES = 100
@@ -89,24 +89,33 @@ class Browser:
 
 @dataclass(frozen=True)
 class _Visit:
-    """A person answering a web prompt: their browser (it keeps the session cookie) and what
-    the link leads to."""
+    """A person answering a web prompt: their browser (it keeps the session cookie), the link
+    they opened and the check-in it is."""
 
     browser: Browser
     token: str
-    prompt_id: int
-    questionnaire: str
+    check_in: CheckIn
 
 
 class WebPages:
-    """The web side of `engine.Simulation` (its app, clock, agenda, decisions and truth)."""
+    """The web side of `engine.Simulation` (its app, clock, agenda, phones, decisions and
+    truth)."""
 
-    def _on_link(self, person: Person, token: str) -> None:
-        link = open_visit(token)
-        if link is None:
-            return
-        if self._decide(person, link.prompt_id, link.study_day) and not link.started:
-            visit = _Visit(Browser(self.app), token, link.prompt_id, link.questionnaire_id)
+    def _on_link(self, person: Person, body: str, token: str) -> None:
+        """A text with a link: a web prompt, or a reminder of the latest one of its
+        questionnaire (each text has a link of its own; they all lead to the one prompt)."""
+        links = self.phones[person.label].links
+        questionnaire = self.texts.link_questionnaire(body)
+        check_in = links.get(questionnaire) if is_reminder(body) else None
+        if check_in is None:
+            now = self.clock.now()
+            check_in = links[questionnaire] = CheckIn(
+                Prompted(person.label, questionnaire, now),
+                self._study_day(person, now),
+                self.texts.expires(questionnaire, now, report=False),
+            )
+        if self._decide(person, check_in) and not check_in.started:
+            visit = _Visit(Browser(self.app), token, check_in)
             moment = self.clock.now() + timedelta(seconds=person.latency_seconds())
             self._at(moment, self._open_link, person, visit)
 
@@ -121,20 +130,22 @@ class WebPages:
         hidden = dict(_HIDDEN.findall(html))
         if page.status_code != 200 or "csrf_token" not in hidden or count > _MAX_PAGES:
             return  # thanks, or closed meanwhile
-        items = {item["id"]: item for item in self.questionnaires[visit.questionnaire]["items"]}
+        check_in = visit.check_in
         form: list[tuple[str, str]] = list(hidden.items())
         given = {}
         for name in dict.fromkeys(_INPUT.findall(html)):
-            if name not in items:
+            item = self.texts.item(check_in.questionnaire, name)
+            if item is None:
                 continue
-            one = answer(person, items[name])
-            given[(person.label, visit.prompt_id, name)] = one.value
+            one = answer(person, item)
+            given[(*check_in.prompted, name)] = one.value
             form.extend((name, value) for value in one.web)
         sent = visit.browser.post(f"/p/{visit.token}", form)
         if sent.status_code != 303:
             return  # closed while the person was answering: nothing of the page was saved
         self.truth.answers.update(given)
         self.plan_changed |= count == 1
+        check_in.started = True
         following = visit.browser.get(f"/p/{visit.token}")
         moment = self.clock.now() + timedelta(seconds=person.rng.uniform(20, 60))
         self._at(moment, self._on_page, person, visit, following, count + 1)

@@ -8,7 +8,6 @@ import click
 from flask.cli import with_appcontext
 
 from eas.protocols.validation import ProtocolInvalid
-from eas.simulation.heap import collector_paused
 from eas.simulation.run import DEFAULT_START, DEFAULT_ZONES, run_simulation
 
 #: Participants simulated unless told: a pilot, and a demo study's history.
@@ -100,8 +99,7 @@ def _pilot(protocol, participants, days, seed, out, start, timezones) -> None:
         )  # fmt: skip
     except ProtocolInvalid as invalid:
         raise click.ClickException(str(invalid)) from None
-    with collector_paused():
-        data, html = write_report(out, build_report(result.export, result.facts))
+    data, html = write_report(out, build_report(result.export, result.facts))
     click.echo(
         f"\nsimulated {participants} participants x {days} days in {result.seconds:.0f} s: "
         f"{result.truth.texts_sent} texts from participants; export in {result.export}, "

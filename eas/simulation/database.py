@@ -1,5 +1,5 @@
 """A simulation's own SQLite database: held in memory while it runs, written to its file at
-the end, its CHECK constraints checked once then rather than at every statement."""
+the end; the production schema, each table's ids starting where the simulation says."""
 
 from __future__ import annotations
 
@@ -18,28 +18,17 @@ from eas import create_app
 from eas.core.db import db
 
 
-class BrokenConstraints(Exception):
-    """Rows of a simulation's database break CHECK constraints (a bug in what wrote them)."""
-
-
 def _fernet_key(seed: int) -> str:
     digest = hashlib.sha256(f"eas-simulation-{seed}".encode()).digest()
     return base64.urlsafe_b64encode(digest).decode()
 
 
-#: The simulation's database is thrown away afterwards: nothing needs to survive a power cut,
-#: and nothing real is in it to overwrite when deleted. (Never used for the platform's own.)
+#: The simulation's database is thrown away afterwards: nothing needs to survive a power cut.
+#: (Never used for the platform's own.)
 _THROWAWAY_PRAGMAS = (
     "PRAGMA synchronous=OFF",
     "PRAGMA cache_size=-65536",
-    "PRAGMA secure_delete=OFF",
 )
-#: While a simulation runs in memory. SQLite checks `status IN ('a', 'b', 'c')` (the CHECK of
-#: every enum column: lists of more than two values) by building a temporary B-tree, page
-#: zeroed, each time a statement writes such a column: 4% of a simulation's instructions. The
-#: values are SQLAlchemy's Enum's, which refuses any other, and `check_constraints` reads
-#: every row against every CHECK constraint before the database is written to its file.
-_UNCHECKED = "PRAGMA ignore_check_constraints=ON"
 
 
 def _throwaway(dbapi_connection, connection_record) -> None:
@@ -47,10 +36,6 @@ def _throwaway(dbapi_connection, connection_record) -> None:
     for pragma in _THROWAWAY_PRAGMAS:
         cursor.execute(pragma)
     cursor.close()
-
-
-def _unchecked(dbapi_connection, connection_record) -> None:
-    dbapi_connection.execute(_UNCHECKED).close()
 
 
 def _in_file(database: Path) -> dict[str, Any]:
@@ -79,9 +64,8 @@ def _in_memory() -> dict[str, Any]:
 
 def simulation_app(database: Path, seed: int, *, in_memory: bool = False, **settings: Any) -> Flask:
     """The app of a simulation in its own SQLite file (`in_memory`: in memory, until
-    `save_database` writes it to that file, CHECK constraints left to `check_constraints`);
-    `settings` replace the defaults (a demo history uses the instance's own keys, so its rows
-    can be copied there)."""
+    `save_database` writes it to that file); `settings` replace the defaults (a demo history
+    uses the instance's own keys, so its rows can be copied there)."""
     app = create_app(
         {
             **(_in_memory() if in_memory else _in_file(database)),
@@ -99,35 +83,53 @@ def simulation_app(database: Path, seed: int, *, in_memory: bool = False, **sett
     )
     with app.app_context():
         sa.event.listen(db.engine, "connect", _throwaway)
-        if in_memory:
-            sa.event.listen(db.engine, "connect", _unchecked)
     return app
 
 
-def check_constraints() -> None:
-    """Every row of the app's database against every CHECK constraint of its tables (as the
-    statements writing them would have, had they been checked); raises `BrokenConstraints`."""
-    import eas.models  # noqa: F401  (every table on the metadata)
+def start_ids(after: dict[str, int]) -> None:
+    """Make each table named in `after` give the rows inserted from now on the ids after
+    `after[table]`, in the app's database, freshly migrated and empty.
 
-    broken = []
+    The production schema's ids are SQLite's rowids, each new one past the table's highest
+    (`INTEGER PRIMARY KEY`): a table whose first id must be past 1 is made again with the same
+    definition but `AUTOINCREMENT`, whose next id comes from `sqlite_sequence` instead. Nothing
+    else about it changes (a simulation deletes no rows, so an id is never used twice either
+    way)."""
+    after = {table: first for table, first in after.items() if first}
+    if not after:
+        return
     with db.engine.connect() as connection:
-        for table in db.metadata.sorted_tables:
-            for check in table.constraints:
-                if not isinstance(check, sa.CheckConstraint):
-                    continue
-                condition = check.sqltext.compile(
-                    dialect=connection.dialect, compile_kwargs={"literal_binds": True}
-                )
-                # NULL passes a CHECK: only rows where it is false break it.
-                rows = connection.execute(
-                    sa.select(sa.func.count())
-                    .select_from(table)
-                    .where(sa.text(f"NOT ({condition})"))
-                ).scalar_one()
-                if rows:
-                    broken.append(f"{table.name}: {rows} rows break {check.name} ({condition})")
-    if broken:
-        raise BrokenConstraints("; ".join(broken))
+        sqlite = connection.connection.driver_connection
+        schema = dict(
+            sqlite.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall()
+        )
+        sqlite.execute("PRAGMA foreign_keys=OFF")  # tables referred to are made again too
+        try:
+            sqlite.execute("BEGIN")
+            for table, first in after.items():
+                _with_autoincrement(sqlite, table, schema[table], first)
+            sqlite.execute("COMMIT")
+        finally:
+            if sqlite.in_transaction:
+                sqlite.execute("ROLLBACK")
+            sqlite.execute("PRAGMA foreign_keys=ON")
+
+
+def _with_autoincrement(sqlite: sqlite3.Connection, table: str, sql: str, after: int) -> None:
+    key = f"CONSTRAINT pk_{table} PRIMARY KEY (id)"
+    if sql.count(key) != 1:
+        raise ValueError(f"{table}: no single integer id to start past {after} ({sql})")
+    if sqlite.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]:
+        raise ValueError(f"{table} has rows already: its ids cannot start past {after}")
+    indexes = sqlite.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+        (table,),
+    ).fetchall()
+    sqlite.execute(f'DROP TABLE "{table}"')
+    sqlite.execute(sql.replace(key, f"CONSTRAINT pk_{table} PRIMARY KEY (id AUTOINCREMENT)"))
+    for (index,) in indexes:
+        sqlite.execute(index)
+    sqlite.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table, after))
 
 
 def save_database(database: Path) -> None:

@@ -6,15 +6,14 @@ most one a minute, so prompts go out within the minute, as with a dispatcher tic
 minute), or a participant acting (a text, a page of a web questionnaire). Participants answer
 through the same doors as people: texts through the phone simulator's reply endpoint (the code
 Twilio's webhook reaches), web prompts through their links, page by page, with the CSRF token
-of the page they were shown.
+of the page they were shown. And they know what people know: what their phone received and what
+they did themselves (`checkins`), never what the server holds.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -34,11 +33,12 @@ from eas.protocols.validation import LoadedProtocol
 from eas.responses.models import Response
 from eas.scheduling.localtime import to_utc
 from eas.scheduling.models import PlannedPrompt, PromptStatus
+from eas.simulation import checkins
 from eas.simulation.browsing import WebPages
+from eas.simulation.checkins import CheckIn, Phone, Prompted, Texts
 from eas.simulation.cohort import Given, Person, answer, malformed, plan_compact
-from eas.sms.conversation import conversation_of
+from eas.sms.phone import text_from_phone
 from eas.studies.operations import publish_protocol
-from eas.web.simulator import text_from_phone
 
 _STEP = timedelta(minutes=1)
 _PROMPTS = PlannedPrompt.__table__
@@ -63,30 +63,27 @@ _RECEIVED = (
     .where(_PHONES.c.id > sa.bindparam("seen"))
     .order_by(_PHONES.c.id)
 )
-_LINK = re.compile(r"/p/([A-Za-z0-9_-]+)")
 
 
 @dataclass
 class Truth:
-    """What the synthetic participants did, to check the export against."""
+    """What the synthetic participants did, to check the export against: prompts named as
+    their participants know them (`checkins.Prompted`: in the export, the prompt of that
+    participant and questionnaire sent then)."""
 
-    answers: dict[tuple[str, int, str], Any] = field(default_factory=dict)
-    ignored_prompts: set[int] = field(default_factory=set)
+    #: (label, questionnaire, when the prompt arrived, item id) -> the answer given.
+    answers: dict[tuple[str, str | None, datetime, str], Any] = field(default_factory=dict)
+    ignored_prompts: set[Prompted] = field(default_factory=set)
     opted_out: list[str] = field(default_factory=list)
     withdrawn: list[str] = field(default_factory=list)
     malformed_replies: int = 0
     texts_sent: int = 0
     reports_started: int = 0
 
-    def absorb(self, other: Truth, prompt_id: Callable[[int], int]) -> None:
-        """Add what another shard's people did; `prompt_id` maps its prompt ids to ours."""
-        self.answers.update(
-            {
-                (label, prompt_id(prompt), item): value
-                for (label, prompt, item), value in other.answers.items()
-            }
-        )
-        self.ignored_prompts |= {prompt_id(prompt) for prompt in other.ignored_prompts}
+    def absorb(self, other: Truth) -> None:
+        """Add what another shard's people did."""
+        self.answers.update(other.answers)
+        self.ignored_prompts |= other.ignored_prompts
         self.opted_out += other.opted_out
         self.withdrawn += other.withdrawn
         self.malformed_replies += other.malformed_replies
@@ -116,15 +113,21 @@ class Simulation(WebPages):
         self.phones_rang = False
         #: eas's answers to the last text, as (simulator message id, participant id, body).
         self.inbox: list[tuple[int, int, str]] = []
-        #: (person, prompt id) while a person's reply in a check-in awaits the server's answer.
-        self.answering: tuple[Person, int] | None = None
+        #: (person, check-in) while a person's reply in a check-in awaits the server's answer.
+        self.answering: tuple[Person, CheckIn] | None = None
+        #: The person who just texted a report's keyword.
+        self.reporting: Person | None = None
         #: Whether the dispatcher's next piece of work may have changed since it was looked up:
         #: ticks, reports, STOP, withdrawals, and a first answer (no reminder after it).
         self.plan_changed = True
         self.ids: dict[str, int] = {}
-        self.decided: dict[int, bool] = {}
+        #: Whether each person answers each check-in, as they decided it.
+        self.decided: dict[CheckIn, bool] = {}
         self.definition = protocol.definition
         self.questionnaires = {q["id"]: q for q in self.definition["questionnaires"]}
+        #: What each person's phone received and what they made of it.
+        self.phones = {person.label: Phone() for person in people}
+        self.texts = Texts(self.definition)
 
     # set-up ------------------------------------------------------------------------------
 
@@ -219,101 +222,135 @@ class Simulation(WebPages):
     def _react(self) -> None:
         """Read what the phones received since last time, and decide what each person does."""
         rows, self.inbox = self.inbox, []
+        reporting, self.reporting = self.reporting, None
         if self.phones_rang:  # the dispatcher sends without telling: look
             self.phones_rang = False
             rows += core_execute(_RECEIVED, {"seen": self.seen_message}).all()
         if not rows:
             return
+        answered = asked = False
         for message_id, participant_id, body in rows:
             self.seen_message = max(self.seen_message, message_id)
-            self._on_text(self.by_id[participant_id], body)
+            person = self.by_id[participant_id]
+            within = self.answering[1] if self.answering and self.answering[0] is person else None
+            asks = self._on_text(person, body, within, report=person is reporting)
+            if within is not None:
+                answered, asked = True, asked or asks
+        if answered and not asked:
+            # eas answered their last text in a check-in without a question: it is over.
+            self.answering[1].done = True
         self.answering = None
 
-    def _on_text(self, person: Person, body: str) -> None:
-        link = _LINK.search(body)
+    def _on_text(
+        self, person: Person, body: str, within: CheckIn | None, *, report: bool = False
+    ) -> bool:
+        """What `person` makes of a text (`within`: eas's answer to their text in that
+        check-in; `report`: to the keyword of a report they just texted); whether it asks
+        something."""
+        link = checkins.LINK.search(body)
         if link:
-            self._on_link(person, link.group(1))
-            return
-        item_message = re.match(r"^(?:.*\n)?(\d+)/(\d+) ", body, re.S) or body.startswith("Sorry")
-        if not item_message:
-            return  # thanks, notes, alert replies: nothing to answer
-        if self.answering and self.answering[0] is person:
-            # The next question of the check-in the person is answering (its response exists,
-            # and is open: it just asked): no need to look.
+            self._on_link(person, body, link.group(1))
+            return False
+        position = checkins.question(body)
+        if position is None and not body.startswith("Sorry"):
+            return False  # thanks, notes, alert replies: nothing to answer
+        now = self.clock.now()
+        phone = self.phones[person.label]
+        opens = self.texts.opening(body) if within is None else None
+        if opens is not None:
+            self._new_check_in(person, phone, opens, now, report=report)
+        if within is not None:
+            # The next question of the check-in the person is answering (or the same one
+            # again): they answer it.
+            within.reasked = checkins.is_reask(body)
+            if position is not None:
+                within.asking = position
             delay = person.rng.uniform(15, 90)
-            self._at(self.clock.now() + timedelta(seconds=delay), self._reply, *self.answering)
-            return
-        current = conversation_of(self.ids[person.label])
-        if current is None or not current.is_open(self.clock.now()):
-            return
-        started = current.response_id is not None
-        if not started and not self._decide(person, current.prompt_id, current.study_day):
-            return
-        delay = person.rng.uniform(15, 90) if started else person.latency_seconds()
-        moment = self.clock.now() + timedelta(seconds=delay)
-        self._at(moment, self._reply, person, current.prompt_id)
+            self._at(now + timedelta(seconds=delay), self._reply, person, within)
+            return True
+        current = phone.sms
+        if current is None or not current.is_open(now):
+            return True
+        if not current.started and not self._decide(person, current):
+            return True
+        delay = person.rng.uniform(15, 90) if current.started else person.latency_seconds()
+        self._at(now + timedelta(seconds=delay), self._reply, person, current)
+        return True
 
-    def _decide(self, person: Person, prompt_id: int, study_day: int) -> bool:
+    def _new_check_in(
+        self, person: Person, phone: Phone, questionnaire: str, now: datetime, *, report: bool
+    ) -> None:
+        """An SMS questionnaire's first text: a prompt, or the answer to a report's keyword."""
+        phone.sms = CheckIn(
+            Prompted(person.label, questionnaire, now),
+            self._study_day(person, now),
+            self.texts.expires(questionnaire, now, report=report),
+        )
+        if report:
+            self.decided[phone.sms] = True  # they asked for it
+
+    def _study_day(self, person: Person, now: datetime) -> int:
+        return checkins.study_day(now, person.timezone, self.start, person.wake, person.sleep)
+
+    def _decide(self, person: Person, check_in: CheckIn) -> bool:
         """Whether this person answers this prompt (asked once; a reminder is a second chance)."""
-        if prompt_id in self.decided and (self.decided[prompt_id] or person.rng.random() >= 0.3):
-            return self.decided[prompt_id]
-        chance = person.answers_today(study_day)
-        self.decided[prompt_id] = person.rng.random() < chance
-        if not self.decided[prompt_id]:
-            self.truth.ignored_prompts.add(prompt_id)
+        decided = self.decided.get(check_in)
+        if decided is not None and (decided or person.rng.random() >= 0.3):
+            return decided
+        chance = person.answers_today(check_in.study_day)
+        decided = self.decided[check_in] = person.rng.random() < chance
+        if not decided:
+            self.truth.ignored_prompts.add(check_in.prompted)
         else:
-            self.truth.ignored_prompts.discard(prompt_id)
-        return self.decided[prompt_id]
+            self.truth.ignored_prompts.discard(check_in.prompted)
+        return decided
 
     # what people do ---------------------------------------------------------------------------
 
     def _text(self, person: Person, body: str) -> None:
         """A text from the person's phone, through the phone simulator's sending code (the
         code Twilio's webhook reaches, without the page around it), committed as a request
-        is; eas's answers land on the phone, and the person reads them next (`_react`). In the
-        transaction the caller began, if any (`_reply` looks at the conversation first: it
-        only reads, as `receive` requires)."""
+        is; eas's answers land on the phone, and the person reads them next (`_react`)."""
         begin_write()
         self.inbox += text_from_phone(self.ids[person.label], person.phone, body, self.clock.now())
         db.session.commit()
         db.session.close()
         self.truth.texts_sent += 1
 
-    def _reply(self, person: Person, prompt_id: int) -> None:
-        # What the person sees on their phone, read in the transaction that sends the text.
-        begin_write()
-        current = conversation_of(self.ids[person.label])
+    def _reply(self, person: Person, check_in: CheckIn) -> None:
+        """The person answers the question on their phone, if the check-in is still the latest
+        and open."""
         now = self.clock.now()
-        if current is None or current.prompt_id != prompt_id or not current.is_open(now):
-            db.session.close()
+        if self.phones[person.label].sms is not check_in or not check_in.is_open(now):
             return
-        questionnaire = self.questionnaires[current.questionnaire_id]
+        questionnaire = self.questionnaires[check_in.questionnaire]
         items = questionnaire["items"]
-        started = current.response_id is not None
-        awaited = current.current_item_id if started else items[0]["id"]
-        values = current.answered_values(questionnaire)
-        position = next(i for i, item in enumerate(items) if item["id"] == awaited)
-        reasked = bool(current.reasked)
-        self.plan_changed |= not started
+        position, values = check_in.asking, check_in.values
+        self.plan_changed |= not check_in.started
         # Whatever this text is, the server answers it within this check-in (which it starts).
-        self.answering = (person, prompt_id)
-        if not reasked and person.rng.random() < person.malformed:
+        self.answering = (person, check_in)
+        check_in.started, check_in.last_activity = True, now
+        if not check_in.reasked and person.rng.random() < person.malformed:
             self.truth.malformed_replies += 1
-            self._text(person, malformed(person))
+            text = malformed(person)
+            # Not what they meant, but it may read as an answer ("ok" to a yes or no).
+            read = checkins.read_as(questionnaire, position, values, text) or {}
+            values.update((item, value) for item, value in read.items() if value is not None)
+            self._text(person, text)
             return
         if person.compact and questionnaire.get("compact_replies"):
             given = plan_compact(person, items, position, dict(values))
             if len(given) >= 2:
-                self._remember(person, prompt_id, items, position, given, values)
+                self._remember(person, check_in, items, position, given)
                 self._text(person, " ".join(one.sms for one in given))
                 return
         one = answer(person, items[position])
-        self._remember(person, prompt_id, items, position, [one], values)
+        self._remember(person, check_in, items, position, [one])
         self._text(person, one.sms)
 
-    def _remember(self, person, prompt_id, items, position, given: list[Given], values) -> None:
+    def _remember(self, person, check_in: CheckIn, items, position, given: list[Given]) -> None:
         """Record the answers about to be texted, item by item as branching shows them."""
-        values = dict(values)
+        values = check_in.values
         queue = iter(given)
         for item in items[position:]:
             if item.get("show_if") and not parse(item["show_if"]).evaluate(values):
@@ -321,46 +358,40 @@ class Simulation(WebPages):
             one = next(queue, None)
             if one is None:
                 return
-            self.truth.answers[(person.label, prompt_id, item["id"])] = one.value
+            self.truth.answers[(*check_in.prompted, item["id"])] = one.value
             if one.value is not None:
                 values[item["id"]] = one.value
 
     def _report(self, person: Person) -> None:
         self.plan_changed = True
-        if self._status(person) is not ParticipantStatus.active:
+        phone = self.phones[person.label]
+        if phone.left:
             return
         schedule = next((s for s in self.definition["schedules"] if s["type"] == "event"), None)
         if schedule is None:
             return
-        current = conversation_of(self.ids[person.label])
-        db.session.close()
-        if current is not None and current.is_open(self.clock.now()):
+        if phone.sms is not None and phone.sms.is_open(self.clock.now()):
             return  # busy with a check-in: report later or not at all
         self.truth.reports_started += 1
+        self.reporting = person  # what eas answers opens the report (`_new_check_in`)
         self._text(person, schedule["keyword"])
-        latest = conversation_of(self.ids[person.label])
-        if latest is not None:
-            self.decided[latest.prompt_id] = True
-        db.session.close()
 
     def _stop(self, person: Person) -> None:
         self.plan_changed = True
-        if self._status(person) is ParticipantStatus.active:
+        phone = self.phones[person.label]
+        if not phone.left:
             self._text(person, "STOP")
+            phone.left = True
             self.truth.opted_out.append(person.label)
 
     def _withdraw(self, person: Person) -> None:
+        """The person asks the team to withdraw them: a coordinator does, if they still take
+        part."""
         self.plan_changed = True
         participant = db.session.get(Participant, self.ids[person.label])
         if participant.status is ParticipantStatus.active:
             withdraw(participant, self.clock.now(), reason="simulated", actor="coordinator")
             db.session.commit()
+            self.phones[person.label].left = True
             self.truth.withdrawn.append(person.label)
         db.session.close()
-
-    def _status(self, person: Person) -> ParticipantStatus:
-        status = db.session.scalar(
-            sa.select(Participant.status).where(Participant.id == self.ids[person.label])
-        )
-        db.session.close()
-        return status

@@ -3,11 +3,13 @@
 answered through the real pipeline, in virtual time ending now.
 
 The history is simulated in a throwaway database of its own, with the instance's own keys and
-the study's current protocol version, exactly as `eas simulate` pilots a protocol; then the
-synthetic participants and everything about them are copied into the instance's database in
-one transaction. At the end of their history they are paused (open-ended, audited): nothing
-is ever sent to their fictional numbers afterwards, and a coordinator who resumes one can play
-them in the phone simulator from then on. A study that already has them gets nothing more.
+the study's current protocol version, exactly as `eas simulate` pilots a protocol, its study and
+protocol version having the ids they have in the instance and its other rows the ids after the
+instance's; then the synthetic participants and everything about them are copied into the
+instance's database as they are, in one transaction. At the end of their history they are
+paused (open-ended, audited): nothing is ever sent to their fictional numbers afterwards, and a
+coordinator who resumes one can play them in the phone simulator from then on. A study that
+already has them gets nothing more.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from eas.protocols.validation import LoadedProtocol
 from eas.scheduling.localtime import local_date_of
 from eas.simulation.cohort import make_cohort
 from eas.simulation.database import simulation_app
-from eas.simulation.merge import copy_participants
+from eas.simulation.merge import IdsTaken, copy_participants, last_ids
 from eas.simulation.run import Cohort, simulate_cohort
 from eas.studies.models import Study
 
@@ -100,20 +102,30 @@ def add_history(study: Study, *, days: int, participants: int, seed: int, now: d
         key: current_app.config.get(key)
         for key in ("EAS_ENCRYPTION_KEYS", "EAS_LOOKUP_KEY", "EAS_PUBLIC_BASE_URL")
     }
+    # The study and its version where the instance has them (the simulation makes them first),
+    # everything else after the instance's rows.
+    ids = {"studies": study.id - 1, "protocol_versions": version.id - 1, **last_ids(target)}
+    study_id = study.id
     db.session.remove()  # the copy takes the write lock itself
     with tempfile.TemporaryDirectory(prefix="eas-history-") as folder:
         source = Path(folder) / "history.sqlite3"
-        simulate_cohort(Cohort(protocol, people, source, seed, start, days + 1, now, settings))
-        _pause_everyone(source, seed, settings, now)
-        copied = copy_participants(
-            target,
-            source,
-            fixed={"studies": study.id, "protocol_versions": version.id},
-            check=lambda connection: _still_without_history(connection, study.id),
+        simulate_cohort(
+            Cohort(protocol, people, source, seed, start, days + 1, now, settings, ids_after=ids)
         )
+        _pause_everyone(source, seed, settings, now)
+        try:
+            copied = copy_participants(
+                target,
+                source,
+                check=lambda connection: _still_without_history(connection, study_id),
+            )
+        except IdsTaken as taken:
+            raise HistoryError(
+                f"the database changed while the history was simulated ({taken}): run again"
+            ) from None
         counts = _counts(source)
-    if copied is None:  # someone else added it meanwhile
-        return History(db.session.scalar(_synthetic(study.id)), added=False)
+    if not copied:  # someone else added it meanwhile
+        return History(db.session.scalar(_synthetic(study_id)), added=False)
     return History(participants, added=True, **counts)
 
 

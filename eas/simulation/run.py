@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import functools
-import itertools
 import logging
 import multiprocessing
 import os
 import shutil
 import tempfile
 import time as wallclock
-from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -26,17 +23,14 @@ from eas.delivery.dispatcher import Dispatcher
 from eas.delivery.models import Direction, Message
 from eas.delivery.segments import count_segments
 from eas.delivery.simulator import SimulatorTransport
-from eas.export.operations import ExportResult, export_study
-from eas.export.parts import join_parts
-from eas.export.rows import EXPORT_CHUNK
+from eas.export.operations import export_study
 from eas.protocols.validation import LoadedProtocol, validate_protocol_file
 from eas.safety.models import SafetyAlert
 from eas.scheduling.preview import DEFAULT_PRICE_PER_SEGMENT, DEFAULT_SECONDS_PER_ITEM
 from eas.simulation.cohort import Person, make_cohort, split_cohort
-from eas.simulation.database import check_constraints, save_database, simulation_app
+from eas.simulation.database import save_database, simulation_app, start_ids
 from eas.simulation.engine import Simulation, Truth
-from eas.simulation.heap import collector_paused, long_lived_heap
-from eas.simulation.merge import copy_participants
+from eas.simulation.merge import copy_participants, participant_ids
 from eas.studies.models import Study
 
 DEFAULT_START = date(2026, 3, 2)  # US clocks change on March 8: DST inside a two-week study
@@ -45,6 +39,11 @@ DEFAULT_ZONES = ["America/New_York", "America/Chicago", "America/Los_Angeles", "
 #: this size (`split_cohort`), simulated side by side (as many at once as there are cores) and
 #: copied into one database. Fixed, so that the output never depends on the machine.
 SHARD_SIZE = 100
+#: The ids each shard gives its participants' rows, table by table: shard n (from 0) gives the
+#: ids after n * SHARD_IDS, so that its rows are copied with the ids they have. A shard of 100
+#: people over a year writes a few million rows to its largest table (one that overflowed its
+#: range would stop the copy: `merge.IdsTaken`).
+SHARD_IDS = 1_000_000_000
 
 
 @dataclass
@@ -90,6 +89,8 @@ class Cohort:
     end: datetime
     #: App settings replacing the simulation's own (see `simulation_app`).
     settings: dict[str, Any] = field(default_factory=dict)
+    #: Table name -> the id its first row gets, less one (see `database.start_ids`).
+    ids_after: dict[str, int] = field(default_factory=dict)
 
 
 def simulate_cohort(cohort: Cohort, progress=None) -> Truth:
@@ -98,7 +99,6 @@ def simulate_cohort(cohort: Cohort, progress=None) -> Truth:
     with app.app_context():
         try:
             truth = _simulate_in_memory(app, cohort, progress)
-            check_constraints()
             save_database(cohort.database)
         finally:
             db.engine.dispose()  # the database in memory goes with its connection
@@ -107,6 +107,7 @@ def simulate_cohort(cohort: Cohort, progress=None) -> Truth:
 
 def _simulate_in_memory(app, cohort: Cohort, progress) -> Truth:
     _quietly(flask_migrate.upgrade)
+    start_ids(cohort.ids_after)
     simulation = Simulation(
         app, cohort.protocol, cohort.people, start=cohort.start, days=cohort.days
     )
@@ -123,8 +124,7 @@ def _simulate_in_memory(app, cohort: Cohort, progress) -> Truth:
             transport, name="simulation", clock=simulation.clock, workers=0, batch=1000
         )
         try:
-            with long_lived_heap():
-                return simulation.run(dispatcher, cohort.end, progress)
+            return simulation.run(dispatcher, cohort.end, progress)
         finally:
             dispatcher.close()
 
@@ -143,83 +143,35 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
-def _simulate_in_shards(
-    cohorts: list[Cohort], database: Path, export: Path, scratch: Path, chunk: int
-) -> tuple[Truth, dict[str, Any]]:
+def _simulate_in_shards(cohorts: list[Cohort], database: Path) -> Truth:
     """Each shard in a process of its own, as many at once as there are cores; then every
-    shard's rows copied into `database` (ids moved past the previous shards') and exported to
-    `export`, in parts side by side. Returns what the people did and the facts of the
-    messages."""
+    shard's rows copied into `database`. Returns what the people did."""
     workers = max(1, min(len(cohorts), _cores() or 1))
     # Spawned, not forked: a fresh interpreter owes nothing to the caller's threads and files.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         truths = list(pool.map(simulate_cohort, cohorts))
-        shutil.copyfile(cohorts[0].database, database)
-        truth = truths[0]
-        for cohort, part in zip(cohorts[1:], truths[1:], strict=True):
-            copied = copy_participants(database, cohort.database)
-            truth.absorb(part, copied.prompt)
-        people = sum(len(cohort.people) for cohort in cohorts)
-        run = _Export(database, cohorts[0].seed, cohorts[0].end, chunk)
-        # The shards' processes are warm (a new one costs a second of imports): all but the
-        # first part of the export are written there, from the database as copied, the first
-        # one here, and then they are joined.
-        first, *rest = _export_parts(people, workers, chunk)
-        others = [
-            pool.submit(run.part, scratch / f"part-{n}", part) for n, part in enumerate(rest, 2)
-        ]
-        return truth, run.package(export, first, scratch / "part-1", others)
+    shutil.copyfile(cohorts[0].database, database)
+    for cohort in cohorts[1:]:
+        copy_participants(database, cohort.database)
+    truth = truths[0]
+    for other in truths[1:]:
+        truth.absorb(other)
+    return truth
 
 
-def _export_parts(people: int, count: int, chunk: int) -> list[slice]:
-    """`people` in at most `count` runs for the export's parts, cut between its chunks."""
-    chunks = -(-people // chunk)
-    count = max(1, min(count, chunks))
-    cuts = [chunks * n // count * chunk for n in range(count)] + [people]
-    return [slice(start, stop) for start, stop in itertools.pairwise(cuts)]
-
-
-@dataclass(frozen=True)
-class _Export:
-    """The export of a simulation's `database` (read `chunk` participants at a time)."""
-
-    database: Path
-    seed: int
-    end: datetime
-    chunk: int
-
-    @contextmanager
-    def _study(self) -> Iterator[Study]:
-        app = simulation_app(self.database, self.seed)
-        with app.app_context(), collector_paused():
-            try:
-                yield db.session.scalar(sa.select(Study))
-            finally:
-                db.session.remove()
-                db.engine.dispose()
-
-    def part(self, folder: Path, part: slice) -> ExportResult:
-        """The rows of the participants in `part`, in `folder` (in a shard's process)."""
-        with self._study() as study:
-            return self._write(study, folder, part)
-
-    def package(
-        self, export: Path, part=None, folder=None, others: list[Future] | None = None
-    ) -> dict[str, Any]:
-        """The export package in `export`; returns the facts of the messages. With `others`,
-        the future exports of the participants after `part`: those of `part` are written to
-        `folder`, then all joined in `export`."""
-        with self._study() as study:
-            if others:
-                first = self._write(study, folder, part)
-                join_parts(study, export, [first, *(other.result() for other in others)])
-            else:
-                self._write(study, export, None)
+def _export(database: Path, seed: int, end: datetime, export: Path) -> dict[str, Any]:
+    """The export package of the simulation in `database`, in `export`; returns the facts of
+    its messages."""
+    app = simulation_app(database, seed)
+    with app.app_context():
+        try:
+            study = db.session.scalar(sa.select(Study))
+            export_study(study, export, now=end, wide=True)
             return _message_facts()
-
-    def _write(self, study: Study, folder: Path, part: slice | None) -> ExportResult:
-        return export_study(study, folder, now=self.end, wide=True, part=part, chunk=self.chunk)
+        finally:
+            db.session.remove()
+            db.engine.dispose()
 
 
 def run_simulation(
@@ -233,10 +185,7 @@ def run_simulation(
     zones: list[str] | None = None,
     progress=None,
     shard_size: int = SHARD_SIZE,
-    export_chunk: int = EXPORT_CHUNK,
 ) -> SimulationResult:
-    """`export_chunk`: participants the export reads at a time; a sharded simulation's export
-    is written in parts of whole chunks, side by side (tests make them small)."""
     began = wallclock.perf_counter()
     zones = zones or DEFAULT_ZONES
     out.mkdir(parents=True, exist_ok=True)
@@ -255,16 +204,23 @@ def run_simulation(
         truth = simulate_cohort(
             Cohort(protocol, people, database, seed, start, days, end), progress
         )
-        messages = _Export(database, seed, end, export_chunk).package(export)
     else:
         with tempfile.TemporaryDirectory(prefix="eas-simulation-") as folder:
             cohorts = [
-                Cohort(protocol, shard, Path(folder) / f"shard-{n}.sqlite3", seed, start, days, end)
-                for n, shard in enumerate(shards, 1)
+                Cohort(
+                    protocol,
+                    shard,
+                    Path(folder) / f"shard-{n}.sqlite3",
+                    seed,
+                    start,
+                    days,
+                    end,
+                    ids_after=participant_ids(n * SHARD_IDS),
+                )
+                for n, shard in enumerate(shards)
             ]
-            truth, messages = _simulate_in_shards(
-                cohorts, database, export, Path(folder), export_chunk
-            )
+            truth = _simulate_in_shards(cohorts, database)
+    messages = _export(database, seed, end, export)
     facts = {
         "protocol": protocol.definition["study"]["id"],
         "participants": participants,

@@ -15,7 +15,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from eas.core.db import core_execute
 from eas.delivery.compose import prompt_text
 from eas.participants.models import Channel
 from eas.protocols.expressions import parse
@@ -23,7 +22,7 @@ from eas.protocols.sms_format import closing_text, render_item
 from eas.responses import operations as responses
 from eas.responses import state as response_state
 from eas.responses.models import ResponseStatus
-from eas.responses.progress import PromptProgress, progress_of
+from eas.responses.progress import PromptProgress
 from eas.responses.replies import (
     COMPACT_TYPES,
     Answered,
@@ -209,12 +208,3 @@ def _compact_outcomes(
             values[target["id"]] = answer_value(target, outcome.numeric, outcome.text)
         found.append((target, outcome, word))
     return found
-
-
-def conversation_of(participant_id: int) -> PromptProgress | None:
-    """The participant's latest SMS prompt (the study simulator's synthetic participants ask)."""
-    from eas.sms.senders import conversation_statement
-
-    return progress_of(
-        core_execute(conversation_statement(), {"participant_id": participant_id}).all()
-    )

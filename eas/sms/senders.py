@@ -111,12 +111,3 @@ def _sender(rows: list[sa.Row]) -> Sender:
         first.phone_encrypted,
         progress_of(rows),
     )
-
-
-def conversation_statement() -> sa.Select:
-    """One participant's conversation (`participant_id`), as `_SENDERS` reads it."""
-    return order_answers(
-        progress_select(PARTICIPANTS.outerjoin(PROMPTS, PROMPTS.c.id == _LATEST_SMS_PROMPT)).where(
-            PARTICIPANTS.c.id == sa.bindparam("participant_id")
-        )
-    )

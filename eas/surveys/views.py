@@ -19,6 +19,7 @@ from flask import Response as FlaskResponse
 from eas.core.clock import now_utc
 from eas.core.db import begin_write
 from eas.participants.models import Channel, ParticipantStatus
+from eas.protocols.fields import for_channel
 from eas.responses import operations as responses
 from eas.responses import state as response_state
 from eas.responses.models import ResponseStatus
@@ -27,10 +28,10 @@ from eas.safety.operations import Kind, Reply, raise_triggered, safety_first
 from eas.scheduling import events
 from eas.scheduling.models import PromptStatus
 from eas.surveys.forms import Tampered, read_page
+from eas.surveys.links import issue_token, resolve
 from eas.surveys.pages import Page, current_page
 from eas.surveys.visits import open_visit
 from eas.web.csrf import require_csrf
-from eas.web.links import issue_token, resolve
 
 bp = Blueprint("surveys", __name__)
 
@@ -114,6 +115,8 @@ def _render_page(
         render_template(
             "survey.html",
             questionnaire=questionnaire,
+            # The intro's web wording: an SMS-only intro ("Text SKIP ...") is not shown here.
+            intro=for_channel(questionnaire.get("intro"), "web"),
             items=page.items,
             page_number=page.number,
             page_count=page.count,

@@ -21,7 +21,7 @@ from eas.responses.progress import (
     progress_of,
     progress_select,
 )
-from eas.web.links import token_hash
+from eas.surveys.links import token_hash
 
 _LINKS = AccessLink.__table__
 

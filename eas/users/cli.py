@@ -8,6 +8,7 @@ from eas.api.tokens import TokenError, issue_token, revoke_tokens, user_tokens
 from eas.core.clock import now_utc
 from eas.core.db import begin_write, db
 from eas.studies.operations import get_study
+from eas.users.invitations import InvitationError, invitation_link, invite
 from eas.users.models import StudyRole, User
 from eas.users.operations import AccountError, TeamError, create_user, grant, revoke
 
@@ -53,6 +54,33 @@ def grant_command(email: str, study_id: str, role: str) -> None:
         raise click.ClickException(str(problem)) from None
     db.session.commit()
     click.echo(f"{user.email} is {role} of {study_id}")
+
+
+@users_cli.command("invite")
+@click.argument("email")
+@click.argument("study_id")
+@click.argument("role", type=click.Choice([role.value for role in StudyRole]))
+def invite_command(email: str, study_id: str, role: str) -> None:
+    """Invite a colleague without an account to a study: print the link (once: only its hash
+    is kept) with which they make their account. It works once, for 7 days."""
+    begin_write()
+    study = get_study(study_id)
+    if study is None:
+        raise click.ClickException(f"no study {study_id}")
+    try:
+        invitation, token = invite(
+            email, study.id, StudyRole(role), now_utc(), inviter=None, actor="cli"
+        )
+    except InvitationError as problem:
+        db.session.rollback()
+        raise click.ClickException(str(problem)) from None
+    db.session.commit()
+    click.echo(
+        f"Invitation of {invitation.email} as {role} of {study.slug}, until "
+        f"{invitation.expires_at:%Y-%m-%d %H:%M} UTC (shown once; send it to them only):",
+        err=True,
+    )
+    click.echo(invitation_link(token))
 
 
 @users_cli.command("remove")

@@ -62,3 +62,32 @@ class LoginAttempt(db.Model):
     remote_addr: Mapped[str] = mapped_column(sa.String(64), index=True)
     succeeded: Mapped[bool]
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Invitation(db.Model):
+    """An owner's invitation to a colleague without an account: the link (shown once, to the
+    owner) lets them choose their name and password, which makes the account and puts it on
+    the study with `role`. Only the link's SHA-256 is stored, so a copy of the database
+    accepts no invitation."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stored lower-case, as the account it becomes.
+    email: Mapped[str] = mapped_column(sa.String(254), index=True)
+    study_id: Mapped[int] = mapped_column(sa.ForeignKey("studies.id"), index=True)
+    role: Mapped[StudyRole] = mapped_column(enum_type(StudyRole))
+    #: The owner who invited; None from the command line.
+    invited_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    #: SHA-256 (hex) of the link's token.
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The account the invitation became.
+    accepted_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    #: Withdrawn by an owner, or replaced by a newer invitation to the same address.
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<Invitation {self.id} {self.email}>"

@@ -7,12 +7,18 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from flask import current_app
 
 from eas.audit.operations import record
 from eas.core.db import begin_write, db
 from eas.users.models import LoginAttempt, StudyMembership, StudyRole, User
 
+#: argon2id with argon2-cffi's defaults (RFC 9106's low-memory choice) for every real account.
 _hasher = PasswordHasher()
+#: The cheapest argon2id, for test runs only (TESTING): a suite that makes and signs in to
+#: hundreds of accounts would otherwise spend most of its time hashing. A hash carries its own
+#: parameters, so either hasher verifies a password hashed by the other.
+_test_hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 #: Failures within the window that lock an account, or an address, for the rest of it.
 THROTTLE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT = 5
@@ -24,26 +30,59 @@ class AccountError(ValueError):
     pass
 
 
+def _password_hasher() -> PasswordHasher:
+    return _test_hasher if current_app.config.get("TESTING") else _hasher
+
+
 def create_user(
-    email: str, name: str, password: str, now: datetime, *, admin: bool = False
+    email: str,
+    name: str,
+    password: str,
+    now: datetime,
+    *,
+    admin: bool = False,
+    actor: str = "cli",
 ) -> User:
+    """A new account (flushed), by the rules every account follows: an e-mail address not in
+    use, a password of at least MIN_PASSWORD_LENGTH characters. `actor`: who made it, for the
+    audit log."""
+    email = new_address(email)
+    return add_user(email, name, hash_password(password), now, admin=admin, actor=actor)
+
+
+def new_address(email: str) -> str:
+    """`email` as an account stores it (lower-case), if it can be a new account's."""
     email = email.strip().lower()
     if "@" not in email:
         raise AccountError(f"'{email}' is not an e-mail address")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
     if db.session.scalar(sa.select(User.id).where(User.email == email)):
         raise AccountError(f"{email} already has an account")
+    return email
+
+
+def hash_password(password: str) -> str:
+    """The hash a new password is stored as, if it is long enough. argon2 takes a good part
+    of a second: web requests hash before their write transaction, not in it."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    return _password_hasher().hash(password)
+
+
+def add_user(
+    email: str, name: str, password_hash: str, now: datetime, *, admin: bool = False, actor: str
+) -> User:
+    """An account with a password hashed by `hash_password` (flushed)."""
+    email = new_address(email)
     user = User(
         email=email,
         name=name,
-        password_hash=_hasher.hash(password),
+        password_hash=password_hash,
         is_admin=admin,
         created_at=now,
     )
     db.session.add(user)
     db.session.flush()
-    record("user.created", actor="cli", user_id=user.id, email=email, admin=admin)
+    record("user.created", actor=actor, user_id=user.id, email=email, admin=admin)
     return user
 
 
@@ -150,11 +189,12 @@ def _refuse_if_throttled(email: str, remote_addr: str, now: datetime) -> None:
 def _holder(email: str, password: str) -> User | None:
     """The active account with that address and password, if there is one."""
     user = db.session.scalar(sa.select(User).where(User.email == email, User.is_active))
+    hasher = _password_hasher()
     if user is None:
-        _hasher.hash(password)  # the same time spent whether or not the account exists
+        hasher.hash(password)  # the same time spent whether or not the account exists
         return None
     try:
-        return user if _hasher.verify(user.password_hash, password) else None
+        return user if hasher.verify(user.password_hash, password) else None
     except (VerifyMismatchError, InvalidHashError):
         return None
 

@@ -14,10 +14,14 @@ from eas.participants.models import Participant
 from eas.responses.compliance import due_so_far
 from eas.scheduling.models import PlannedPrompt
 
-_CELL, _TOP = 18, 22
-#: Room for a label: about 7 px a character at the labels' size, between these bounds (a
+#: A row's height and a day's width (a cell is drawn 2 px smaller), and the room for the days'
+#: numbers above the cells: big enough to read and to point at (each row's label is a link).
+_CELL, _TOP = 28, 22
+#: Room for a label: about 8 px a character at the labels' size, between these bounds (a
 #: longer label is cut, in full in its tooltip and in the table).
-_MIN_LABEL_WIDTH, _MAX_LABEL_WIDTH, _PX_PER_CHARACTER = 60, 200, 7
+_MIN_LABEL_WIDTH, _MAX_LABEL_WIDTH, _PX_PER_CHARACTER = 60, 200, 8
+#: Wider than this (a long study), the days scroll sideways beside the labels.
+_ROOM = 880
 #: Nothing completed of what was due: orange, a hue of its own, so a day everyone missed never
 #: looks like a day with nothing due (no cell at all).
 _NONE_COMPLETED = "#e66101"
@@ -69,7 +73,7 @@ def compliance_heatmap(study, now: datetime) -> dict:
                 continue
             rects.append(
                 {
-                    "x": label_width + (day - 1) * _CELL,
+                    "x": (day - 1) * _CELL,
                     "y": _TOP + row * _CELL,
                     "colour": colour(completed, due),
                     "title": f"{label}, day {day}: {completed} of {due} completed",
@@ -85,7 +89,9 @@ def compliance_heatmap(study, now: datetime) -> dict:
         "cell": _CELL,
         "label_width": label_width,
         "top": _TOP,
-        "width": label_width + days * _CELL + 4,
+        # The days, beside the labels (`label_width` wide: the rows' links).
+        "width": days * _CELL + 4,
         "height": _TOP + max(1, len(labels)) * _CELL + 4,
+        "scrolls": label_width + days * _CELL + 4 > _ROOM,
         "legend": LEGEND,
     }

@@ -91,6 +91,8 @@ def enrol(slug: str):
         flash(f"{form['label']} is already enrolled with these details: nothing changed.")
     else:
         flash(f"{form['label']} enrolled; {result.prompts_planned} prompts planned.")
+    for warning in result.warnings:
+        flash(f"Warning: {warning.message}")
     return redirect(url_for("people.participant", slug=slug, label=form["label"]), 303)
 
 
@@ -121,6 +123,8 @@ def import_csv(slug: str):
         f"{name}: enrolled {len(result.created)} participant(s) with {result.prompts_planned} "
         f"prompts planned; {len(result.unchanged)} already enrolled and unchanged."
     )
+    for warning in result.warnings:
+        flash(f"Warning: {warning.message}")
     return redirect(url_for("people.participants", slug=slug), 303)
 
 

@@ -15,6 +15,7 @@ from eas.users.models import StudyRole
 from eas.users.operations import grant, may_create_studies
 from eas.web.auth import MAX_ID, bounded_int, current_user, form_post, login_required, study_for
 from eas.web.protocol_pages import Checked, check, compare, schedule_preview
+from eas.web.views import source_phrase
 
 bp = Blueprint("setup", __name__)
 
@@ -68,7 +69,8 @@ def create_study():
     user = current_user()
     result = publish_protocol(checked.protocol, actor=user.email)
     grant(user, result.study.id, StudyRole.owner, now_utc(), actor=user.email)
-    flash(f"Study {result.study.slug} created from {checked.source_name} (version 1).")
+    source = source_phrase(checked.source_name)
+    flash(f"Study {result.study.slug} created from {source} (version 1).")
     return redirect(url_for("web.study", slug=result.study.slug), 303)
 
 

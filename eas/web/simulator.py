@@ -1,6 +1,7 @@
 """The phone simulator: each (pseudonymous) participant's phone, what it received, and a reply
-box. A reply goes through exactly the inbound code a Twilio webhook reaches (`sms.inbound`), and
-the texts eas answers with land on the phone as the provider would deliver them.
+box. A reply goes through exactly the inbound code a Twilio webhook reaches (`sms.inbound`, by
+way of `sms.phone`), and the texts eas answers with land on the phone as the provider would
+deliver them.
 
 Phones are the study team's, as the dashboard's pages are: a signed-in user sees those of the
 studies they are on (any other is not found), and texts as a participant only with a role that
@@ -8,18 +9,17 @@ may change the study, through a form carrying the session's token."""
 
 from __future__ import annotations
 
-import secrets
-from datetime import datetime
-from typing import NamedTuple
+import re
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from markupsafe import Markup, escape
 
 from eas.core.clock import now_utc
-from eas.core.db import core_execute, db
+from eas.core.db import db
 from eas.delivery.models import Direction, Message, SimulatedMessage
 from eas.participants.models import Participant
-from eas.sms.inbound import receive
+from eas.sms.phone import text_from_phone
 from eas.users.models import StudyMembership, StudyRole
 from eas.users.operations import role_in
 from eas.web.auth import MAX_ID, current_user, form_post, login_required
@@ -66,18 +66,20 @@ def phones():
     return render_template("simulator.html", phones=rows)
 
 
-def _thread(participant: Participant) -> list[dict]:
+def _thread(participant: Participant) -> tuple[list[dict], bool]:
+    """The phone's latest texts, both ways, oldest first; and whether older ones are left out
+    (one more of each way is read to know)."""
     received = db.session.scalars(
         sa.select(SimulatedMessage)
         .where(SimulatedMessage.participant_id == participant.id)
         .order_by(SimulatedMessage.received_at.desc(), SimulatedMessage.id.desc())
-        .limit(_THREAD_LENGTH)
+        .limit(_THREAD_LENGTH + 1)
     ).all()
     sent = db.session.scalars(
         sa.select(Message)
         .where(Message.participant_id == participant.id, Message.direction == Direction.inbound)
         .order_by(Message.created_at.desc(), Message.id.desc())
-        .limit(_THREAD_LENGTH)
+        .limit(_THREAD_LENGTH + 1)
     ).all()
     thread = [
         {"at": m.received_at, "order": (m.received_at, 1, m.id), "body": m.body, "mine": False}
@@ -86,19 +88,47 @@ def _thread(participant: Participant) -> list[dict]:
         {"at": m.created_at, "order": (m.created_at, 0, m.id), "body": m.body, "mine": True}
         for m in sent
     ]
-    return sorted(thread, key=lambda entry: entry["order"])[-_THREAD_LENGTH:]
+    return sorted(thread, key=lambda entry: entry["order"])[-_THREAD_LENGTH:], (
+        len(thread) > _THREAD_LENGTH
+    )
 
 
 @bp.get(f"/<int(max={MAX_ID}):participant_id>")
 @login_required
 def phone(participant_id: int):
     participant, role = _phone_of(participant_id, StudyRole.viewer)
+    thread, older = _thread(participant)
     return render_template(
         "simulator_phone.html",
         participant=participant,
-        thread=_thread(participant),
+        thread=thread,
+        older=older,
+        shown=_THREAD_LENGTH,
+        resubscribe=participant.study.current_version.definition["study"]["sms"].get(
+            "resubscribe", False
+        ),
         may_text=role.rank >= _MAY_TEXT.rank,
     )
+
+
+_LINK = re.compile(r"https?://[^\s<>\"']+")
+#: Punctuation that ends a sentence rather than the link before it ("... at https://x.org.").
+_TRAILING = ".,;:!?)]}"
+
+
+@bp.app_template_filter("linked")
+def linked(text: str) -> Markup:
+    """A text, escaped, with its http(s) links clickable (as a phone shows them)."""
+    parts, at = [], 0
+    for match in _LINK.finditer(text):
+        url = match.group().rstrip(_TRAILING)
+        parts.append(escape(text[at : match.start()]))
+        parts.append(
+            Markup('<a href="{0}" target="_blank" rel="noopener noreferrer">{0}</a>').format(url)
+        )
+        at = match.start() + len(url)
+    parts.append(escape(text[at:]))
+    return Markup("").join(parts)
 
 
 @bp.post(f"/<int(max={MAX_ID}):participant_id>")
@@ -110,47 +140,3 @@ def send(participant_id: int):
     if body.strip():
         text_from_phone(participant.id, participant.phone, body, now_utc())
     return redirect(url_for("simulator.phone", participant_id=participant.id, _anchor="reply"))
-
-
-class Landed(NamedTuple):
-    """A text that landed on a simulated phone."""
-
-    id: int
-    participant_id: int
-    body: str
-
-
-_LAND = SimulatedMessage.__table__.insert().returning(
-    SimulatedMessage.__table__.c.id, sort_by_parameter_order=True
-)
-
-
-def text_from_phone(participant_id: int, phone: str, body: str, now: datetime) -> list[Landed]:
-    """A text sent from a participant's simulated phone (their number, `phone`), handed to
-    `receive` as Twilio's webhook hands one over; the texts eas answers with land on the
-    phone. Written with the caller's commit, in a transaction `receive` begins (the caller has
-    only read in it); returns what landed (the study simulator reads it at once)."""
-    inbound = receive(
-        {
-            "MessageSid": f"SMsim{secrets.token_hex(16)}",
-            "From": phone,
-            "To": "eas-simulator",
-            "Body": body,
-            "NumMedia": "0",
-        },
-        now,
-    )
-    if not inbound.replies:
-        return []
-    rows = [
-        {
-            "idempotency_key": f"reply-{inbound.message_id}-{number}",
-            "provider_sid": f"SM{secrets.token_hex(16)}",
-            "participant_id": participant_id,
-            "body": text,
-            "received_at": now,
-        }
-        for number, text in enumerate(inbound.replies, 1)
-    ]
-    ids = core_execute(_LAND, rows).scalars().all()
-    return [Landed(id, participant_id, row["body"]) for id, row in zip(ids, rows, strict=True)]

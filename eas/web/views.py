@@ -22,8 +22,25 @@ from eas.users.operations import may_create_studies
 from eas.web.auth import MAX_ID, current_user, form_post, login_required, study_for
 from eas.web.heatmap import compliance_heatmap
 from eas.web.monitoring import open_alert_counts, sees_answers, study_alerts
+from eas.web.protocol_pages import PASTED
 
 bp = Blueprint("web", __name__)
+
+
+@bp.app_template_global()
+def signed_in_user():
+    """Who the page header says is signed in (None on the sign-in page)."""
+    return current_user()
+
+
+@bp.app_template_filter("source")
+def source_phrase(name: str, *, sentence_start: bool = False) -> str:
+    """Where a protocol came from, as a sentence names it: a file by its name ("3 problems in
+    x.yaml", "from x.yaml"); pasted text as the text pasted in the browser, never as the bare
+    "pasted in the browser" it is stored as."""
+    if name != PASTED:
+        return name
+    return "The text pasted in the browser" if sentence_start else "the text pasted in the browser"
 
 
 @bp.get("/")

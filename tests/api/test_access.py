@@ -3,9 +3,8 @@ does not exist; a viewer reads but gets 403 for every write; a coordinator write
 
 from __future__ import annotations
 
-from tests.api.conftest import api_routes
-from tests.conftest import DEMO_PROTOCOL
-from tests.fixtures import PHONE
+from tests.api.helpers import api_routes
+from tests.helpers import DEMO_PROTOCOL, PHONE
 
 #: A good body for each write, so a refusal is about the role and not about the request.
 BODIES = {

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from eas.api.models import ApiToken
 from eas.api.tokens import issue_token, revoke_tokens
 from eas.audit.models import AuditEvent
-from tests.api.conftest import ApiClient, api_routes
-from tests.fixtures import sign_in
+from tests.api.helpers import ApiClient, api_routes
+from tests.helpers import sign_in
 
 
 def test_every_route_needs_a_valid_token(app, client, participant, make_user, make_token):

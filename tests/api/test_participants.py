@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from eas.audit.models import AuditEvent
 from eas.participants.models import Participant
 from eas.scheduling.models import PlannedPrompt, PromptStatus
-from tests.fixtures import PHONE
+from tests.helpers import PHONE
 
 STUDY = "/studies/ai-connection"
 P2 = {"label": "P2", "phone": "+1 312 555 0102", "timezone": "America/Chicago"}

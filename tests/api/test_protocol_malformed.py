@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import DEMO_PROTOCOL
+from tests.helpers import DEMO_PROTOCOL
 
 STUDY = "/studies/ai-connection"
 DEMO = DEMO_PROTOCOL.read_text()

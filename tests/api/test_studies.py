@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from eas.audit.models import AuditEvent
 from eas.protocols.validation import ProtocolInvalid, validate_protocol_text
-from tests.conftest import DEMO_PROTOCOL
+from tests.helpers import DEMO_PROTOCOL
 
 STUDY = "/studies/ai-connection"
 

@@ -22,7 +22,7 @@ from eas.participants.models import Channel, Participant, ParticipantStatus
 from eas.protocols.validation import validate_protocol_text
 from eas.scheduling.models import PlannedPrompt, PromptStatus
 from eas.studies.operations import publish_protocol
-from tests.conftest import make_test_config
+from tests.helpers import make_test_config
 
 EAS = Path(sys.executable).with_name("eas")
 PROTOCOL = """
@@ -75,6 +75,25 @@ class Burst:
         try:
             with engine.connect() as connection:
                 return connection.exec_driver_sql(sql).scalar_one()
+        finally:
+            engine.dispose()
+
+    def make_due(self) -> None:
+        """Every prompt due from 5 seconds ago (a burst prepared as due later, so that its
+        dispatchers are all running before any prompt falls due)."""
+        now = datetime.now(UTC)
+        due = now - timedelta(seconds=5)
+        engine = sa.create_engine(self.url)
+        try:
+            with engine.begin() as connection:
+                connection.execute(
+                    PlannedPrompt.__table__.update().values(
+                        due_at=due,
+                        window_start_at=due,
+                        window_end_at=due,
+                        expires_at=due + timedelta(minutes=30),
+                    )
+                )
         finally:
             engine.dispose()
 
@@ -156,6 +175,8 @@ def prepare_burst(
 
 
 SENT = "SELECT count(*) FROM planned_prompts WHERE status = 'sent'"
+#: Dispatchers that have ticked (each writes its row at its first tick).
+TICKED = "SELECT count(*) FROM dispatcher_heartbeats"
 OPEN = "SELECT count(*) FROM planned_prompts WHERE status IN ('scheduled', 'sending')"
 DELIVERED = "SELECT count(*) FROM simulator_messages"
 #: Prompts the simulator received more than once (each attempt has its own key).

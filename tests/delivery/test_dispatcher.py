@@ -6,47 +6,16 @@ import pytest
 import sqlalchemy as sa
 
 from eas.delivery.channels import Lookup, SendError
-from eas.delivery.dispatcher import Dispatcher, TickReport
-from eas.delivery.models import Direction, Message, MessageStatus
-from eas.delivery.outbox import record
+from eas.delivery.dispatcher import Dispatcher
+from eas.delivery.models import Direction, DispatcherHeartbeat, MessageStatus
+from eas.delivery.outbox import Lease, new_job, record
+from eas.delivery.report import TickReport
 from eas.participants.lifecycle import pause
 from eas.participants.models import ParticipantStatus
 from eas.responses.models import AccessLink, Response, ResponseStatus
 from eas.scheduling.models import PlannedPrompt, PromptStatus
-from eas.web.links import resolve, token_hash
-from tests.delivery.fakes import FakeProvider
-
-PROTOCOL = """
-study: {id: dispatch-test, title: Dispatch test, timezone: America/New_York, duration_days: 2}
-questionnaires:
-  - id: check_in
-    intro: "Hi!"
-    items:
-      - {id: mood, type: scale, min: 0, max: 10, text: "How is your mood? 0=bad, 10=good"}
-      - {id: note, type: text, text: "Anything else?"}
-  - id: diary
-    title: Evening diary
-    items: [{id: day_story, type: text, text: "How was your day?"}]
-schedules:
-  - {id: morning, questionnaire: check_in, type: fixed, times: ["10:00"], channel: sms,
-     expires_after_minutes: 30, reminders: [{after_minutes: 10}]}
-  - {id: evening, questionnaire: diary, type: fixed, times: ["21:00"], channel: web,
-     expires_after_minutes: 60}
-"""
-START = "2026-03-19"
-FIRST_DUE = datetime(2026, 3, 19, 14, 0, tzinfo=UTC)  # 10:00 in New York (EDT)
-
-
-@pytest.fixture
-def participant(db, create_study, enroll_csv):
-    study = create_study(PROTOCOL)
-    csv = f"label,phone,timezone,start_date\nP1,+12025550101,America/New_York,{START}\n"
-    return enroll_csv(study, csv).created[0]
-
-
-@pytest.fixture
-def provider(clock):
-    return FakeProvider(clock)
+from eas.surveys.links import resolve, token_hash
+from tests.delivery.helpers import FIRST_DUE, messages, planned_prompt
 
 
 @pytest.fixture
@@ -54,22 +23,6 @@ def dispatcher(clock, provider):
     dispatcher = Dispatcher(provider, name="test", clock=clock, workers=4, lease_seconds=60)
     yield dispatcher
     dispatcher.close()
-
-
-def _prompt(db, schedule="morning", day=1) -> PlannedPrompt:
-    db.session.expire_all()  # the dispatcher writes with guarded UPDATE statements
-    return db.session.scalar(
-        sa.select(PlannedPrompt)
-        .where(PlannedPrompt.schedule_id == schedule, PlannedPrompt.study_day == day)
-        .order_by(PlannedPrompt.revision.desc())
-    )
-
-
-def _messages(db, **filters) -> list[Message]:
-    query = sa.select(Message).order_by(Message.id)
-    for name, value in filters.items():
-        query = query.where(getattr(Message, name) == value)
-    return db.session.scalars(query).all()
 
 
 def test_a_due_prompt_is_sent_once_with_its_first_question(
@@ -81,7 +34,7 @@ def test_a_due_prompt_is_sent_once_with_its_first_question(
     report = dispatcher.tick()
     assert report.sent == 1 and report.lateness == [3.0]
     assert dispatcher.tick().sent == 0  # never twice
-    prompt = _prompt(db)
+    prompt = planned_prompt(db)
     assert prompt.status is PromptStatus.sent and prompt.sent_at == clock.now()
     assert prompt.attempts == 1 and prompt.claimed_by is None
     (accepted,) = provider.accepted
@@ -90,7 +43,7 @@ def test_a_due_prompt_is_sent_once_with_its_first_question(
     assert "2025550101" not in repr(accepted.message)
     assert accepted.message.body == "Hi!\n1/2 How is your mood? 0=bad, 10=good Reply 0-10"
     assert accepted.message.validity_seconds == 30 * 60 - 3
-    (message,) = _messages(db, direction=Direction.outbound)
+    (message,) = messages(db, direction=Direction.outbound)
     assert message.status is MessageStatus.sent and message.prompt_id == prompt.id
     assert message.provider_sid == accepted.receipt.provider_sid
 
@@ -101,7 +54,7 @@ def test_an_overdue_prompt_expires_instead_of_being_sent_late(
     clock.set(FIRST_DUE + timedelta(minutes=31))  # the dispatcher was down all that time
     report = dispatcher.tick()
     assert report.sent == 0 and report.expired == 1
-    prompt = _prompt(db)
+    prompt = planned_prompt(db)
     assert prompt.status is PromptStatus.expired
     assert prompt.status_reason == "not sent before it expired"
     assert provider.calls == 0
@@ -114,19 +67,19 @@ def test_retryable_failures_back_off_inside_the_window(db, clock, participant, d
     dispatcher.transport.fail = lambda message: next(failures, None)
     clock.set(FIRST_DUE)
     assert dispatcher.tick().retried == 1
-    prompt = _prompt(db)
+    prompt = planned_prompt(db)
     assert prompt.status is PromptStatus.scheduled
     assert prompt.next_attempt_at == FIRST_DUE + timedelta(seconds=5)
     clock.advance(timedelta(seconds=4))
     assert dispatcher.tick().sent == 0  # still backing off
     clock.advance(timedelta(seconds=1))
     assert dispatcher.tick().retried == 1
-    assert _prompt(db).next_attempt_at == clock.now() + timedelta(seconds=10)
+    assert planned_prompt(db).next_attempt_at == clock.now() + timedelta(seconds=10)
     clock.advance(timedelta(seconds=10))
     assert dispatcher.tick().sent == 1
-    prompt = _prompt(db)
+    prompt = planned_prompt(db)
     assert prompt.status is PromptStatus.sent and prompt.attempts == 3
-    statuses = [(m.status, m.error_code) for m in _messages(db, prompt_id=prompt.id)]
+    statuses = [(m.status, m.error_code) for m in messages(db, prompt_id=prompt.id)]
     assert statuses == [
         (MessageStatus.failed, None),
         (MessageStatus.failed, 20429),
@@ -140,17 +93,17 @@ def test_retries_stop_when_the_window_closes(db, clock, participant, dispatcher)
     for _ in range(40):
         dispatcher.tick()
         clock.advance(timedelta(minutes=1))
-    prompt = _prompt(db)
+    prompt = planned_prompt(db)
     assert prompt.status is PromptStatus.failed
     assert prompt.status_reason == "no attempt left in its window: HTTP 500"
-    assert all(m.created_at < prompt.expires_at for m in _messages(db, prompt_id=prompt.id))
+    assert all(m.created_at < prompt.expires_at for m in messages(db, prompt_id=prompt.id))
 
 
 def test_unsubscribed_number_opts_the_participant_out(db, clock, participant, dispatcher):
     dispatcher.transport.fail = lambda m: SendError("unsubscribed", code=21610, retryable=False)
     clock.set(FIRST_DUE)
     assert dispatcher.tick().failed == 1
-    prompt = _prompt(db)
+    prompt = planned_prompt(db)
     assert (prompt.status, prompt.status_reason) == (PromptStatus.failed, "unsubscribed (21610)")
     assert participant.status is ParticipantStatus.opted_out
     later = db.session.scalars(
@@ -168,7 +121,7 @@ def test_bad_number_stops_at_once(db, clock, participant, dispatcher):
     clock.advance(timedelta(minutes=5))
     dispatcher.tick()
     assert dispatcher.transport.calls == 1
-    assert _prompt(db).status_reason == "invalid To (21211)"
+    assert planned_prompt(db).status_reason == "invalid To (21211)"
 
 
 def test_a_pause_between_claim_and_send_stops_the_send(db, clock, participant, dispatcher):
@@ -180,7 +133,7 @@ def test_a_pause_between_claim_and_send_stops_the_send(db, clock, participant, d
     report = TickReport()
     dispatcher._deliver(claimed, report)  # the same dispatcher goes on with its batch
     assert report.sent == 0 and dispatcher.transport.calls == 0
-    prompt = _prompt(db)
+    prompt = planned_prompt(db)
     assert (prompt.status, prompt.status_reason) == (PromptStatus.cancelled, "paused")
 
 
@@ -195,7 +148,7 @@ def test_reminder_goes_out_once_while_open_and_unanswered(db, clock, participant
     assert dispatcher.tick().reminders == 0
     bodies = dispatcher.transport.bodies_for(participant.id)
     assert bodies[1].startswith("Reminder: Hi!\n1/2 How is your mood?")
-    assert [m.purpose for m in _messages(db, direction=Direction.outbound)] == [
+    assert [m.purpose for m in messages(db, direction=Direction.outbound)] == [
         "prompt",
         "reminder",
     ]
@@ -204,31 +157,27 @@ def test_reminder_goes_out_once_while_open_and_unanswered(db, clock, participant
 def test_a_reminder_sent_is_on_record_even_if_the_tick_fails_later(
     db, clock, participant, dispatcher, monkeypatch
 ):
-    import eas.delivery.dispatcher as dispatching
-
     clock.set(FIRST_DUE)
     dispatcher.tick()
     clock.advance(timedelta(minutes=10))
 
-    def failing(dispatcher, report):
+    def failing(now, report):
         raise RuntimeError("a later step of the tick failed")
 
-    monkeypatch.setattr(dispatching, "beat", failing)
+    monkeypatch.setattr(dispatcher.heartbeat, "beat", failing)
     with pytest.raises(RuntimeError):
         dispatcher.tick()
     db.session.rollback()  # as the timer's job wrapper does
     db.session.expire_all()
     assert dispatcher.transport.bodies_for(participant.id)[1].startswith("Reminder:")
-    (reminder,) = [
-        m for m in _messages(db, direction=Direction.outbound) if m.purpose == "reminder"
-    ]
+    (reminder,) = [m for m in messages(db, direction=Direction.outbound) if m.purpose == "reminder"]
     assert reminder.status is MessageStatus.sent and reminder.provider_sid
 
 
 def test_no_reminder_once_answered(db, clock, participant, dispatcher):
     clock.set(FIRST_DUE)
     dispatcher.tick()
-    prompt = _prompt(db)
+    prompt = planned_prompt(db)
     db.session.add(
         Response(
             prompt_id=prompt.id,
@@ -251,7 +200,7 @@ def test_web_prompts_carry_their_own_link(db, clock, participant, dispatcher):
     assert body.startswith("Evening diary: http://127.0.0.1:5000/p/")
     token = body.rsplit("/", 1)[1]
     assert len(token) == 16
-    assert resolve(token).prompt_id == _prompt(db, "evening").id
+    assert resolve(token).prompt_id == planned_prompt(db, "evening").id
     assert resolve(token[:-2] + "xx") is None
     stored = db.session.scalars(sa.select(AccessLink.token_hash)).all()
     assert token not in stored and token_hash(token) in stored
@@ -273,7 +222,8 @@ def test_a_crashed_dispatchers_prompt_is_reconciled(
     claimed = crashed._claim(clock.now())
     # It recorded the message and (maybe) handed it over, then died before recording the result.
     prompt = claimed[0]
-    job = crashed.new_job(prompt, "Hi", f"prompt-{prompt.id}-attempt-1", "prompt", clock.now())
+    key, lease = f"prompt-{prompt.id}-attempt-1", Lease(prompt.claim_expires_at)
+    job = new_job(prompt, "Hi", key, "prompt", clock.now(), lease)
     record([job])
     db.session.commit()
     if provider_says is Lookup.sent:
@@ -281,6 +231,7 @@ def test_a_crashed_dispatchers_prompt_is_reconciled(
     if provider_says is Lookup.unknown:
         provider.lookup = lambda attempt: (Lookup.unknown, None)
     crashed.close()
+    calls_before = provider.calls
 
     survivor = Dispatcher(provider, name="survivor", clock=clock, lease_seconds=30)
     clock.advance(timedelta(seconds=10))
@@ -289,11 +240,17 @@ def test_a_crashed_dispatchers_prompt_is_reconciled(
     report = survivor.tick()
     survivor.close()
     assert report.reconciled == 1
-    prompt = _prompt(db)
+    prompt = planned_prompt(db)
     assert prompt.status is status
     sends = [a for a in provider.accepted if a.message.participant_id == participant.id]
     assert len(sends) == 1 if provider_says is not Lookup.unknown else len(sends) == 0
-    assert (report.sent == 1) is resent
+    assert (provider.calls > calls_before) is resent
+    # Found sent, or sent again: either way counted in the tick that settled it, with its
+    # lateness, and in its dispatcher's heartbeat.
+    settled_as_sent = provider_says is not Lookup.unknown
+    assert report.sent == len(report.lateness) == settled_as_sent
+    beat = db.session.get(DispatcherHeartbeat, "survivor", populate_existing=True)
+    assert beat.sent == settled_as_sent
     if provider_says is Lookup.unknown:
         assert prompt.status_reason == "unconfirmed after a dispatcher crash; not re-sent"
 

@@ -2,12 +2,15 @@
 
 import os
 import signal
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.databases import temporary_database
-from tests.delivery.burst import DELIVERED, DUPLICATED, OPEN, SENT, prepare_burst, stop
+from tests.delivery.burst import DELIVERED, DUPLICATED, OPEN, SENT, TICKED, prepare_burst, stop
 from tests.delivery.twilio_server import interrupted_burst
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
@@ -35,9 +38,13 @@ def test_kill_9_mid_burst_loses_nothing_and_sends_nothing_twice(backend, tmp_pat
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_two_dispatchers_drain_one_burst_without_duplicates(backend, tmp_path):
     with temporary_database(backend, tmp_path) as url:
-        burst = prepare_burst(url, tmp_path, prompts=3000)
+        # Due only once both run: one starting up late must not find the burst drained.
+        later = datetime.now(UTC) + timedelta(hours=1)
+        burst = prepare_burst(url, tmp_path, prompts=3000, first_due=later)
         processes = [burst.start_dispatcher(tmp_path / name) for name in ("a", "b")]
         try:
+            assert burst.wait_for(TICKED, lambda n: n == 2, timeout=60) == 2
+            burst.make_due()
             burst.wait_for(OPEN, lambda n: n == 0, timeout=120)
         finally:
             for process in processes:

@@ -1,6 +1,6 @@
 """The claim, the window and the participant's state are checked again right before sending."""
 
-import time
+import threading
 from datetime import timedelta
 
 import pytest
@@ -8,13 +8,14 @@ import sqlalchemy as sa
 
 from eas.audit.models import AuditEvent
 from eas.delivery.channels import SendError
-from eas.delivery.dispatcher import Dispatcher, TickReport
+from eas.delivery.dispatcher import Dispatcher
+from eas.delivery.report import TickReport
 from eas.participants.lifecycle import pause
 from eas.participants.models import ParticipantStatus
 from eas.responses.models import Response, ResponseStatus
 from eas.scheduling.models import PlannedPrompt, PromptStatus
 from tests.delivery.fakes import FakeProvider
-from tests.delivery.test_dispatcher import FIRST_DUE, PROTOCOL, START, _prompt
+from tests.delivery.helpers import FIRST_DUE, PROTOCOL, START, planned_prompt
 
 TWO = (
     "label,phone,timezone,start_date\n"
@@ -41,7 +42,9 @@ def test_a_claim_that_would_run_out_mid_call_is_handed_back_and_sent_once(db, cl
         clock.advance(timedelta(seconds=45))
 
     provider = FakeProvider(clock, fail=slow)
-    first = Dispatcher(provider, name="slow", clock=clock, workers=1, lease_seconds=30)
+    # The calls in the ticking thread: with a sending thread, whether the batch's claims were
+    # renewed before the second call was looked at (then it goes out) would be a race.
+    first = Dispatcher(provider, name="slow", clock=clock, workers=0, lease_seconds=30)
     clock.set(FIRST_DUE)
     report = first.tick()
     first.close()
@@ -178,7 +181,7 @@ def test_an_unsubscribed_number_is_an_audited_opt_out(db, clock, people):
     assert people[0].status is ParticipantStatus.opted_out
     audit = db.session.scalars(sa.select(AuditEvent.action)).all()
     assert "participant.opted_out" in audit
-    assert _prompt(db).status in (PromptStatus.failed, PromptStatus.sent)
+    assert planned_prompt(db).status in (PromptStatus.failed, PromptStatus.sent)
 
 
 def test_a_batch_slower_than_its_lease_renews_its_claims_while_it_is_sent(
@@ -190,13 +193,30 @@ def test_a_batch_slower_than_its_lease_renews_its_claims_while_it_is_sent(
     enroll_csv(create_study(PROTOCOL), csv)
     db.session.commit()
 
-    def slow(message):  # ten calls of 0.6 s: 6 s for a batch under a 4 s lease
-        time.sleep(0.05)  # real time too: the ticking thread records and renews meanwhile
-        clock.advance(timedelta(seconds=0.6))
-
-    provider = FakeProvider(clock, fail=slow)
+    provider = FakeProvider(clock)
     provider.call_seconds = 0.5
     dispatcher = Dispatcher(provider, name="d", clock=clock, workers=1, lease_seconds=4)
+    # Each call waits until the ticking thread has recorded the one before (and so renewed
+    # the claims, when due): in real time a slow call gives it that time.
+    recorded = threading.Condition()
+    outcomes = []
+    record = dispatcher.guard.record
+
+    def recording(results, report):
+        record(results, report)
+        with recorded:
+            outcomes.extend(results)
+            recorded.notify_all()
+
+    dispatcher.guard.record = recording
+
+    def slow(message):  # ten calls of 0.6 s: 6 s for a batch under a 4 s lease
+        calls_before = provider.calls - 1
+        with recorded:
+            assert recorded.wait_for(lambda: len(outcomes) >= calls_before, timeout=30)
+        clock.advance(timedelta(seconds=0.6))
+
+    provider.fail = slow
     clock.set(FIRST_DUE)
     report = dispatcher.tick()
     dispatcher.close()

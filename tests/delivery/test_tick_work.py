@@ -13,14 +13,7 @@ from eas.participants.lifecycle import pause
 from eas.responses.models import Response, ResponseStatus
 from eas.scheduling.models import PromptStatus
 from tests.delivery.fakes import FakeProvider
-from tests.delivery.test_dispatcher import FIRST_DUE, PROTOCOL, START, _messages, _prompt
-
-
-@pytest.fixture
-def participant(db, create_study, enroll_csv):
-    study = create_study(PROTOCOL)
-    csv = f"label,phone,timezone,start_date\nP1,+12025550101,America/New_York,{START}\n"
-    return enroll_csv(study, csv).created[0]
+from tests.delivery.helpers import FIRST_DUE, messages, planned_prompt
 
 
 @pytest.fixture
@@ -48,14 +41,14 @@ def test_an_answered_prompts_reminder_is_dropped_once_its_window_closes(
 ):
     clock.set(FIRST_DUE)
     assert dispatcher.tick().sent == 1
-    _start(db, _prompt(db), clock.now())
+    _start(db, planned_prompt(db), clock.now())
     clock.advance(timedelta(minutes=10))
     assert dispatcher.tick().reminders == 0
     # Still open: the reminder stays planned (a response could go away only with its data).
-    assert _prompt(db).next_reminder_at == FIRST_DUE + timedelta(minutes=10)
+    assert planned_prompt(db).next_reminder_at == FIRST_DUE + timedelta(minutes=10)
     clock.advance(timedelta(minutes=21))  # past its 30 minutes
     assert dispatcher.tick().reminders == 0
-    prompt = _prompt(db)
+    prompt = planned_prompt(db)
     assert (prompt.status, prompt.next_reminder_at, prompt.reminders_sent) == (
         PromptStatus.sent,
         None,
@@ -74,9 +67,9 @@ def test_a_reminder_due_during_a_pause_goes_out_when_the_pause_ends(
     assert dispatcher.tick().reminders == 0
     clock.advance(timedelta(minutes=6))
     assert dispatcher.tick().reminders == 1
-    reminder = _messages(db, direction=Direction.outbound)[-1]
+    reminder = messages(db, direction=Direction.outbound)[-1]
     assert (reminder.purpose, reminder.status) == ("reminder", MessageStatus.sent)
-    assert reminder.idempotency_key == f"prompt-{_prompt(db).id}-reminder-1"
+    assert reminder.idempotency_key == f"prompt-{planned_prompt(db).id}-reminder-1"
 
 
 def test_a_prompt_paused_past_its_window_loses_its_reminder(db, clock, participant, dispatcher):
@@ -88,8 +81,8 @@ def test_a_prompt_paused_past_its_window_loses_its_reminder(db, clock, participa
     assert dispatcher.tick().reminders == 0
     clock.advance(timedelta(hours=1))
     assert dispatcher.tick().reminders == 0
-    assert _prompt(db).next_reminder_at is None
-    assert [m.purpose for m in _messages(db, direction=Direction.outbound)] == ["prompt"]
+    assert planned_prompt(db).next_reminder_at is None
+    assert [m.purpose for m in messages(db, direction=Direction.outbound)] == ["prompt"]
 
 
 def _statements(dispatcher) -> list[str]:
@@ -118,8 +111,8 @@ def test_a_busy_tick_commits_three_times_and_an_idle_one_once(db, clock, partici
     # The message is written once before the send and once with its outcome.
     assert statements.count("INSERT INTO messages") == 1
     assert statements.count("UPDATE messages SET") == 1
-    assert _messages(db, direction=Direction.outbound)[0].status is MessageStatus.sent
-    assert _prompt(db).status is PromptStatus.sent
+    assert messages(db, direction=Direction.outbound)[0].status is MessageStatus.sent
+    assert planned_prompt(db).status is PromptStatus.sent
     clock.advance(timedelta(minutes=1))
     idle = _statements(dispatcher)
     assert sum(s.startswith("SAVEPOINT") for s in idle) == 1, idle

@@ -19,7 +19,7 @@ from eas.delivery.channels import Attempt, Lookup, OutboundMessage, SendError, S
 from eas.delivery.twilio import TwilioSettings, TwilioTransport
 from tests.delivery.prism import TWILIO_SPEC, running_prism
 
-pytestmark = pytest.mark.twilio_contract
+pytestmark = [pytest.mark.twilio_contract, pytest.mark.slow]  # Prism: a process of its own
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "contract-test-token"

@@ -11,7 +11,7 @@ import pytest
 from frictionless import validate
 
 from eas.export.operations import export_study
-from tests.sms.conftest import Phone
+from tests.sms.helpers import Phone
 
 
 def _read(folder: Path, name: str) -> list[dict[str, str]]:
@@ -197,7 +197,7 @@ def test_the_cli_exports_and_refuses_a_used_folder(db, runner, participant, tmp_
 
 
 def test_web_answers_round_trip(db, clock, client, diary, tmp_path):
-    from tests.surveys.conftest import Answerer
+    from tests.surveys.helpers import Answerer
 
     prompt, path = diary
     answerer = Answerer(client, path)
@@ -283,7 +283,7 @@ def test_answers_keep_the_labels_of_their_own_protocol_version(
 ):
     from eas.protocols.validation import validate_protocol_text
     from eas.studies.operations import publish_protocol
-    from tests.conftest import DEMO_PROTOCOL
+    from tests.helpers import DEMO_PROTOCOL
 
     phone = Phone(client)
     send_next()

@@ -96,7 +96,7 @@ def test_bad_file_names_every_bad_row_and_imports_nothing(db, create_study, enro
         "people.csv:5: label: same label as line 2",
         "people.csv:6: phone: same phone as line 2",
         "people.csv:6: sleep: schedule 'beeps': 5 prompts at least 90 minutes apart need 450 "
-        "minutes, but on mon the waking day 10:00-12:00 has 120",
+        "minutes, but on Mondays the waking day 10:00-12:00 has 120 minutes",
     ]
     assert _participants(db) == []
 
@@ -153,7 +153,7 @@ def test_excel_byte_order_mark_and_blank_lines_are_tolerated(db, create_study, e
 
 
 def test_cli_import_reports_errors_and_exit_code(runner, db, tmp_path):
-    from tests.conftest import DEMO_PROTOCOL
+    from tests.helpers import DEMO_PROTOCOL
 
     assert runner.invoke(args=["study", "create", str(DEMO_PROTOCOL)]).exit_code == 0
     bad = tmp_path / "bad.csv"

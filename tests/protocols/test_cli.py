@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from tests.conftest import DEMO_PROTOCOL, ROOT
+from tests.helpers import DEMO_PROTOCOL, ROOT
 from tests.protocols.helpers import protocol
 
 TEN_MISTAKES = ROOT / "tests" / "protocols" / "data" / "ten_mistakes.yaml"

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from eas.protocols.json_schema import protocol_json_schema_text
 from eas.protocols.validation import ProtocolInvalid, validate_protocol_text
 from eas.protocols.yaml_source import Path, load_yaml
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 from tests.protocols.helpers import protocol
 
 EXAMPLES = int(os.environ.get("EAS_FUZZ_EXAMPLES", "200"))

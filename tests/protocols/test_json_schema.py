@@ -10,7 +10,7 @@ import pytest
 
 from eas.protocols.json_schema import protocol_json_schema, protocol_json_schema_text
 from eas.protocols.yaml_source import load_yaml
-from tests.conftest import DEMO_PROTOCOL
+from tests.helpers import DEMO_PROTOCOL
 from tests.protocols.helpers import protocol
 
 

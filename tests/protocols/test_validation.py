@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from eas.protocols.validation import ProtocolInvalid, validate_protocol_file, validate_protocol_text
-from tests.conftest import DEMO_PROTOCOL, ROOT
+from tests.helpers import DEMO_PROTOCOL, ROOT
 from tests.protocols.helpers import ITEMS_HERE, STUDY, at, errors_of, protocol
 
 TEN_MISTAKES = ROOT / "tests" / "protocols" / "data" / "ten_mistakes.yaml"
@@ -108,7 +108,8 @@ def test_ten_mistakes_yields_exactly_ten_errors_in_file_order():
         "a shorter sms_text",
         f"{f}:18:56: {q}[6].colour: unknown field",
         f"{f}:20:66: schedules[0].per_day: 8 prompts at least 120 minutes apart need 960 "
-        "minutes, but on mon the waking day 09:00-21:00 has 720 (participant_defaults)",
+        "minutes, but on Mondays the default waking day (participant_defaults) 09:00-21:00 "
+        "has 720 minutes",
         f"{f}:21:32: schedules[1].questionnaire: unknown questionnaire 'evening' "
         "(known: momentary)",
     ]
@@ -207,11 +208,13 @@ SINGLE_ERRORS = [
          "(60 minutes)", schedules="- {id: t, questionnaire: q, type: fixed, times: ['21:00'], "
          "reminders: [{after_minutes: 60}]}", id="reminder-default-expiry"),
     case("per_day: 10", "schedules[1].per_day: 10 prompts at least 90 minutes apart need 900 "
-         "minutes, but on mon the waking day 09:00-22:00 has 780 (participant_defaults)", 9,
+         "minutes, but on Mondays the default waking day (participant_defaults) 09:00-22:00 "
+         "has 780 minutes", 9,
          schedules="- {id: r, questionnaire: q, type: random, per_day: 10, min_gap_minutes: 90}"),
     case("5,", "schedules[1].per_day: 5 prompts at least 60 minutes apart need 300 minutes, "
-         "but on mon the window 22:00-02:00 has 240", schedules="- {id: r, questionnaire: q, "
-         "type: random, per_day: 5, min_gap_minutes: 60, window: {start: '22:00', end: '2:00'}}"),
+         "but on Mondays the window 22:00-02:00 has 240 minutes",
+         schedules="- {id: r, questionnaire: q, type: random, per_day: 5, min_gap_minutes: 60, "
+         "window: {start: '22:00', end: '2:00'}}"),
     case("8,", "schedules[1].day: day 8 is after the study's last day (7)",
          schedules="- {id: o, questionnaire: q, type: once, day: 8, time: '10:00'}"),
     case("9]", "schedules[1].days[1]: day 9 is after the study's last day (7)",

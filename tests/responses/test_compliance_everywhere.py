@@ -15,14 +15,13 @@ from eas.core.db import db
 from eas.studies.operations import get_study
 from eas.users.models import StudyRole
 from eas.users.operations import create_user, grant
-from tests.fixtures import PASSWORD, sign_in
-from tests.simulation.test_history import demo  # noqa: F401  (a study with a history)
+from tests.helpers import PASSWORD, sign_in
 
 _ROW = re.compile(r">(sim-\d+)</a></th>.*?<td>(\d+) / (\d+)", re.S)
 
 
 @pytest.fixture(scope="module")
-def readings(demo, tmp_path_factory):  # noqa: F811
+def readings(demo, tmp_path_factory):
     app, clock, *_ = demo
     with app.app_context():
         study = get_study("ai-connection")

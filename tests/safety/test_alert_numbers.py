@@ -19,8 +19,8 @@ from eas.protocols.validation import validate_protocol_file, validate_protocol_t
 from eas.safety.models import SafetyAlert
 from eas.safety.operations import raise_alerts
 from eas.studies.operations import publish_protocol
-from tests.conftest import DEMO_PROTOCOL, T0, make_test_config
 from tests.databases import temporary_database
+from tests.helpers import DEMO_PROTOCOL, T0, make_test_config
 
 CRISIS = [({"id": "crisis_words"}, "keyword")]
 

@@ -13,7 +13,7 @@ from eas.audit.models import AuditEvent
 from eas.delivery.dispatcher import Dispatcher
 from eas.safety.models import AlertStatus, SafetyAlert
 from eas.safety.notify import Mailer
-from tests.surveys.conftest import Answerer
+from tests.surveys.helpers import Answerer
 
 
 class FakeSMTP:

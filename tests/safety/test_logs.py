@@ -16,7 +16,7 @@ from eas.delivery.models import Message
 from eas.simulation.cohort import _NOTES
 from eas.simulation.run import run_simulation
 from eas.sms import inbound
-from tests.conftest import DEMO_PROTOCOL
+from tests.helpers import DEMO_PROTOCOL
 
 
 def test_no_phone_number_or_free_text_in_any_log_line(tmp_path, caplog):

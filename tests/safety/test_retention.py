@@ -15,7 +15,7 @@ from eas.protocols.validation import validate_protocol_text
 from eas.responses.models import Answer, Response
 from eas.scheduling.models import PlannedPrompt
 from eas.studies.operations import publish_protocol
-from tests.conftest import DEMO_PROTOCOL
+from tests.helpers import DEMO_PROTOCOL
 
 
 def _count(db, model, **where) -> int:

@@ -13,8 +13,8 @@ from eas.export.operations import export_study
 from eas.protocols.validation import validate_protocol_text
 from eas.sms import inbound
 from eas.studies.operations import publish_protocol
-from tests.conftest import DEMO_PROTOCOL
-from tests.surveys.conftest import Answerer
+from tests.helpers import DEMO_PROTOCOL
+from tests.surveys.helpers import Answerer
 
 SECRET = "Long walk with Sam, felt close"
 

@@ -1,6 +1,6 @@
 import json
 
-from tests.conftest import DEMO_PROTOCOL
+from tests.helpers import DEMO_PROTOCOL
 
 PREVIEW = ["schedule", "preview", str(DEMO_PROTOCOL), "--start", "2026-03-05"]
 

@@ -16,7 +16,7 @@ import pytest
 from eas.protocols.validation import ProtocolInvalid, validate_protocol_text
 from eas.scheduling.fit import random_fit_problem, window_overlap_problem
 from eas.scheduling.planner import Group, PlanningError, plan_prompts
-from tests.scheduling.test_planner import NY, QUESTIONNAIRE, definition, subject, wall
+from tests.scheduling.helpers import NY, QUESTIONNAIRE, definition, subject, wall
 
 
 def schedule(per_day: int, gap: int = 0, **more) -> dict:
@@ -36,11 +36,11 @@ def test_too_short_a_day_is_explained():
     """Failure 6: the sentence names the need, the day and the time there is."""
     assert random_fit_problem(schedule(8, 120), time(9), time(21)) == (
         "8 prompts at least 120 minutes apart need 960 minutes, "
-        "but on mon the waking day 09:00-21:00 has 720"
+        "but on Mondays the waking day 09:00-21:00 has 720 minutes"
     )
     assert random_fit_problem(schedule(5, 60), time(22), time(2)) == (
         "5 prompts at least 60 minutes apart need 300 minutes, "
-        "but on mon the waking day 22:00-02:00 has 240"
+        "but on Mondays the waking day 22:00-02:00 has 240 minutes"
     )
 
 
@@ -50,8 +50,7 @@ def test_more_prompts_than_minutes_is_a_problem_even_without_a_gap():
         schedule(40, window={"start": "10:00", "end": "10:30"}), time(9), time(22)
     )
     assert problem == (
-        "40 prompts at least 0 minutes apart need 0 minutes, "
-        "but on mon the window 10:00-10:30 has 30"
+        "40 prompts need a minute each, but on Mondays the window 10:00-10:30 has 30 minutes"
     )
 
 
@@ -61,13 +60,13 @@ def test_weekend_windows_are_considered():
     short_weekend = (time(9), time(22), time(14), time(18))
     assert random_fit_problem(schedule(5, 60), *short_weekend) == (
         "5 prompts at least 60 minutes apart need 300 minutes, "
-        "but on sat the waking day 14:00-18:00 has 240"
+        "but on Saturdays the waking day 14:00-18:00 has 240 minutes"
     )
     weekdays = ["mon", "tue", "wed", "thu", "fri"]
     assert random_fit_problem(schedule(5, 60, weekdays=weekdays), *short_weekend) is None
     long_weekend = (time(9), time(12), time(8), time(23))
     assert random_fit_problem(schedule(5, 60, weekdays=["sat", "sun"]), *long_weekend) is None
-    assert "on mon" in random_fit_problem(schedule(5, 60), *long_weekend)
+    assert "on Mondays" in random_fit_problem(schedule(5, 60), *long_weekend)
 
 
 def test_blackouts_are_considered_by_weekday():
@@ -75,7 +74,7 @@ def test_blackouts_are_considered_by_weekday():
     school = [{"start": "08:00", "end": "15:00", "weekdays": ["wed"]}]
     assert random_fit_problem(schedule(5, 90, blackouts=school), time(7), time(21)) == (
         "5 prompts at least 90 minutes apart need 450 minutes, "
-        "but on wed the waking day 07:00-21:00 minus blackouts has 420"
+        "but on Wednesdays the waking day 07:00-21:00 minus blackouts has 420 minutes"
     )
     assert random_fit_problem(schedule(4, 90, blackouts=school), time(7), time(21)) is None
 
@@ -95,8 +94,8 @@ def test_validation_refuses_an_impossible_gap():
     [error] = info.value.errors
     assert error.path == "schedules[0].per_day"
     assert error.message == (
-        "6 prompts at least 90 minutes apart need 540 minutes, but on sat the waking day "
-        "12:00-20:00 has 480 (participant_defaults)"
+        "6 prompts at least 90 minutes apart need 540 minutes, but on Saturdays the default "
+        "waking day (participant_defaults) 12:00-20:00 has 480 minutes"
     )
     doc["schedules"] = [schedule(6, 80)]
     assert validate_protocol_text(json.dumps(doc), "p.yaml").definition["schedules"][0]["per_day"]
@@ -108,10 +107,10 @@ def test_a_window_across_midnight_must_end_before_the_next_opens():
     assert window_overlap_problem(time(22), time(6)) is None
     assert window_overlap_problem(time(9), time(9)) is None  # exactly 24 hours
     assert window_overlap_problem(time(3, 30), time(19, 30), time(9), time(4)) == (
-        "the sun waking day 09:00-04:00 runs past the mon wake time 03:30"
+        "the Sunday waking day 09:00-04:00 runs past the Monday wake time 03:30"
     )
     assert window_overlap_problem(time(20), time(8), time(7), time(23)) == (
-        "the fri waking day 20:00-08:00 runs past the sat wake time 07:00"
+        "the Friday waking day 20:00-08:00 runs past the Saturday wake time 07:00"
     )
     doc = {
         "study": {"id": "t", "title": "T", "timezone": NY, "duration_days": 7},

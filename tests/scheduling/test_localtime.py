@@ -17,7 +17,7 @@ import pytest
 from eas.protocols.validation import ProtocolInvalid
 from eas.scheduling.localtime import local, local_date_of, to_utc, window_bounds
 from eas.scheduling.planner import PlanningError, plan_prompts
-from tests.scheduling.test_planner import MONDAY, NY, by_day, definition, subject, wall
+from tests.scheduling.helpers import MONDAY, NY, by_day, definition, subject, wall
 
 SPRING_NY, FALL_NY = date(2026, 3, 8), date(2026, 11, 1)
 
@@ -229,7 +229,8 @@ def test_a_night_too_short_after_spring_forward_raises():
     own zone; for a participant in another zone the planner says so; nothing is dropped."""
     schedule = {"type": "random", "per_day": 4, "min_gap_minutes": 120}
     night = {"wake": "20:00", "sleep": "04:00"}
-    with pytest.raises(ProtocolInvalid, match=r"on 2026-03-07 \(sat, the clocks change in "):
+    clock_change = r"on Saturday 2026-03-07, when the clocks change in "
+    with pytest.raises(ProtocolInvalid, match=clock_change):
         definition(schedule, defaults=night)
     protocol = definition(schedule, defaults=night, timezone="UTC")
     with pytest.raises(PlanningError, match=r"2026-03-07.*420 minutes available; the clocks"):

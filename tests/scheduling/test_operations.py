@@ -13,7 +13,7 @@ from eas.protocols.validation import validate_protocol_text
 from eas.scheduling.models import PlannedPrompt, PromptStatus
 from eas.scheduling.operations import replan_participant
 from eas.studies.operations import publish_protocol
-from tests.conftest import DEMO_PROTOCOL
+from tests.helpers import DEMO_PROTOCOL
 
 ONE = (
     "label,phone,timezone,wake,sleep,start_date\n"
@@ -185,7 +185,7 @@ def test_a_window_too_short_on_a_dst_night_is_refused_at_import(db, create_study
         )
     (error,) = caught.value.errors
     assert error.line == 2
-    assert "on 2026-03-28 (sat, the clocks change in Europe/Berlin)" in error.message
+    assert "on Saturday 2026-03-28, when the clocks change in Europe/Berlin," in error.message
     assert _prompts(db) == []
 
 

@@ -6,67 +6,15 @@ Each test names the failure mode it guards against; the numbers are those of
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
-from typing import Any
 
 import pytest
 
-from eas.protocols.validation import validate_protocol_text
-from eas.scheduling.localtime import local, to_utc
-from eas.scheduling.planner import Group, PlannedSlot, Subject, plan_prompts
-
-NY = "America/New_York"
-QUESTIONNAIRE = {
-    "id": "q",
-    "items": [{"id": "mood", "type": "scale", "min": 0, "max": 10, "text": "M"}],
-}
-#: Monday 2 March 2026: a quiet week in New York (its clocks change on 8 March).
-MONDAY = date(2026, 3, 2)
-
-
-def definition(*schedules: dict[str, Any], days: int = 7, defaults=None, **study) -> dict:
-    """A validated protocol (defaults filled) with these schedules, ids s0, s1, ..."""
-    doc: dict[str, Any] = {
-        "study": {"id": "t", "title": "T", "timezone": NY, "duration_days": days, **study},
-        "questionnaires": [QUESTIONNAIRE],
-        "schedules": [
-            {"id": f"s{index}", "questionnaire": "q", **schedule}
-            for index, schedule in enumerate(schedules)
-        ],
-    }
-    if defaults:
-        doc["participant_defaults"] = defaults
-    return validate_protocol_text(json.dumps(doc), "p.yaml").definition
-
-
-def clock(text: str) -> time:
-    return time.fromisoformat(text)
-
-
-def subject(zone: str = NY, start: date = MONDAY, wake="09:00", sleep="22:00", **more) -> Subject:
-    more.setdefault("channel", "sms")
-    more.setdefault("seed", 1)
-    for name in ("weekend_wake", "weekend_sleep"):
-        if isinstance(more.get(name), str):
-            more[name] = clock(more[name])
-    return Subject(zone, start, clock(wake), clock(sleep), **more)
-
-
-def wall(slot_or_moment: PlannedSlot | datetime, zone: str = NY) -> datetime:
-    """The local wall-clock time, naive, so it compares with datetime(...) literals."""
-    moment = slot_or_moment.due_at if isinstance(slot_or_moment, PlannedSlot) else slot_or_moment
-    return local(moment, zone).replace(tzinfo=None)
-
-
-def by_day(slots: list[PlannedSlot]) -> dict[date, list[PlannedSlot]]:
-    days: dict[date, list[PlannedSlot]] = {}
-    for slot in slots:
-        days.setdefault(slot.local_date, []).append(slot)
-    return days
-
+from eas.scheduling.localtime import to_utc
+from eas.scheduling.planner import Group, PlannedSlot, plan_prompts
+from tests.scheduling.helpers import MONDAY, NY, by_day, definition, subject, wall
 
 RANDOM = {"type": "random", "per_day": 4, "min_gap_minutes": 60}
 

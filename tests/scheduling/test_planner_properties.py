@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from eas.protocols.validation import validate_protocol_text
 from eas.scheduling.planner import PlannedSlot, Subject, plan_prompts
-from tests.scheduling.test_planner import QUESTIONNAIRE
+from tests.scheduling.helpers import QUESTIONNAIRE
 
 ZONES = [
     "America/New_York",

@@ -13,7 +13,7 @@ from eas.protocols.validation import validate_protocol_text
 from eas.scheduling.models import PlannedPrompt, PromptStatus
 from eas.scheduling.operations import replan_participant
 from eas.studies.operations import publish_protocol
-from tests.conftest import DEMO_PROTOCOL
+from tests.helpers import DEMO_PROTOCOL
 
 ONE = "label,phone,timezone,start_date\nP1,+12025550101,America/Los_Angeles,2026-03-19\n"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import DEMO_PROTOCOL
+from tests.helpers import DEMO_PROTOCOL
 
 PILOT = ["--participants", "3", "--days", "2", "--seed", "1", "--start", "2026-03-06"]
 

@@ -8,50 +8,21 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
-import flask_migrate
 import pytest
 import sqlalchemy as sa
 
-from eas import create_app
-from eas.core.clock import VirtualClock, install_clock
 from eas.core.db import db
 from eas.delivery.dispatcher import Dispatcher
 from eas.delivery.models import Message
 from eas.delivery.simulator import SimulatorTransport
-from eas.participants.csv_import import parse_participants_csv
 from eas.participants.models import Participant, ParticipantStatus
-from eas.participants.operations import import_participants
-from eas.protocols.validation import validate_protocol_file
 from eas.scheduling.models import PlannedPrompt, PromptStatus
 from eas.simulation.history import PAUSE_REASON, HistoryError, add_history
-from eas.studies.operations import get_study, publish_protocol
+from eas.studies.operations import get_study
 from eas.web.heatmap import compliance_heatmap
-from tests.conftest import DEMO_PROTOCOL, ROOT, T0, make_test_config
+from tests.helpers import T0
 
-HISTORY = ["simulate", "--into", "ai-connection", "--history-days", "2", "--participants", "4"]
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """A demo instance as `make run` leaves it: the study, its four demo participants (starting
-    today), then its history, added twice."""
-    folder = tmp_path_factory.mktemp("demo")
-    app = create_app(make_test_config(f"sqlite:///{folder / 'eas.sqlite3'}", folder))
-    clock = VirtualClock(T0)
-    install_clock(app, clock)
-    with app.app_context():
-        flask_migrate.upgrade()
-        study = publish_protocol(validate_protocol_file(DEMO_PROTOCOL)).study
-        csv = (ROOT / "protocols" / "demo-participants.csv").read_text()
-        parsed = parse_participants_csv(csv, study.current_version.definition, "US")
-        import_participants(study, parsed, actor="cli", start_rule="same_day")
-        db.session.commit()
-        db.session.remove()
-    runner = app.test_cli_runner()
-    first, second = runner.invoke(args=HISTORY), runner.invoke(args=HISTORY)
-    yield app, clock, first, second
-    with app.app_context():
-        db.engine.dispose()
+# The `demo` fixture (a demo instance with its history, added twice) is in tests/fixtures.py.
 
 
 def _synthetic() -> list[Participant]:

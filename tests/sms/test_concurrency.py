@@ -23,11 +23,10 @@ from eas.participants.operations import import_participants
 from eas.protocols.validation import validate_protocol_file
 from eas.scheduling.models import PlannedPrompt
 from eas.studies.operations import publish_protocol
-from tests.conftest import DEMO_PROTOCOL, T0, make_test_config
 from tests.databases import suite_backend, temporary_database
 from tests.delivery.fakes import FakeProvider
-from tests.fixtures import PHONE
-from tests.sms.conftest import AUTH_TOKEN, sign
+from tests.helpers import DEMO_PROTOCOL, PHONE, T0, make_test_config
+from tests.sms.helpers import AUTH_TOKEN, sign
 
 SENDERS, TEXTS_EACH = 4, 15
 

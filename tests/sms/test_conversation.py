@@ -12,7 +12,7 @@ from eas.core.crypto import get_cipher
 from eas.delivery.models import Direction, Message
 from eas.responses.models import MissingCode, Response, ResponseStatus
 from eas.scheduling.models import PlannedPrompt
-from tests.sms.conftest import Phone
+from tests.sms.helpers import Phone
 
 
 def _response(db, prompt) -> Response:

@@ -13,8 +13,8 @@ from eas.delivery.models import Message, MessageStatus
 from eas.participants.models import ParticipantStatus
 from eas.responses.models import Response, ResponseStatus
 from eas.scheduling.models import PlannedPrompt, PromptStatus
-from tests.sms.conftest import AUTH_TOKEN
 from tests.sms.fake_twilio import PUBLIC_BASE, FakeTwilio
+from tests.sms.helpers import AUTH_TOKEN
 
 ALICE, BOB = "+12025550111", "+15005550004"  # Bob's number answers 21610 (he texted STOP)
 

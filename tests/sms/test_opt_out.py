@@ -13,8 +13,8 @@ from eas.participants.models import ParticipantStatus
 from eas.protocols.validation import validate_protocol_text
 from eas.scheduling.models import CancelReason, PlannedPrompt, PromptStatus
 from eas.studies.operations import publish_protocol
-from tests.conftest import DEMO_PROTOCOL
-from tests.sms.conftest import Phone
+from tests.helpers import DEMO_PROTOCOL
+from tests.sms.helpers import Phone
 
 
 @pytest.mark.parametrize(

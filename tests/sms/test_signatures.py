@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from eas.delivery.models import Message
-from tests.sms.conftest import AUTH_TOKEN, PHONE, sign
+from tests.sms.helpers import AUTH_TOKEN, PHONE, sign
 
 PARAMS = {"MessageSid": "SM" + "a" * 32, "From": PHONE, "To": "+15005550006", "Body": "7"}
 

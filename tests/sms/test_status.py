@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from eas.delivery.models import Message, MessageStatus
 from eas.scheduling.models import PlannedPrompt, PromptStatus
-from tests.sms.conftest import sign
+from tests.sms.helpers import sign
 
 
 def _callback(client, sid: str, status: str, key: str | None = None, **extra) -> int:

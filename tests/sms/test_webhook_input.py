@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from eas.delivery.models import Direction, Message
 from eas.sms.views import MAX_TEXT_CHARACTERS
-from tests.sms.conftest import PHONE, sign
+from tests.sms.helpers import PHONE, sign
 
 PARAMS = {"MessageSid": "SM" + "b" * 32, "From": PHONE, "To": "+15005550006", "Body": "7"}
 URL = "http://localhost/sms/inbound"

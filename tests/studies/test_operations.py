@@ -5,7 +5,7 @@ from eas.audit.models import AuditEvent
 from eas.protocols.validation import validate_protocol_text
 from eas.studies.models import ProtocolVersion, Study
 from eas.studies.operations import publish_protocol
-from tests.conftest import DEMO_PROTOCOL
+from tests.helpers import DEMO_PROTOCOL
 
 
 def _edited_demo(title: str) -> str:

@@ -28,12 +28,11 @@ from eas.studies.operations import publish_protocol
 from eas.users.models import StudyRole
 from eas.users.operations import create_user, grant
 from tests.browsers import check_page, chromium, expect_visible, require_browser
-from tests.conftest import DEMO_PROTOCOL, ROOT, T0, make_test_config
 from tests.delivery.fakes import FakeProvider
-from tests.fixtures import PASSWORD
-from tests.surveys.conftest import DIARY_DUE
+from tests.helpers import DEMO_PROTOCOL, PASSWORD, ROOT, T0, make_test_config
+from tests.surveys.helpers import DIARY_DUE
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # Chromium, and a served app
 
 ARTIFACTS = ROOT / "artifacts" / "surveys"
 PHONE = {"width": 390, "height": 844}

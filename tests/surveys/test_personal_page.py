@@ -8,8 +8,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from eas.scheduling.models import PlannedPrompt
-from eas.web.links import personal_link
-from tests.surveys.conftest import csrf_of
+from eas.surveys.links import personal_link
+from tests.surveys.helpers import csrf_of
 
 
 def _token(url: str) -> str:

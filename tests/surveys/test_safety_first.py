@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.surveys.conftest import Answerer
+from tests.surveys.helpers import Answerer
 
 CRISIS_REPLY = "If you are thinking about hurting yourself, call or text 988 now"
 

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from eas.responses.models import Answer, MissingCode, Response, ResponseStatus
-from tests.surveys.conftest import Answerer
+from tests.surveys.helpers import Answerer
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from eas.studies import definitions
 from eas.surveys import visits
-from tests.surveys.conftest import Answerer, csrf_of, page_item_of
+from tests.surveys.helpers import Answerer, csrf_of, page_item_of
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_the_page_shows_the_protocol_version_it_was_planned_from(db, answerer, m
 
 def test_unknown_and_personal_tokens_open_no_visit(db, app, participant):
     from eas.core.clock import now_utc
-    from eas.web.links import personal_link
+    from eas.surveys.links import personal_link
 
     with app.test_request_context():
         token = personal_link(participant, now_utc()).rsplit("/", 1)[1]

@@ -16,9 +16,8 @@ from eas.protocols.validation import validate_protocol_file
 from eas.studies.operations import publish_protocol
 from eas.users.models import StudyRole, User
 from eas.users.operations import TeamError, create_user, grant, revoke, role_in
-from tests.conftest import DEMO_PROTOCOL, T0, make_test_config
 from tests.databases import temporary_database
-from tests.fixtures import PASSWORD
+from tests.helpers import DEMO_PROTOCOL, PASSWORD, T0, make_test_config
 
 
 def test_an_owner_whose_account_is_off_does_not_count(db, clock, participant, make_user):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fixtures import sign_in
+from tests.helpers import sign_in
 from tests.web.helpers import csrf
 
 S = "/studies/ai-connection"
@@ -31,6 +31,8 @@ ROUTES = {
     "team.add_member": ("POST", f"{S}/team", False),
     "team.change_role": ("POST", f"{S}/team/1/role", False),
     "team.remove_member": ("POST", f"{S}/team/1/remove", False),
+    "team.invite": ("POST", f"{S}/team/invitations", False),
+    "team.withdraw_invitation": ("POST", f"{S}/team/invitations/1/withdraw", False),
 }
 #: Routes that are not about one study (who may use them: tests/web/test_setup_pages.py).
 GENERAL = {

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from eas.safety.models import AlertStatus, SafetyAlert
-from tests.fixtures import sign_in
+from tests.helpers import sign_in
 
 STUDY = "/studies/ai-connection"
 

@@ -24,11 +24,10 @@ from eas.scheduling.models import PlannedPrompt
 from eas.sms.inbound import receive
 from eas.users.operations import create_user
 from tests.browsers import check_page, chromium, expect_visible, require_browser
-from tests.conftest import DEMO_PROTOCOL, ROOT, T0, make_test_config
 from tests.delivery.fakes import FakeProvider
-from tests.fixtures import PASSWORD
+from tests.helpers import DEMO_PROTOCOL, PASSWORD, ROOT, T0, make_test_config
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # Chromium, and a served app
 
 ARTIFACTS = ROOT / "artifacts" / "dashboard"
 DESKTOP = {"width": 1280, "height": 900}
@@ -114,7 +113,8 @@ def test_a_coordinator_runs_the_study_from_the_browser(site):
         check_page(page, ARTIFACTS, "3-protocol-valid")
         page.get_by_role("button", name="Create the study").click()
         expect_visible(page.get_by_role("heading", name="AI conversations, connection"))
-        assert "created from pasted in the browser" in page.get_by_role("status").inner_text()
+        created = page.get_by_role("status").inner_text()
+        assert "created from the text pasted in the browser" in created
 
         page.get_by_role("navigation", name="Study").get_by_role(
             "link", name="Participants"
@@ -142,8 +142,9 @@ def test_a_coordinator_runs_the_study_from_the_browser(site):
         page.get_by_role("link", name="Today").click()
         check_page(page, ARTIFACTS, "7-today")
         page.get_by_role("link", name="Team").click()
-        page.get_by_label("Address they sign in with").fill("analyst@example.org")
-        page.get_by_label("Role", exact=True).select_option("viewer")
+        adding = page.locator("form", has=page.get_by_role("button", name="Add to the team"))
+        adding.get_by_label("Address they sign in with").fill("analyst@example.org")
+        adding.get_by_label("Role", exact=True).select_option("viewer")
         page.get_by_role("button", name="Add to the team").click()
         expect_visible(page.get_by_text("analyst@example.org is now viewer of this study."))
         check_page(page, ARTIFACTS, "7b-team")

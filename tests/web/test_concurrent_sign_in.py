@@ -23,9 +23,10 @@ from eas.core.db import db
 from eas.users import operations
 from eas.users.models import LoginAttempt
 from eas.users.operations import MAX_FAILURES_PER_ACCOUNT, create_user
-from tests.conftest import make_test_config
 from tests.databases import suite_backend, temporary_database
-from tests.fixtures import PASSWORD
+from tests.helpers import PASSWORD, make_test_config
+
+pytestmark = pytest.mark.slow  # a real server
 
 EMAIL = "coord@example.org"
 WRONG = "Wrong e-mail address or password."

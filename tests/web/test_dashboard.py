@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from eas.audit.models import AuditEvent
 from eas.safety.models import AlertStatus, SafetyAlert
-from tests.fixtures import sign_in
+from tests.helpers import sign_in
 
 
 def _csrf(client, path: str) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from eas.delivery.cli import _announce_address
-from eas.web.links import personal_link
+from eas.surveys.links import personal_link
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from eas.delivery.channels import SendError
 from eas.scheduling.models import PlannedPrompt, PromptStatus
-from tests.fixtures import sign_in
+from tests.helpers import sign_in
 from tests.web.helpers import post, text
 
 STUDY = "/studies/ai-connection"

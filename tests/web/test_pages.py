@@ -1,4 +1,4 @@
-from tests.fixtures import sign_in
+from tests.helpers import sign_in
 
 
 def test_pages_need_a_signed_in_user(client, create_study):

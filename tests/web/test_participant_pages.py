@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from eas.audit.models import AuditEvent
 from eas.participants.models import Participant, ParticipantStatus
 from eas.scheduling.models import PlannedPrompt, PromptStatus
-from tests.fixtures import sign_in
-from tests.surveys.conftest import Answerer
+from tests.helpers import sign_in
+from tests.surveys.helpers import Answerer
 from tests.web.helpers import post, text
 
 PEOPLE = "/studies/ai-connection/participants"

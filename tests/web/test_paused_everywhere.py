@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from eas.api.tokens import issue_token
 from eas.participants.models import Pause
-from tests.fixtures import sign_in
+from tests.helpers import sign_in
 from tests.web.helpers import post, text
 
 PEOPLE = "/studies/ai-connection/participants"

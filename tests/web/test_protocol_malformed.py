@@ -7,8 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from eas.studies.models import ProtocolVersion, Study
-from tests.conftest import DEMO_PROTOCOL
-from tests.fixtures import sign_in
+from tests.helpers import DEMO_PROTOCOL, sign_in
 from tests.web.helpers import post, text
 
 DEMO = DEMO_PROTOCOL.read_text()

@@ -12,8 +12,7 @@ from eas.audit.models import AuditEvent
 from eas.scheduling.models import PlannedPrompt, PromptStatus
 from eas.studies.models import Study
 from eas.users.models import StudyMembership, StudyRole
-from tests.conftest import DEMO_PROTOCOL
-from tests.fixtures import sign_in
+from tests.helpers import DEMO_PROTOCOL, sign_in
 from tests.web.helpers import post, text
 
 DEMO = DEMO_PROTOCOL.read_text()
@@ -165,7 +164,7 @@ def test_the_preview_starts_when_the_protocol_says(app, clock):
     """A protocol with `start: same_day` is previewed from today, not "starting tomorrow"."""
     from eas.protocols.validation import validate_protocol_file
     from eas.web.protocol_pages import schedule_preview
-    from tests.conftest import DEMO_PROTOCOL
+    from tests.helpers import DEMO_PROTOCOL
 
     definition = validate_protocol_file(DEMO_PROTOCOL).definition
     assert schedule_preview(definition, clock.now()).starts == "tomorrow"
@@ -189,3 +188,21 @@ def test_a_new_version_starts_from_the_current_text_which_downloads_as_yaml(
             'attachment; filename="ai-connection-v1.yaml"'
         )
         assert download.get_data(as_text=True) == study.current_version.source_text
+
+
+def test_the_preview_warns_of_a_window_outside_the_default_waking_day(app, clock):
+    """A schedule's own window takes the place of wake and sleep: the preview says so."""
+    from eas.protocols.validation import validate_protocol_file
+    from eas.web.protocol_pages import schedule_preview
+    from tests.helpers import DEMO_PROTOCOL
+
+    definition = validate_protocol_file(DEMO_PROTOCOL).definition
+    beeps = next(s for s in definition["schedules"] if s["type"] == "random")
+    late = {**beeps, "id": "late", "per_day": 1, "min_gap_minutes": 10}
+    late["window"] = {"start": "23:00", "end": "23:45"}
+    with app.test_request_context():
+        burden = app.jinja_env.get_template("_protocol.html").module.burden
+        plain = str(burden(schedule_preview(definition, clock.now())))
+        warned = str(burden(schedule_preview({**definition, "schedules": [late]}, clock.now())))
+    assert "Warning:" not in plain
+    assert "Warning: schedule &#39;late&#39;" in warned and "23:00-23:45" in warned

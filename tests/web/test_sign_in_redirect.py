@@ -11,7 +11,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from eas.web.auth import same_site_path
-from tests.fixtures import PASSWORD
+from tests.helpers import PASSWORD
 from tests.web.helpers import csrf
 
 #: Targets a browser would take to another site (or run), each sent to the index instead.

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from eas.delivery.models import Direction, Message, SimulatedMessage
 from eas.participants.models import ParticipantStatus
 from eas.responses.models import Response, ResponseStatus
-from tests.fixtures import sign_in
+from tests.helpers import sign_in
 from tests.web.helpers import csrf, post, text
 
 

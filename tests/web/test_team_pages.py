@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from eas.audit.models import AuditEvent
 from eas.users.models import StudyRole
 from eas.users.operations import role_in
-from tests.fixtures import sign_in
+from tests.helpers import sign_in
 from tests.web.helpers import post
 
 TEAM = "/studies/ai-connection/team"
@@ -74,7 +74,7 @@ def test_roles_change_and_people_leave_but_a_study_keeps_an_owner(
     assert client.get(TEAM).status_code == 200  # a coordinator still sees the team
     with app.test_client() as theirs:
         sign_in(theirs, colleague.email)
-        assert post(theirs, f"{TEAM}/{owner.id}/remove").status_code == 303
+        assert post(theirs, f"{TEAM}/{owner.id}/remove", {"confirm": "yes"}).status_code == 303
     assert role_in(owner, participant.study.id) is None
     assert client.get("/studies/ai-connection").status_code == 404
     actions = db.session.scalars(

@@ -1,13 +1,13 @@
-"""What became of each send, on record: every update guarded by the dispatcher's claim
-(`status = sending AND claimed_by = me`), so a late result never overwrites a cancellation or
-another dispatcher's work. The dispatcher's methods (recovery uses them too)."""
+"""What became of each send, on record: every update of a claimed prompt guarded by the
+dispatcher's claim (`status = sending AND claimed_by = me`), so a late result never overwrites a
+cancellation or another dispatcher's work. The dispatcher holds one; recovery writes through it
+too. What it settled is counted in the tick's report it is given."""
 
 from __future__ import annotations
 
 import functools
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -16,14 +16,14 @@ from eas.core.db import core_execute, db
 from eas.delivery import metrics
 from eas.delivery.channels import OPTED_OUT_CODES, NotSent, SendError, SendReceipt
 from eas.delivery.claims import ClaimedPrompt
-from eas.delivery.outbox import Job
+from eas.delivery.models import MessageStatus
+from eas.delivery.outbox import Job, outcome, record_outcomes
 from eas.delivery.reminders import next_reminder
+from eas.delivery.report import TickReport
+from eas.delivery.sender import Outcome
 from eas.participants.lifecycle import opt_out
 from eas.participants.models import Participant, ParticipantStatus
 from eas.scheduling.models import CancelReason, PlannedPrompt, PromptStatus
-
-if TYPE_CHECKING:
-    from eas.delivery.report import TickReport
 
 log = logging.getLogger("eas.delivery")
 
@@ -31,14 +31,16 @@ log = logging.getLogger("eas.delivery")
 _BACKOFF_BASE, _BACKOFF_MAX = timedelta(seconds=5), timedelta(minutes=5)
 
 
-class Outcomes:
-    """Mixed into the dispatcher: needs its `name` and `clock`."""
+class ClaimGuard:
+    """The writes of dispatcher `name` to the prompts it holds (in the session's transaction:
+    the caller commits)."""
 
-    name: str
-    clock: Clock
+    def __init__(self, name: str, clock: Clock) -> None:
+        self.name = name
+        self.clock = clock
 
-    def update_prompt(self, prompt_id: int, **values) -> bool:
-        """Change a prompt only while this dispatcher still holds its claim."""
+    def update(self, prompt_id: int, **values) -> bool:
+        """Change a prompt, and give up its claim, only while this dispatcher still holds it."""
         result = db.session.execute(
             sa.update(PlannedPrompt)
             .where(
@@ -51,6 +53,28 @@ class Outcomes:
         )
         return result.rowcount == 1
 
+    def record(self, results: list[tuple[Job, Outcome]], report: TickReport) -> None:
+        """The outcomes of some of a batch's sends: their messages, then their prompts."""
+        at = self.clock.now()
+        sent: list[tuple[ClaimedPrompt, SendReceipt]] = []
+        not_sent: list[tuple[Job, SendError | NotSent]] = []
+        messages = []
+        for job, result in results:
+            if isinstance(result, SendReceipt):
+                messages.append(outcome(job, MessageStatus.sent, at, result.provider_sid))
+                sent.append((job.prompt, result))
+            elif isinstance(result, NotSent):
+                messages.append(outcome(job, MessageStatus.failed, at))
+                not_sent.append((job, result))
+            else:  # a timeout may have gone out: its message stays `queued` until looked up
+                status = MessageStatus.queued if result.ambiguous else MessageStatus.failed
+                messages.append(outcome(job, status, at, code=result.code))
+                not_sent.append((job, result))
+        record_outcomes(messages)
+        for job, result in not_sent:
+            self.record_failure(job, result, report)
+        self.mark_all_sent(sent, report)
+
     def record_failure(self, job: Job, outcome: SendError | NotSent, report: TickReport) -> None:
         """The prompt's side of a send that did not go out (its message's is recorded by the
         caller)."""
@@ -58,11 +82,9 @@ class Outcomes:
         channel = prompt.channel.value
         if isinstance(outcome, NotSent):
             if outcome.expired:
-                self.update_prompt(
-                    prompt.id, status=PromptStatus.expired, status_reason=outcome.reason
-                )
+                self.update(prompt.id, status=PromptStatus.expired, status_reason=outcome.reason)
             elif outcome.hand_back:  # provably not sent: whoever claims it next sends it
-                if self.update_prompt(prompt.id, status=PromptStatus.scheduled):
+                if self.update(prompt.id, status=PromptStatus.scheduled):
                     report.handed_back += 1
             else:
                 self._cancel_if_ours(prompt)
@@ -75,16 +97,14 @@ class Outcomes:
         )  # fmt: skip
         retry_at = now + min(_BACKOFF_BASE * 2 ** (prompt.attempts - 1), _BACKOFF_MAX)
         if outcome.retryable and retry_at < prompt.expires_at:
-            if self.update_prompt(
-                prompt.id, status=PromptStatus.scheduled, next_attempt_at=retry_at
-            ):
+            if self.update(prompt.id, status=PromptStatus.scheduled, next_attempt_at=retry_at):
                 report.retried += 1
                 metrics.RETRIES.labels(channel).inc()
             return
         code = f" ({outcome.code})" if outcome.code else ""
         prefix = "no attempt left in its window: " if outcome.retryable else ""
         reason = f"{prefix}{outcome.reason}{code}"[:200]
-        if self.update_prompt(prompt.id, status=PromptStatus.failed, status_reason=reason):
+        if self.update(prompt.id, status=PromptStatus.failed, status_reason=reason):
             report.failed += 1
         if outcome.code in OPTED_OUT_CODES:
             participant = db.session.get(Participant, prompt.participant_id, populate_existing=True)
@@ -96,7 +116,8 @@ class Outcomes:
     def mark_all_sent(
         self, sent: list[tuple[ClaimedPrompt, SendReceipt]], report: TickReport
     ) -> None:
-        """Record sends in one executemany, each guarded by this dispatcher's claim."""
+        """Record sends in one executemany, each guarded by this dispatcher's claim, and count
+        them in `report` (and the metrics) with their lateness."""
         if not sent:
             return
         core_execute(
@@ -144,4 +165,4 @@ class Outcomes:
             if participant.status is not ParticipantStatus.active
             else CancelReason.paused.value
         )
-        self.update_prompt(prompt.id, status=PromptStatus.cancelled, status_reason=reason)
+        self.update(prompt.id, status=PromptStatus.cancelled, status_reason=reason)

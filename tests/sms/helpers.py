@@ -1,28 +1,18 @@
-"""Signed Twilio webhooks through the Flask test client, and a participant with a prompt."""
+"""Signed Twilio webhooks through the Flask test client: a participant's phone texting eas.
+The fixtures (`twilio_config`, `phone`) are in tests/fixtures.py."""
 
 from __future__ import annotations
 
-import itertools
 import uuid
 import xml.etree.ElementTree as ET
 
-import pytest
 from twilio.request_validator import RequestValidator
 
-from tests.fixtures import PHONE
+from tests.helpers import PHONE
+
+__all__ = ["AUTH_TOKEN", "PHONE", "Phone", "sign"]
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
-
-_counter = itertools.count()
-
-
-@pytest.fixture
-def twilio_config(app):
-    saved = {key: app.config.get(key) for key in ("EAS_TWILIO_AUTH_TOKEN", "EAS_PUBLIC_BASE_URL")}
-    app.config["EAS_TWILIO_AUTH_TOKEN"] = AUTH_TOKEN
-    app.config["EAS_PUBLIC_BASE_URL"] = None
-    yield app.config
-    app.config.update(saved)
 
 
 def sign(url: str, params: dict) -> str:
@@ -54,8 +44,3 @@ class Phone:
         assert response.mimetype == "application/xml"
         root = ET.fromstring(response.get_data(as_text=True))
         return [element.text or "" for element in root.iter("Message")]
-
-
-@pytest.fixture
-def phone(client, twilio_config):
-    return Phone(client)

@@ -1,0 +1,36 @@
+"""Other domains' periodic work, done in each dispatcher tick. Each is one function of its own
+package, with its own commit boundary; the tick gives it its place and counts what it did:
+
+- `responses.lapsed.close_lapsed`: responses whose window closed mid-way are closed (partial),
+  in the tick's first transaction, committed with it (an idle tick stays one transaction);
+- `safety.notify.notify_due`: alerts are mailed to the team (and escalated), after the sends
+  and reminders, unless the dispatcher is stopping; it commits before talking to the mail
+  server, and after each alert.
+
+(Delivery reports need no periodic work: a status callback names its message by key, and is
+applied as it arrives, `sms.status`.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from eas.delivery.report import TickReport
+from eas.responses.lapsed import close_lapsed
+from eas.safety.notify import Mailer, notify_due
+
+
+@dataclass(frozen=True)
+class PeriodicWork:
+    #: Tells coordinators about safety alerts (None: no mail configured; alerts still show).
+    mailer: Mailer | None = None
+
+    def with_first_transaction(self, now: datetime, report: TickReport) -> None:
+        """In the tick's first transaction, which a later step commits."""
+        report.closed = close_lapsed(now)
+
+    def after_sending(self, now: datetime, report: TickReport) -> None:
+        """Once the tick's sends and reminders are on record (it commits itself)."""
+        if self.mailer is not None:
+            report.alerts_notified, report.alerts_failed = notify_due(self.mailer, now)
