@@ -13,9 +13,9 @@ from eas.api.participants import participant_or_404
 from eas.api.schemas import PromptQuerySchema, PromptSchema
 from eas.core.clock import now_utc
 from eas.core.db import db
-from eas.export.rows import prompt_status
 from eas.participants.models import Participant, TimezoneChange
 from eas.responses.models import Response
+from eas.responses.prompt_states import prompt_state
 from eas.scheduling.localtime import local, zone_at
 from eas.scheduling.models import PlannedPrompt, PromptStatus
 
@@ -23,13 +23,10 @@ blp = api_blueprint("Prompts", __name__, "Planned prompts and what became of the
 
 
 def state(prompt: PlannedPrompt, response: Response | None, now: datetime) -> str:
-    """What happened to the prompt, in one word (see `PromptSchema.state`): the export's and the
-    dashboard's word, except that a prompt not sent yet says whether it is `scheduled` or
-    `sending` (where they say `not_sent`)."""
-    if prompt.status in (PromptStatus.scheduled, PromptStatus.sending):
-        return prompt.status.value
+    """What happened to the prompt, in the words of every page and the export (see
+    `PromptSchema.state`); `status` keeps its delivery lifecycle."""
     response_status = response.status if response is not None else None
-    return prompt_status(prompt.status, response_status, prompt.expires_at, now)
+    return prompt_state(prompt.status, response_status, prompt.expires_at, now)
 
 
 def _zones(participant_ids: set[int]) -> dict[int, list[tuple[datetime, str]]]:

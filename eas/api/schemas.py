@@ -15,6 +15,7 @@ from eas.participants.state import STATES, participant_state
 from eas.protocols.schemas import iana_zones
 from eas.responses.compliance import DEFAULT_THRESHOLD
 from eas.responses.models import ResponseStatus
+from eas.responses.prompt_states import STATES as PROMPT_STATES
 from eas.scheduling.models import PromptStatus
 from eas.users.models import StudyRole
 
@@ -367,15 +368,21 @@ class PromptSchema(Schema):
     due_local = fields.DateTime(metadata={"description": "Due time in the participant's zone."})
     timezone = fields.String(metadata={"description": "The participant's zone at the time."})
     expires_at = fields.DateTime()
-    status = fields.Enum(PromptStatus, by_value=True)
+    status = fields.Enum(
+        PromptStatus,
+        by_value=True,
+        metadata={
+            "description": "Its delivery lifecycle (a completed prompt's is `sent`); what "
+            "became of it is `state`. The `status` filter selects by this."
+        },
+    )
     status_reason = fields.String(allow_none=True)
     state = fields.String(
+        validate=validate.OneOf(list(PROMPT_STATES)),
         metadata={
-            "description": "What happened, in the export's words: open (sent, not answered "
-            "yet), completed, partial (started, not finished), missed (sent, closed "
-            "unanswered), expired (closed before it could be sent), failed, cancelled; and, "
-            "not sent yet, scheduled or sending."
-        }
+            "description": "What became of it, in the words of the pages and the export: "
+            + "; ".join(f"{name}: {meaning}" for name, meaning in PROMPT_STATES.items())
+        },
     )
     sent_at = fields.DateTime(allow_none=True)
     delivered_at = fields.DateTime(allow_none=True)

@@ -22,9 +22,9 @@ from typing import Any
 from eas.core.crypto import SEALED_PREFIX, unsealed
 from eas.export.derived import count_outcome, derive_item_variables, rates
 from eas.export.loading import ANSWER_MISSING, Chunk, PromptRow, load_chunk, participants
-from eas.responses.models import ResponseStatus
+from eas.responses.prompt_states import prompt_state
 from eas.scheduling.localtime import zone, zone_at
-from eas.scheduling.models import CancelReason, PromptStatus
+from eas.scheduling.models import CancelReason
 
 #: Participants read at a time.
 EXPORT_CHUNK = 100
@@ -82,18 +82,6 @@ class ParticipantRows:
     prompts: list[dict[str, Any]] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)
     days: list[dict[str, Any]] = field(default_factory=list)
-
-
-def prompt_status(status: PromptStatus, response_status, expires_at, now) -> str:
-    if status is PromptStatus.sent:
-        if response_status is ResponseStatus.completed:
-            return "completed"
-        if expires_at > now:
-            return "open"  # answered in part or not at all, and still open
-        return "missed" if response_status is None else "partial"
-    if status in (PromptStatus.scheduled, PromptStatus.sending):
-        return "not_sent"
-    return status.value  # expired, cancelled, failed
 
 
 def _labels(item: dict[str, Any], value_numeric, value_text) -> str | None:
@@ -260,7 +248,7 @@ class StudyRows:
             "reminders": prompt.reminders_sent,
             "delivery_status": chunk.delivery.get(prompt.id),
             "delivery_error_code": prompt.delivery_error_code,
-            "status": prompt_status(
+            "status": prompt_state(
                 prompt.status, response.status if response else None, prompt.expires_at, self.now
             ),
             "status_reason": prompt.status_reason,

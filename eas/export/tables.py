@@ -6,16 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-PROMPT_STATUSES = {
-    "completed": "answered to the last item",
-    "partial": "started but not finished before it closed",
-    "missed": "sent, not answered",
-    "open": "sent and still open (the export was made before it closed)",
-    "expired": "its window closed before it could be sent (e.g. after an outage)",
-    "cancelled": "not sent on purpose; see status_reason (paused, withdrawn, opted_out, ...)",
-    "not_sent": "not due yet when the export was made",
-    "failed": "the provider refused it; see status_reason",
-}
+from eas.responses.prompt_states import STATES
+
+PROMPT_STATUSES = STATES
 MISSING_CODES = {
     "skipped": "the participant skipped the item (SKIP, or left it empty on the web)",
     "not_presented": "branching did not show the item",

@@ -16,8 +16,10 @@ from eas.core.timeofday import optional_hhmm, parse_hhmm
 from eas.participants.lifecycle import find_participant
 from eas.protocols.schemas import iana_zones
 from eas.protocols.validation import ProtocolInvalid, validate_protocol_file
+from eas.responses.models import Response
+from eas.responses.prompt_states import prompt_state
 from eas.scheduling.localtime import local
-from eas.scheduling.models import PlannedPrompt
+from eas.scheduling.models import PlannedPrompt, PromptStatus
 from eas.scheduling.operations import replan_participants
 from eas.scheduling.planner import PlanningError
 from eas.scheduling.preview import DEFAULT_PRICE_PER_SEGMENT, Preview, build_preview
@@ -195,17 +197,24 @@ def show_command(study_id: str, label: str, show_all: bool) -> None:
     participant = find_participant(study.id, label) if study else None
     if participant is None:
         raise click.ClickException(f"no participant '{label}' in study '{study_id}'")
-    query = sa.select(PlannedPrompt).where(PlannedPrompt.participant_id == participant.id)
+    query = (
+        sa.select(PlannedPrompt, Response.status)
+        .outerjoin(Response, Response.prompt_id == PlannedPrompt.id)
+        .where(PlannedPrompt.participant_id == participant.id)
+    )
     changes = participant.timezone_changes
-    for prompt in db.session.scalars(query.order_by(PlannedPrompt.due_at, PlannedPrompt.id)):
-        if prompt.status.value == "cancelled" and not show_all:
+    now = now_utc()
+    ordered = query.order_by(PlannedPrompt.due_at, PlannedPrompt.id)
+    for prompt, response_status in db.session.execute(ordered):
+        if prompt.status is PromptStatus.cancelled and not show_all:
             continue
         # Each prompt in the zone the participant was in at the time (travel changes it).
         in_force = [c.timezone for c in changes if c.effective_at <= prompt.due_at]
         zone = in_force[-1] if in_force else participant.timezone
         due = local(prompt.due_at, zone)
         reason = f" ({prompt.status_reason})" if prompt.status_reason else ""
+        state = prompt_state(prompt.status, response_status, prompt.expires_at, now)
         click.echo(
             f"day {prompt.study_day:>2}  {due:%Y-%m-%d %a %H:%M %Z}  {prompt.schedule_id:<10} "
-            f"{prompt.channel.value:<4} {prompt.status.value}{reason}"
+            f"{prompt.channel.value:<4} {state}{reason}"
         )

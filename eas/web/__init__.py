@@ -16,6 +16,7 @@ _SECURITY_HEADERS = {
 
 
 def init_web(app: Flask) -> None:
+    from eas.responses.prompt_states import STATES
     from eas.sms import views as sms_views
     from eas.surveys import views as survey_views
     from eas.web import (
@@ -29,7 +30,7 @@ def init_web(app: Flask) -> None:
         views,
     )
     from eas.web.csrf import csrf_token
-    from eas.web.monitoring import STATES, hide_link_tokens, local_time
+    from eas.web.monitoring import hide_link_tokens, local_time
 
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.filters["hide_link_tokens"] = hide_link_tokens

@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from eas.audit.models import AuditEvent
 from eas.core.db import db
 from eas.delivery.models import Direction, Message, MessageStatus
-from eas.export.rows import prompt_status
 from eas.participants.models import Participant
 from eas.responses.models import Answer, Response, ResponseStatus
+from eas.responses.prompt_states import prompt_state
 from eas.safety.models import AlertStatus, SafetyAlert
 from eas.safety.notify import mail_configured, team_told
 from eas.scheduling.localtime import local, local_date_of, zone_at
@@ -41,23 +41,10 @@ class PromptView:
 
     @property
     def state(self) -> str:
-        """What happened to it, in the export's words (see STATES)."""
-        return prompt_status(
+        """What happened to it (see `STATES`)."""
+        return prompt_state(
             self.prompt.status, self.response_status, self.prompt.expires_at, self.now
         )
-
-
-#: The export's prompt states, explained where pages show them.
-STATES = {
-    "completed": "answered to the end",
-    "partial": "answered in part",
-    "open": "sent, still open",
-    "missed": "sent, not answered before it closed",
-    "not_sent": "not sent yet",
-    "expired": "could not be sent before it closed",
-    "failed": "could not be delivered",
-    "cancelled": "will not be sent (paused, withdrawn, opted out...)",
-}
 
 
 def _prompt_views(query, now: datetime, history=None) -> list[PromptView]:

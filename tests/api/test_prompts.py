@@ -26,13 +26,13 @@ def test_a_participants_prompts_and_their_states(clock, phone, participant, send
     assert answered["due_local"][:10] == answered["local_date"] == "2026-03-19"
     assert answered["participant"] == "P1" and answered["schedule"] == "beeps"
     later = [p for p in prompts if p["due_at"] > answered["due_at"]]
-    assert later and all(p["state"] == "scheduled" and p["response"] is None for p in later)
+    assert later and all(p["state"] == "not_sent" and p["response"] is None for p in later)
     assert not any(p["status"] == "cancelled" for p in prompts)
 
     clock.advance(timedelta(days=1))
     day_one = api.get(f"{STUDY}/participants/P1/prompts?date=2026-03-19&page_size=500")
     states = {p["state"] for p in day_one.get_json()}
-    assert {"completed"} <= states <= {"completed", "scheduled", "open", "missed", "expired"}
+    assert {"completed"} <= states <= {"completed", "not_sent", "open", "missed", "expired"}
     assert all(p["local_date"] == "2026-03-19" for p in day_one.get_json())
 
 
@@ -71,4 +71,4 @@ def test_a_prompt_that_closed_before_it_could_be_sent_reads_as_in_the_export(
     (row,) = [p for p in prompts if p["id"] == first.id]
     assert row["status"] == "expired" and row["state"] == "expired"  # the export's word
     later = [p for p in prompts if p["due_at"] > clock.now().isoformat()]
-    assert later and {p["state"] for p in later} == {"scheduled"}
+    assert later and {p["state"] for p in later} == {"not_sent"}
