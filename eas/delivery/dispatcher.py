@@ -15,7 +15,7 @@ The database is the source of truth; each tick:
    the call can take (the transport's timeout), and the batch's claims are renewed while it is
    being sent, so no other dispatcher can take a prompt over while a call for it is under way;
    a prompt whose claim would run out first is handed back, one whose window closed expires
-   (the calls, with these checks, the rate limit and the sending threads: `sender`);
+   (the calls, with these checks, the rate limit and the sending threads: `transmitter`);
 5. records each outcome as its call returns (a few at a time, each group committed), with
    updates guarded by the claim (`status = sending AND claimed_by = me`), so a late result
    never overwrites a cancellation or another dispatcher's work (`guard`);
@@ -65,7 +65,7 @@ from eas.delivery.periodic import PeriodicWork
 from eas.delivery.recovery import Recovery
 from eas.delivery.reminders import Reminders
 from eas.delivery.report import TickReport
-from eas.delivery.sender import Outcome, Sender, call_bound
+from eas.delivery.transmitter import Outcome, Transmitter, call_bound
 from eas.scheduling.models import PlannedPrompt, PromptStatus
 from eas.scheduling.queries import claim_statement, now_parameter, reachable_prompts
 from eas.surveys.links import prompt_link
@@ -127,7 +127,7 @@ class Dispatcher:
         self.batch = batch if rate_per_second <= 0 else max(
             1, min(batch, int(rate_per_second * lease_seconds / 2))
         )  # fmt: skip
-        self.sender = Sender(
+        self.transmitter = Transmitter(
             transport, clock, stopping=self.stopping, workers=workers,
             rate_per_second=rate_per_second,
         )  # fmt: skip
@@ -136,7 +136,7 @@ class Dispatcher:
             transport, self.guard, batch=self.batch, lease=self.lease,
             call_bound=self.call_bound, stopping=self.stopping,
         )  # fmt: skip
-        self.reminders = Reminders(self.sender, clock, self.batch)
+        self.reminders = Reminders(self.transmitter, clock, self.batch)
         self.heartbeat = Heartbeat(name, started_at=clock.now())
         if periodic is not None and mailer is not None:
             raise TypeError("give the mailer to the periodic work: PeriodicWork(mailer)")
@@ -144,7 +144,7 @@ class Dispatcher:
         self.periodic = periodic if periodic is not None else PeriodicWork(mailer)
 
     def close(self) -> None:
-        self.sender.close()
+        self.transmitter.close()
 
     # the tick ------------------------------------------------------------------------------
 
@@ -234,12 +234,12 @@ class Dispatcher:
                 jobs.append(self._job(prompt, prompt_text(prompt, link), key, now))
             except Exception as error:  # one bad prompt must not hold up the others
                 log.exception("cannot prepare prompt=%s", prompt.id)
-                self.guard.update(
+                if self.guard.update(
                     prompt.id,
                     status=PromptStatus.failed,
                     status_reason=f"cannot be prepared: {type(error).__name__}"[:200],
-                )
-                report.failed += 1
+                ):
+                    report.failed += 1
         # The last look runs after the messages are written, in their transaction (the claim's,
         # as a rule): its commit puts the claims and every message on record before any is sent.
         record(jobs)
@@ -265,7 +265,7 @@ class Dispatcher:
         `results` known already): whatever has returned is recorded and committed together,
         while the rest are still under way. The batch's claims are renewed meanwhile, on
         record before the sending threads may count on them."""
-        futures = {self.sender.submit(job): job for job in jobs}
+        futures = {self.transmitter.submit(job): job for job in jobs}
         pending = set(futures)
         renew_every = self.lease / 3
         renewed_at = self.clock.now()

@@ -20,7 +20,7 @@ from eas.delivery.models import MessageStatus
 from eas.delivery.outbox import Job, outcome, record_outcomes
 from eas.delivery.reminders import next_reminder
 from eas.delivery.report import TickReport
-from eas.delivery.sender import Outcome
+from eas.delivery.transmitter import Outcome
 from eas.participants.lifecycle import opt_out
 from eas.participants.models import Participant, ParticipantStatus
 from eas.scheduling.models import CancelReason, PlannedPrompt, PromptStatus
@@ -75,40 +75,40 @@ class ClaimGuard:
             self.record_failure(job, result, report)
         self.mark_all_sent(sent, report)
 
-    def record_failure(self, job: Job, outcome: SendError | NotSent, report: TickReport) -> None:
+    def record_failure(self, job: Job, failure: SendError | NotSent, report: TickReport) -> None:
         """The prompt's side of a send that did not go out (its message's is recorded by the
         caller)."""
         prompt, now = job.prompt, self.clock.now()
         channel = prompt.channel.value
-        if isinstance(outcome, NotSent):
-            if outcome.expired:
-                self.update(prompt.id, status=PromptStatus.expired, status_reason=outcome.reason)
-            elif outcome.hand_back:  # provably not sent: whoever claims it next sends it
+        if isinstance(failure, NotSent):
+            if failure.expired:
+                self.update(prompt.id, status=PromptStatus.expired, status_reason=failure.reason)
+            elif failure.hand_back:  # provably not sent: whoever claims it next sends it
                 if self.update(prompt.id, status=PromptStatus.scheduled):
                     report.handed_back += 1
             else:
                 self._cancel_if_ours(prompt)
             return
-        kind = "retryable" if outcome.retryable else "permanent"
+        kind = "retryable" if failure.retryable else "permanent"
         metrics.FAILURES.labels(channel, kind).inc()
         log.info(
             "send failed prompt=%s attempt=%s code=%s kind=%s reason=%s",
-            prompt.id, prompt.attempts, outcome.code, kind, outcome.reason,
+            prompt.id, prompt.attempts, failure.code, kind, failure.reason,
         )  # fmt: skip
         retry_at = now + min(_BACKOFF_BASE * 2 ** (prompt.attempts - 1), _BACKOFF_MAX)
-        if outcome.retryable and retry_at < prompt.expires_at:
+        if failure.retryable and retry_at < prompt.expires_at:
             if self.update(prompt.id, status=PromptStatus.scheduled, next_attempt_at=retry_at):
                 report.retried += 1
                 metrics.RETRIES.labels(channel).inc()
             return
-        code = f" ({outcome.code})" if outcome.code else ""
-        prefix = "no attempt left in its window: " if outcome.retryable else ""
-        reason = f"{prefix}{outcome.reason}{code}"[:200]
+        code = f" ({failure.code})" if failure.code else ""
+        prefix = "no attempt left in its window: " if failure.retryable else ""
+        reason = f"{prefix}{failure.reason}{code}"[:200]
         if self.update(prompt.id, status=PromptStatus.failed, status_reason=reason):
             report.failed += 1
-        if outcome.code in OPTED_OUT_CODES:
+        if failure.code in OPTED_OUT_CODES:
             participant = db.session.get(Participant, prompt.participant_id, populate_existing=True)
-            opt_out(participant, now, source=f"provider error {outcome.code}")
+            opt_out(participant, now, source=f"provider error {failure.code}")
 
     def mark_sent(self, prompt: ClaimedPrompt, receipt: SendReceipt, report: TickReport) -> None:
         self.mark_all_sent([(prompt, receipt)], report)

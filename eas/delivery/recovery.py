@@ -143,14 +143,16 @@ class Recovery:
                     message.status = MessageStatus.failed
                 if prompt.expires_at > now:  # provably never sent: it may go now
                     self.guard.update(prompt.id, status=PromptStatus.scheduled)
-                else:
-                    self.guard.update(
-                        prompt.id,
-                        status=PromptStatus.expired,
-                        status_reason="not sent before it expired",
-                    )
-            else:
-                self.guard.update(prompt.id, status=PromptStatus.failed, status_reason=UNCONFIRMED)
+                elif self.guard.update(
+                    prompt.id,
+                    status=PromptStatus.expired,
+                    status_reason="not sent before it expired",
+                ):
+                    report.expired += 1
+            elif self.guard.update(
+                prompt.id, status=PromptStatus.failed, status_reason=UNCONFIRMED
+            ):
+                report.failed += 1
             metrics.RECONCILED.labels(state.value).inc()
         db.session.commit()
         report.reconciled += len(answers)

@@ -25,7 +25,7 @@ from eas.surveys.links import prompt_link
 
 if TYPE_CHECKING:
     from eas.delivery.claims import ClaimedPrompt
-    from eas.delivery.sender import Sender
+    from eas.delivery.transmitter import Transmitter
 
 
 def _reminder_delays(prompt: ClaimedPrompt) -> list[timedelta]:
@@ -119,11 +119,11 @@ def still_open(ids: list[int], now: datetime) -> set[int]:
 
 
 class Reminders:
-    """The due reminders, at most a batch each tick, sent through the dispatcher's sender (the
+    """The due reminders, at most a batch each tick, sent through the dispatcher's transmitter (the
     same checks, rate and threads as prompts)."""
 
-    def __init__(self, sender: Sender, clock: Clock, batch: int) -> None:
-        self.sender = sender
+    def __init__(self, transmitter: Transmitter, clock: Clock, batch: int) -> None:
+        self.transmitter = transmitter
         self.clock = clock
         self.batch = batch
 
@@ -153,9 +153,9 @@ class Reminders:
         def send(job):
             if job.prompt.id not in sendable:
                 return NotSent("not reachable")
-            return self.sender.send(job)
+            return self.transmitter.send(job)
 
-        outcomes = self.sender.map(send, jobs)
+        outcomes = self.transmitter.map(send, jobs)
         at = self.clock.now()
         messages, plans = [], []
         for job, result in zip(jobs, outcomes, strict=True):

@@ -3,8 +3,10 @@ web page reads one and writes it back, and building and flushing ORM objects cos
 the statements themselves.
 
 `record`, `advance` and `answered_values` (in `operations`) work on a `ResponseState`: both
-channels record answers with the same rules. Both read the state with their prompt in one statement
-(`responses.progress`); `save` writes the row in one UPDATE and the new answers in one executemany.
+channels record answers with the same rules. Both read the state with their prompt in one
+statement (`responses.progress`); `save` writes the row in one statement (an INSERT for a new
+response, with the state its first answer left, else an UPDATE) and the new answers in one
+executemany.
 """
 
 from __future__ import annotations

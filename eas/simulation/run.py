@@ -40,10 +40,12 @@ DEFAULT_ZONES = ["America/New_York", "America/Chicago", "America/Los_Angeles", "
 #: copied into one database. Fixed, so that the output never depends on the machine.
 SHARD_SIZE = 100
 #: The ids each shard gives its participants' rows, table by table: shard n (from 0) gives the
-#: ids after n * SHARD_IDS, so that its rows are copied with the ids they have. A shard of 100
-#: people over a year writes a few million rows to its largest table (one that overflowed its
-#: range would stop the copy: `merge.IdsTaken`).
-SHARD_IDS = 1_000_000_000
+#: ids after n * SHARD_IDS, so that its rows are copied with the ids they have. Every id stays
+#: a 32-bit integer, as production's are (PostgreSQL `integer`, the pages' id routes), for up
+#: to `MAX_SHARDS` shards; a shard of 100 people over a year writes a few million rows to its
+#: largest table (one that overflowed its range would stop the copy: `merge.IdsTaken`).
+MAX_SHARDS = 64
+SHARD_IDS = 2**31 // MAX_SHARDS
 
 
 @dataclass
@@ -199,6 +201,8 @@ def run_simulation(
     # Until noon UTC the day after the last study day: every zone's last day is over.
     end = datetime.combine(start + timedelta(days=days + 1), time(12), UTC)
     shards = split_cohort(people, shard_size, protocol.definition)
+    if len(shards) > MAX_SHARDS:
+        raise ValueError(f"{len(shards)} shards: ids of more than {MAX_SHARDS} do not fit")
     export = out / "export"
     if len(shards) == 1:
         truth = simulate_cohort(

@@ -51,7 +51,8 @@ def reply(
 ) -> list[Reply]:
     """Answer one inbound text from an active (or paused) participant: the replies to send back
     (through `safety_first`). `current`: the sender's conversation as the caller found it;
-    `message`: the stored text (its `prompt_id` is set to the prompt it answers)."""
+    `message`: the text, to be stored once understood (its `prompt_id` is set here to the
+    prompt it answers, and stored with it)."""
     definition = sender.definition
     if current is not None and current.is_open(now):
         message.prompt_id = current.prompt_id

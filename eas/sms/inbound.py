@@ -73,7 +73,7 @@ class StoredText:
     """The inbound message: its row's id once stored, and what understanding it adds (the
     prompt it answers, stored with it)."""
 
-    id: int
+    id: int | None
     participant_id: int | None
     phone_encrypted: bytes
     phone_hash: str
@@ -130,7 +130,7 @@ def _receive(params: Mapping[str, str], now: datetime, *, understand: bool) -> I
     found = _sender_or_none(phone_hash, now)
     participant = found if isinstance(found, Sender) else None
     message = StoredText(
-        id=0,
+        id=None,
         participant_id=participant.id if participant else None,
         # The participant's number is encrypted already (the hash says it is this one).
         phone_encrypted=participant.phone_encrypted if participant else cipher.encrypt(sender),
@@ -167,8 +167,9 @@ def _receive(params: Mapping[str, str], now: datetime, *, understand: bool) -> I
     except Exception as error:
         if is_transient(error):
             raise  # `receive` runs the whole transaction again
-        log.exception("an inbound text could not be handled; it is stored")
-        return _stored_alone(stored, sid)
+        inbound = _stored_alone(stored, sid)
+        log.exception("inbound message=%s could not be handled; it is stored", inbound.message_id)
+        return inbound
     if participant is None:
         log.info("inbound message=%s from a number no study knows", message.id)
     if replies:
@@ -232,6 +233,11 @@ def _sender_or_none(phone_hash: str, now: datetime) -> Sender | _Unknown | None:
         if is_transient(error):
             raise
         log.exception("cannot tell who sent an inbound text; storing it sealed")
+        if isinstance(error, sa.exc.DBAPIError):
+            # PostgreSQL has ended the transaction: the text is stored in a new one (its
+            # callers wrote nothing before `receive`).
+            db.session.rollback()
+            begin_write()
         return _UNKNOWN
 
 

@@ -10,6 +10,7 @@ from itertools import groupby
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql.util import ClauseAdapter
 
 from eas.core.db import core_execute, db
 from eas.participants.models import Participant, ParticipantStatus
@@ -39,13 +40,15 @@ _CURRENT_VERSION = (
 #: The participant's latest SMS prompt that went out: the conversation a reply belongs to
 #: while it is open. One still `sending` counts: the dispatcher records a batch's sends as
 #: they return, and a quick reply may come first (nobody answers a text they did not get).
+_LATEST = PROMPTS.alias("latest_sms")
+_ON_LATEST = ClauseAdapter(_LATEST)
 _LATEST_SMS_PROMPT = (
-    sa.select(PROMPTS.c.id)
-    .where(PROMPTS.c.participant_id == PARTICIPANTS.c.id, WENT_OUT_BY_SMS)
+    sa.select(_LATEST.c.id)
+    .where(_LATEST.c.participant_id == PARTICIPANTS.c.id, _ON_LATEST.traverse(WENT_OUT_BY_SMS))
     # In the order of ix_planned_prompts_latest_sms: its first row.
-    .order_by(WENT_OUT_AT.desc(), PROMPTS.c.id.desc())
+    .order_by(_ON_LATEST.traverse(WENT_OUT_AT).desc(), _LATEST.c.id.desc())
     .limit(1)
-    .correlate_except(PROMPTS)
+    .correlate(PARTICIPANTS)
     .scalar_subquery()
 )
 #: Built once, one statement: every inbound text runs it. The number's enrolments, latest

@@ -9,39 +9,19 @@ and each reminder get their own); they all lead to the same response.
 from __future__ import annotations
 
 import functools
-import hashlib
 import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.orm import contains_eager
 
-from eas.config import served_at
 from eas.core.db import db
+from eas.core.links import base_url, token_hash
 from eas.participants.models import Participant
 from eas.responses.models import AccessLink
 from eas.scheduling.models import PlannedPrompt
 
 _TOKEN_BYTES = 12
-_DEFAULT_BASE = "http://127.0.0.1:5000"
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _base_url() -> str:
-    """EAS_PUBLIC_BASE_URL, or else the address `eas run` serves on (this process's, or the one
-    it noted in the instance folder for other commands)."""
-    config = current_app.config
-    base = (
-        config.get("EAS_PUBLIC_BASE_URL")
-        or config.get("EAS_SERVED_AT")
-        or served_at(current_app.instance_path)
-        or _DEFAULT_BASE
-    )
-    return base.rstrip("/")
 
 
 def _issue(participant_id: int, prompt_id: int | None, now: datetime) -> str:
@@ -63,7 +43,7 @@ def issue_token(prompt: PlannedPrompt, now: datetime) -> str:
 
 
 def prompt_link(prompt: PlannedPrompt, now: datetime) -> str:
-    return f"{_base_url()}/p/{issue_token(prompt, now)}"
+    return f"{base_url()}/p/{issue_token(prompt, now)}"
 
 
 def personal_link(participant: Participant, now: datetime) -> str:
@@ -77,7 +57,7 @@ def personal_link(participant: Participant, now: datetime) -> str:
         )
         .values(revoked_at=now)
     )
-    return f"{_base_url()}/me/{_issue(participant.id, None, now)}"
+    return f"{base_url()}/me/{_issue(participant.id, None, now)}"
 
 
 @functools.cache

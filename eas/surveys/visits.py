@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from eas.core.db import core_execute
+from eas.core.db import core_execute, db
+from eas.core.links import token_hash
 from eas.responses.models import AccessLink
 from eas.responses.progress import (
     PARTICIPANTS,
@@ -21,7 +22,6 @@ from eas.responses.progress import (
     progress_of,
     progress_select,
 )
-from eas.surveys.links import token_hash
 
 _LINKS = AccessLink.__table__
 
@@ -35,16 +35,25 @@ _VISIT = order_answers(
         SEALS_FREE_TEXT,
     ).where(_LINKS.c.token_hash == sa.bindparam("token_hash"), _LINKS.c.revoked_at.is_(None))
 )
-#: Saving locks the prompt's row to the end of the transaction (PostgreSQL; SQLite has one
-#: writer), so two submits of one page take turns. Only the prompt's: locking the
-#: participant's would hold up their other work.
-_VISIT_FOR_SAVING = _VISIT.with_for_update(of=PROMPTS)
+#: Saving first locks the prompt's row to the end of the transaction (PostgreSQL; SQLite has one
+#: writer), so two submits of one page take turns; `_VISIT` then reads, in a statement of its
+#: own, what the other saved (a locking read would read the response and answers as they were
+#: when it began waiting). Only the prompt's row, and FOR NO KEY UPDATE: it does not hold up
+#: the participant's other work, nor the dispatcher writing a reminder for the prompt.
+_LOCK_PROMPT = (
+    sa.select(PROMPTS.c.id)
+    .select_from(_LINKS.join(PROMPTS, PROMPTS.c.id == _LINKS.c.prompt_id))
+    .where(_LINKS.c.token_hash == sa.bindparam("token_hash"), _LINKS.c.revoked_at.is_(None))
+    .with_for_update(of=PROMPTS, key_share=True)
+)
 
 
 def open_visit(token: str, *, lock: bool = False) -> PromptProgress | None:
     """What a prompt's link token opens, or None (unknown, or a personal page's link). `lock`:
-    for saving a page (see `_VISIT_FOR_SAVING`)."""
+    for saving a page (see `_LOCK_PROMPT`)."""
     if not token or len(token) > 64:
         return None
-    statement = _VISIT_FOR_SAVING if lock else _VISIT
-    return progress_of(core_execute(statement, {"token_hash": token_hash(token)}).all())
+    params = {"token_hash": token_hash(token)}
+    if lock and db.session.get_bind().dialect.name != "sqlite":
+        core_execute(_LOCK_PROMPT, params)
+    return progress_of(core_execute(_VISIT, params).all())

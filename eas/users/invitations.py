@@ -11,7 +11,6 @@ study again replaces the earlier link. Operations flush; the caller commits.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,7 +19,7 @@ import sqlalchemy as sa
 
 from eas.audit.operations import record
 from eas.core.db import db
-from eas.surveys.links import _base_url as base_url  # every absolute link: one base address
+from eas.core.links import base_url, token_hash
 from eas.users.models import Invitation, StudyMembership, StudyRole, User
 from eas.users.operations import AccountError, add_user, grant, role_in
 
@@ -42,10 +41,6 @@ class Unusable:
     status: int
     title: str
     message: str
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def invitation_link(token: str) -> str:

@@ -4,6 +4,8 @@ roles and take people off. A study always keeps an owner."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from flask import (
     Blueprint,
@@ -98,7 +100,12 @@ def _role(value: str) -> StudyRole | None:
 @login_required
 def team(slug: str):
     study, role = study_for(slug)
-    return _page(study, role)
+    # A link just made (see `invite`), shown this once.
+    made = session.pop(_NEW_LINK, None)
+    new_link = None
+    if made is not None and made["study"] == study.id and role is StudyRole.owner:
+        new_link = {**made, "expires_at": datetime.fromisoformat(made["expires_at"])}
+    return _page(study, role, new_link=new_link)
 
 
 @bp.post("/studies/<slug>/team")
@@ -190,6 +197,9 @@ def remove_member(slug: str, user_id: int):
 
 # Invitations ----------------------------------------------------------------------------------
 
+#: Where the session keeps an invitation link between making it and showing it.
+_NEW_LINK = "eas.new_invitation_link"
+
 
 @bp.post("/studies/<slug>/team/invitations")
 @form_post
@@ -207,13 +217,16 @@ def invite(slug: str):
         )
     except invitations.InvitationError as problem:
         return _page(study, role, invite_error=str(problem), invited=invited, status=422)
-    link = {
+    # Shown after a redirect: reloading the page must not make a new link (which replaces the
+    # one already sent). Only this browser's session holds it, until the page shows it.
+    session[_NEW_LINK] = {
+        "study": study.id,
         "email": invitation.email,
         "role": new_role.value,
         "url": invitations.invitation_link(token),
-        "expires_at": invitation.expires_at,
+        "expires_at": invitation.expires_at.isoformat(),
     }
-    return _page(study, role, new_link=link)
+    return redirect(url_for("team.team", slug=slug, _anchor="invitation-link"), 303)
 
 
 @bp.post(f"/studies/<slug>/team/invitations/<int(max={MAX_ID}):invitation_id>/withdraw")

@@ -84,6 +84,20 @@ def test_a_text_whose_sender_cannot_be_looked_up_is_stored_sealed(
     assert db.session.scalar(sa.select(Message.body)) == "I feel alone tonight"  # read back
 
 
+def test_a_text_is_stored_when_its_sender_lookup_fails_in_the_database(
+    db, phone, participant, monkeypatch
+):
+    """A failed statement ends a PostgreSQL transaction: the text is stored in a new one."""
+
+    def failing(phone_hash, now):
+        db.session.execute(sa.text("SELECT no_such_column FROM participants"))
+
+    monkeypatch.setattr(inbound, "sender_of", failing)
+    phone.text("I feel alone tonight")
+    (body,) = _stored(db, "SELECT body FROM messages WHERE direction = 'inbound'")
+    assert body.startswith("enc1:") and "alone" not in body
+
+
 def test_a_text_from_a_number_no_study_knows_is_stored_as_sent(db, clock, participant):
     inbound.receive(
         {"MessageSid": "SMnobody", "From": "+12025550999", "Body": "wrong number"}, clock.now()

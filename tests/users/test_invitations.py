@@ -31,11 +31,16 @@ def owner(db, app, participant, make_user, monkeypatch):
 
 
 def _invite(client, email="new@example.org", role="coordinator") -> str:
-    """Invite as the signed-in owner; the path of the link shown."""
-    answer = post(client, INVITE, {"email": email, "role": role})
-    assert answer.status_code == 200, text(answer)
+    """Invite as the signed-in owner; the path of the link shown (after a redirect: reloading
+    the page shows the team, and does not make a new link replacing the one sent)."""
+    made = post(client, INVITE, {"email": email, "role": role})
+    assert made.status_code == 303, text(made)
+    answer = client.get(made.headers["Location"])
     assert answer.headers["Cache-Control"] == "no-store"
-    return _LINK.search(text(answer)).group(1)
+    path = _LINK.search(text(answer)).group(1)
+    again = client.get(made.headers["Location"])  # reloaded: the link is not shown again
+    assert _LINK.search(text(again)) is None
+    return path
 
 
 def _accept(client, path, name="New Colleague", password=NEW_PASSWORD, again=None):

@@ -52,7 +52,9 @@ class _InThisThread:
         pass
 
 
-class Sender:
+class Transmitter:
+    """The dispatcher's calls to its transport, for prompts and reminders alike."""
+
     def __init__(
         self,
         transport: Transport,
