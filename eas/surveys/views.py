@@ -55,15 +55,19 @@ def _message(title: str, text: str, status: int):
     return render_template("survey_message.html", title=title, text=text), status
 
 
+def _link_does_not_work():
+    return _message(
+        "This link does not work",
+        "Please check that the whole link was opened. If it still does not work, the study "
+        "team can send you a new one.",
+        404,
+    )
+
+
 def _visit_or_page(token: str, *, lock: bool = False):
     visit = open_visit(token, lock=lock)
     if visit is None:
-        return None, _message(
-            "This link does not work",
-            "Please check that the whole link was opened. If it still does not work, the study "
-            "team can send you a new one.",
-            404,
-        )
+        return None, _link_does_not_work()
     if visit.prompt_status is not PromptStatus.sent:
         return None, _message("This questionnaire is not open", "It was not sent to you.", 404)
     if visit.participant_status not in (ParticipantStatus.active, ParticipantStatus.paused):
@@ -196,7 +200,9 @@ def save_page(token: str):
 
 @bp.get("/me/<token>")
 def personal(token: str):
-    link = resolve(token, personal=True) or abort(404)
+    link = resolve(token, personal=True)
+    if link is None:  # unknown, or replaced by a newer link
+        return _link_does_not_work()
     participant = link.participant
     definition = participant.study.current_version.definition
     return render_template(
@@ -212,7 +218,9 @@ def personal(token: str):
 @bp.post("/me/<token>/reports/<schedule_id>")
 def start_report(token: str, schedule_id: str):
     require_csrf()
-    link = resolve(token, personal=True) or abort(404)
+    link = resolve(token, personal=True)
+    if link is None:
+        return _link_does_not_work()
     participant = link.participant
     if participant.status not in (ParticipantStatus.active, ParticipantStatus.paused):
         abort(404)

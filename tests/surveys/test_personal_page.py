@@ -39,7 +39,9 @@ def test_a_new_personal_link_retires_the_old_one(db, clock, client, participant)
     old = personal_link(participant, clock.now())
     new = personal_link(participant, clock.now())
     db.session.commit()  # as the CLI does (a refused request rolls back what is pending)
-    assert client.get(f"/me/{_token(old)}").status_code == 404
+    replaced = client.get(f"/me/{_token(old)}")
+    assert replaced.status_code == 404
+    assert "This link does not work" in replaced.get_data(as_text=True)  # a page, not an error
     assert client.get(f"/me/{_token(new)}").status_code == 200
     # A personal token is no questionnaire link, and the reverse.
     assert client.get(f"/p/{_token(new)}").status_code == 404
