@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import tempfile
+
 import flask_migrate
 import pytest
 
@@ -15,6 +18,13 @@ from tests.databases import suite_backend, temporary_database
 from tests.helpers import DEMO_PROTOCOL, T0, make_test_config
 
 pytest_plugins = ["tests.fixtures"]
+
+
+def pytest_configure(config):
+    # Never the checkout's ./instance (or one the shell names): `make run` leaves its served
+    # address, secrets and database there, and every app of the suite would read them. One
+    # folder per process (each xdist worker configures its own).
+    os.environ["EAS_INSTANCE_PATH"] = tempfile.mkdtemp(prefix="eas-test-instance-")
 
 
 @pytest.fixture(scope="session")

@@ -7,76 +7,36 @@ without them unless EAS_REQUIRE_BROWSER=1. Screenshots of every state go to arti
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
-import flask_migrate
 import pytest
 import sqlalchemy as sa
-from werkzeug.serving import make_server
 
-from eas import create_app
-from eas.core.clock import VirtualClock, install_clock
 from eas.core.db import db
-from eas.delivery.dispatcher import Dispatcher
-from eas.participants.csv_import import parse_participants_csv
-from eas.participants.operations import import_participants
-from eas.protocols.validation import validate_protocol_file
 from eas.responses.models import Response, ResponseStatus
 from eas.scheduling.models import PlannedPrompt
-from eas.studies.operations import publish_protocol
-from eas.users.models import StudyRole
-from eas.users.operations import create_user, grant
-from tests.browsers import check_page, chromium, expect_visible, require_browser
-from tests.delivery.fakes import FakeProvider
-from tests.helpers import DEMO_PROTOCOL, PASSWORD, ROOT, T0, make_test_config
-from tests.surveys.helpers import DIARY_DUE
+from tests import browsers
+from tests.browsers import PHONE, check_page, chromium, expect_visible
+from tests.helpers import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # Chromium, and a served app
 
 ARTIFACTS = ROOT / "artifacts" / "surveys"
-PHONE = {"width": 390, "height": 844}
+CSV = (
+    "label,phone,timezone,start_date\n"
+    "P1,+12025550101,America/New_York,2026-03-19\n"
+    "P2,+12025550102,America/New_York,2026-03-19\n"
+)
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    require_browser()
-    tmp = tmp_path_factory.mktemp("browser")
-    app = create_app(make_test_config(f"sqlite:///{tmp / 'browser.sqlite3'}", tmp))
-    clock = VirtualClock(T0)
-    install_clock(app, clock)
-    provider = FakeProvider(clock)
-    with app.app_context():
-        flask_migrate.upgrade()
-        study = publish_protocol(validate_protocol_file(DEMO_PROTOCOL), actor="test").study
-        csv = (
-            "label,phone,timezone,start_date\n"
-            "P1,+12025550101,America/New_York,2026-03-19\n"
-            "P2,+12025550102,America/New_York,2026-03-19\n"
-        )
-        parsed = parse_participants_csv(csv, study.current_version.definition, "US")
-        import_participants(study, parsed, actor="test")
-        user = create_user("coord@example.org", "Coordinator", PASSWORD, clock.now())
-        grant(user, study.id, StudyRole.owner, clock.now(), actor="test")
-        db.session.commit()
-        clock.set(DIARY_DUE + timedelta(seconds=1))
-        dispatcher = Dispatcher(provider, name="browser", clock=clock, workers=1)
-        dispatcher.tick()
-        dispatcher.close()
-        db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    links = {}
-    for accepted in provider.accepted:
-        body = accepted.message.body
-        if body.startswith("Evening diary: "):
-            label = f"P{accepted.message.participant_id}"
-            links[label] = f"{base}/p/{body.rsplit('/p/', 1)[1]}"
-    yield {"app": app, "clock": clock, "base": base, "links": links}
-    server.shutdown()
-    thread.join()
+    folder = tmp_path_factory.mktemp("browser")
+    app, clock, provider = browsers.demo_site(folder, CSV, owner="Coordinator")
+    browsers.send_the_diary(app, clock, provider)
+    with browsers.serving(app) as base:
+        links = browsers.diary_links(provider, base)
+        yield {"app": app, "clock": clock, "base": base, "links": links}
 
 
 @pytest.fixture(scope="module")
@@ -204,9 +164,7 @@ def test_the_coordinators_study_page_after_signing_in(site, browser):
     page.goto(site["base"] + "/studies/ai-connection")
     expect_visible(page.get_by_role("heading", name="Sign in"))
     _check(page, "9-sign-in")
-    page.get_by_label("E-mail address").fill("coord@example.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    browsers.sign_in(page)
     expect_visible(page.get_by_role("heading", name="Open safety alerts"))
     expect_visible(page.get_by_role("img", name="Share of due prompts completed"))
     _check(page, "10-study-page")

@@ -4,61 +4,26 @@ the page passes axe. Needs what tests/surveys/test_browser.py needs (see tests/b
 
 from __future__ import annotations
 
-import threading
-from datetime import timedelta
-
-import flask_migrate
 import pytest
-from werkzeug.serving import make_server
 
-from eas import create_app
-from eas.core.clock import VirtualClock, install_clock
 from eas.core.db import db
-from eas.delivery.dispatcher import Dispatcher
-from eas.participants.csv_import import parse_participants_csv
-from eas.participants.operations import import_participants
-from eas.protocols.validation import validate_protocol_file
-from eas.studies.operations import publish_protocol
-from tests.browsers import check_page, chromium, expect_visible, require_browser
-from tests.delivery.fakes import FakeProvider
-from tests.helpers import DEMO_PROTOCOL, ROOT, T0, make_test_config
-from tests.surveys.helpers import DIARY_DUE
+from tests import browsers
+from tests.browsers import PHONE, check_page, chromium, expect_visible
+from tests.helpers import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ARTIFACTS = ROOT / "artifacts" / "surveys"
-PHONE = {"width": 390, "height": 844}
+CSV = "label,phone,timezone,start_date\nP1,+12025550101,America/New_York,2026-03-19\n"
 
 
 @pytest.fixture(scope="module")
 def diary_link(tmp_path_factory):
     """The evening diary's link for P1, from an app served on loopback."""
-    require_browser()
-    tmp = tmp_path_factory.mktemp("rough-edges")
-    app = create_app(make_test_config(f"sqlite:///{tmp / 'eas.sqlite3'}", tmp))
-    clock = VirtualClock(T0)
-    install_clock(app, clock)
-    provider = FakeProvider(clock)
-    with app.app_context():
-        flask_migrate.upgrade()
-        study = publish_protocol(validate_protocol_file(DEMO_PROTOCOL), actor="test").study
-        csv = "label,phone,timezone,start_date\nP1,+12025550101,America/New_York,2026-03-19\n"
-        parsed = parse_participants_csv(csv, study.current_version.definition, "US")
-        import_participants(study, parsed, actor="test")
-        db.session.commit()
-        clock.set(DIARY_DUE + timedelta(seconds=1))
-        dispatcher = Dispatcher(provider, name="browser", clock=clock, workers=1)
-        dispatcher.tick()
-        dispatcher.close()
-        db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    bodies = [a.message.body for a in provider.accepted]
-    body = next(b for b in bodies if b.startswith("Evening diary: "))
-    yield f"http://127.0.0.1:{server.server_port}/p/{body.rsplit('/p/', 1)[1]}"
-    server.shutdown()
-    thread.join()
+    app, clock, provider = browsers.demo_site(tmp_path_factory.mktemp("rough-edges"), CSV)
+    browsers.send_the_diary(app, clock, provider)
+    with browsers.serving(app) as base:
+        yield browsers.diary_links(provider, base)["P1"]
     with app.app_context():
         db.engine.dispose()
 

@@ -29,7 +29,6 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-import flask_migrate
 import pytest
 import sqlalchemy as sa
 from werkzeug.serving import make_server
@@ -44,30 +43,24 @@ from eas.delivery.cli import run_command
 from eas.delivery.dispatcher import Dispatcher
 from eas.delivery.models import SimulatedMessage
 from eas.delivery.runner import DispatchTimer
-from eas.participants.csv_import import parse_participants_csv
 from eas.participants.models import Participant
-from eas.participants.operations import import_participants
-from eas.protocols.validation import validate_protocol_file
 from eas.responses.compliance import report_schedules
 from eas.responses.models import Response, ResponseStatus
 from eas.responses.prompt_states import prompt_state
 from eas.scheduling.models import PlannedPrompt
 from eas.sms.inbound import receive
-from eas.studies.operations import get_study, publish_protocol
-from eas.users.models import StudyRole
-from eas.users.operations import create_user, grant
-from tests.browsers import check_page, chromium, expect_visible, require_browser
+from eas.studies.operations import get_study
+from tests import browsers
+from tests.browsers import DESKTOP, PHONE, check_page, chromium, expect_visible, require_browser
 from tests.databases import suite_backend, temporary_database
 from tests.delivery.fakes import FakeProvider
-from tests.helpers import DEMO_PROTOCOL, PASSWORD, ROOT, T0, make_test_config
+from tests.helpers import ROOT, T0, make_test_config
 from tests.simulation.helpers import HISTORY
 from tests.surveys.helpers import DIARY_DUE, Answerer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # Chromium, and a served app
 
 ARTIFACTS = ROOT / "artifacts" / "blockers"
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 SLUG = "ai-connection"
 
 
@@ -86,13 +79,6 @@ def _wait_for(what, seconds: float = 20.0):
         if time.monotonic() > deadline:
             pytest.fail(f"waited {seconds} s for {what.__doc__ or what}")
         time.sleep(0.1)
-
-
-def _sign_in(page, url: str) -> None:
-    page.goto(url)
-    page.get_by_label("E-mail address").fill("coord@example.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 # 1. Links point at the address `eas run` serves on ---------------------------------------------
@@ -131,16 +117,10 @@ def served(tmp_path_factory):
         clock = VirtualClock(T0)
         install_clock(app, clock)
         with app.app_context():
-            flask_migrate.upgrade()
-            study = publish_protocol(validate_protocol_file(DEMO_PROTOCOL), actor="test").study
             csv_text = (
                 "label,phone,timezone,start_date\nP1,+12025550101,America/New_York,2026-03-19\n"
             )
-            parsed = parse_participants_csv(csv_text, study.current_version.definition, "US")
-            import_participants(study, parsed, actor="test")
-            user = create_user("coord@example.org", "Coordinator", PASSWORD, clock.now())
-            grant(user, study.id, StudyRole.owner, clock.now(), actor="test")
-            db.session.commit()
+            browsers.demo_study(csv_text, owner="Coordinator", now=clock.now())
             db.session.remove()
 
         servers, errors = [], []
@@ -263,7 +243,7 @@ class TestLinksPointAtTheServedAddress:
         with chromium() as browser:
             context = browser.new_context(viewport=DESKTOP)
             page = context.new_page()
-            _sign_in(page, base + "/simulator/")
+            browsers.sign_in(page, base + "/simulator/")
             page.get_by_role("link", name="P1").click()
             link = page.locator(".thread li", has_text="Evening diary").get_by_role("link")
             expect_visible(link)
@@ -343,13 +323,10 @@ def _a_day_by_hand(app, clock) -> None:
     provider = FakeProvider(clock)
     with app.app_context():
         dispatcher = Dispatcher(provider, name="by-hand", clock=clock, workers=1)
-        due = db.session.execute(
-            sa.select(PlannedPrompt.due_at, PlannedPrompt.schedule_id, Participant.label)
-            .join(Participant, Participant.id == PlannedPrompt.participant_id)
-            .where(Participant.label.in_(["demo-01", "demo-02", "demo-03", "demo-04"]))
-            .where(PlannedPrompt.due_at <= READING)
-            .order_by(PlannedPrompt.due_at)
-        ).all()
+        due = browsers.due_prompts(
+            Participant.label.in_(["demo-01", "demo-02", "demo-03", "demo-04"]),
+            PlannedPrompt.due_at <= READING,
+        )
         beeps = Counter()
         for moment, schedule, label in due:
             clock.set(max(clock.now(), moment + timedelta(seconds=1)))
@@ -383,37 +360,23 @@ def history(tmp_path_factory):
     require_browser()
     folder = tmp_path_factory.mktemp("blockers-compliance")
     with temporary_database(suite_backend(), folder) as url:
-        app = create_app(make_test_config(url, folder))
+        app, clock = browsers.app_on_a_virtual_clock(folder, url)
         try:
-            clock = VirtualClock(T0)
-            install_clock(app, clock)
             with app.app_context():
-                flask_migrate.upgrade()
-                study = publish_protocol(validate_protocol_file(DEMO_PROTOCOL)).study
                 people = (ROOT / "protocols" / "demo-participants.csv").read_text()
-                parsed = parse_participants_csv(people, study.current_version.definition, "US")
-                import_participants(study, parsed, actor="cli", start_rule="same_day")
-                db.session.commit()
+                browsers.demo_study(people, actor="cli", start_rule="same_day")
                 db.session.remove()
             if suite_backend() == "sqlite":  # `eas simulate --into` adds to a SQLite file only
                 result = app.test_cli_runner().invoke(args=HISTORY)
                 assert result.exit_code == 0, result.output
             _a_day_by_hand(app, clock)
             with app.app_context():
-                user = create_user("coord@example.org", "Coordinator", PASSWORD, clock.now())
-                grant(user, get_study(SLUG).id, StudyRole.owner, clock.now(), actor="test")
+                user = browsers.make_owner(get_study(SLUG).id, clock.now())
                 _, token = issue_token(user, "compare", clock.now(), actor="test")
                 db.session.commit()
                 db.session.remove()
-            server = make_server("127.0.0.1", 0, app, threaded=True)
-            thread = threading.Thread(target=server.serve_forever, daemon=True)
-            thread.start()
-            try:
-                yield {"app": app, "clock": clock, "token": token,
-                       "base": f"http://127.0.0.1:{server.server_port}"}  # fmt: skip
-            finally:
-                server.shutdown()
-                thread.join()
+            with browsers.serving(app) as base:
+                yield {"app": app, "clock": clock, "token": token, "base": base}
         finally:
             with app.app_context():
                 db.engine.dispose()
@@ -477,7 +440,7 @@ def test_the_participants_page_the_heatmap_the_api_and_the_export_agree(history)
     with chromium() as browser:
         context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
         page = context.new_page()
-        _sign_in(page, f"{base}/studies/{SLUG}/participants")
+        browsers.sign_in(page, f"{base}/studies/{SLUG}/participants")
         table = page.locator("table", has=page.get_by_role("columnheader", name="Completed / due"))
         expect_visible(table)
         headers = table.get_by_role("columnheader").all_inner_texts()

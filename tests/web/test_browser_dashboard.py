@@ -6,31 +6,22 @@ artifacts/dashboard/."""
 
 from __future__ import annotations
 
-import threading
 import zipfile
-from datetime import timedelta
 
 import flask_migrate
 import pytest
-import sqlalchemy as sa
-from werkzeug.serving import make_server
 
-from eas import create_app
-from eas.core.clock import VirtualClock, install_clock
 from eas.core.db import db
-from eas.delivery.dispatcher import Dispatcher
-from eas.participants.models import Participant
-from eas.scheduling.models import PlannedPrompt
 from eas.sms.inbound import receive
 from eas.users.operations import create_user
-from tests.browsers import check_page, chromium, expect_visible, require_browser
+from tests import browsers
+from tests.browsers import DESKTOP, check_page, chromium, expect_visible, require_browser
 from tests.delivery.fakes import FakeProvider
-from tests.helpers import DEMO_PROTOCOL, PASSWORD, ROOT, T0, make_test_config
+from tests.helpers import DEMO_PROTOCOL, PASSWORD, ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # Chromium, and a served app
 
 ARTIFACTS = ROOT / "artifacts" / "dashboard"
-DESKTOP = {"width": 1280, "height": 900}
 DEMO = DEMO_PROTOCOL.read_text()
 BROKEN = DEMO.replace("  duration_days: 14\n", "  duration_days: fourteen\n")
 GOOD_CSV = (
@@ -44,57 +35,21 @@ BAD_CSV = GOOD_CSV + "P3,12,Mars/Base,2026-03-19\n"
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     require_browser()
-    tmp = tmp_path_factory.mktemp("dashboard")
-    app = create_app(make_test_config(f"sqlite:///{tmp / 'dashboard.sqlite3'}", tmp))
-    clock = VirtualClock(T0)
-    install_clock(app, clock)
+    app, clock = browsers.app_on_a_virtual_clock(tmp_path_factory.mktemp("dashboard"))
     with app.app_context():
         flask_migrate.upgrade()
         create_user("coord@example.org", "Coordinator", PASSWORD, clock.now(), admin=True)
         create_user("analyst@example.org", "Analyst", PASSWORD, clock.now())
         db.session.commit()
         db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield {"app": app, "clock": clock, "base": f"http://127.0.0.1:{server.server_port}"}
-    server.shutdown()
-    thread.join()
-
-
-def _first_day_passes(site) -> None:
-    """The dispatcher sends day 1's prompts; P1 answers the first check-in by SMS."""
-    app, clock = site["app"], site["clock"]
-    provider = FakeProvider(clock)
-    with app.app_context():
-        dispatcher = Dispatcher(provider, name="browser", clock=clock, workers=1)
-        due = db.session.execute(
-            sa.select(PlannedPrompt.due_at, PlannedPrompt.schedule_id, Participant.label)
-            .join(Participant, Participant.id == PlannedPrompt.participant_id)
-            .where(PlannedPrompt.study_day == 1)
-            .order_by(PlannedPrompt.due_at)
-        ).all()
-        answered = False
-        for moment, schedule, label in due:
-            clock.set(moment + timedelta(seconds=1))
-            dispatcher.tick()
-            if (schedule, label, answered) == ("beeps", "P1", False):
-                reply = {"MessageSid": "SMbrowser1", "From": "+12025550101", "Body": "n 3 5 6 2 4"}
-                receive(reply, clock.now())
-                db.session.commit()
-                answered = True
-        dispatcher.close()
-        db.session.remove()
-    clock.set(due[-1][0] + timedelta(hours=3))
+    with browsers.serving(app) as base:
+        yield {"app": app, "clock": clock, "base": base}
 
 
 def test_a_coordinator_runs_the_study_from_the_browser(site):
     with chromium() as browser:
         page = browser.new_page(viewport=DESKTOP, accept_downloads=True)
-        page.goto(site["base"] + "/")
-        page.get_by_label("E-mail address").fill("coord@example.org")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
+        browsers.sign_in(page, site["base"] + "/")
         expect_visible(page.get_by_role("heading", name="Studies"))
         check_page(page, ARTIFACTS, "1-no-studies")
 
@@ -134,7 +89,9 @@ def test_a_coordinator_runs_the_study_from_the_browser(site):
         assert "enrolled 2 participant(s)" in page.get_by_role("status").inner_text()
         check_page(page, ARTIFACTS, "5-participants")
 
-        _first_day_passes(site)
+        # The dispatcher sends day 1's prompts; P1 answers the first check-in by SMS.
+        app, clock = site["app"], site["clock"]
+        browsers.first_day_passes(app, clock, FakeProvider(clock), "SMbrowser1")
         page.get_by_role("link", name="P1").click()
         expect_visible(page.get_by_role("heading", name="Text messages"))
         check_page(page, ARTIFACTS, "6-participant")
@@ -179,10 +136,7 @@ def test_a_crisis_text_an_alert_worked_and_a_pause_in_the_browser(site):
     assert "988" in replies[0] and not any("thank you" in r.lower() for r in replies)
     with chromium() as browser:
         page = browser.new_page(viewport=DESKTOP)
-        page.goto(site["base"] + "/login")
-        page.get_by_label("E-mail address").fill("coord@example.org")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
+        browsers.sign_in(page, site["base"] + "/login")
         page.goto(site["base"] + "/studies/ai-connection/today")
         expect_visible(page.get_by_text("Alert 1", exact=False).first)
         page.get_by_role("navigation", name="Study").get_by_role("link", name="Overview").click()
