@@ -15,7 +15,7 @@ from eas.delivery import metrics
 from eas.delivery.channels import NotSent, SendReceipt
 from eas.delivery.claims import load_claimed
 from eas.delivery.compose import reminder_text
-from eas.delivery.models import MessageStatus
+from eas.delivery.models import Message, MessageStatus
 from eas.delivery.outbox import Lease, new_job, outcome, record, record_outcomes
 from eas.delivery.report import TickReport
 from eas.responses.models import Response
@@ -63,6 +63,28 @@ _PLAN_NEXT = (
     _TABLE.update()
     .where(_TABLE.c.id == sa.bindparam("prompt_id"), _TABLE.c.status == PromptStatus.sent)
     .values(next_reminder_at=sa.bindparam("following", type_=_TABLE.c.due_at.type))
+)
+
+
+#: A claimed reminder that provably did not go out (the dispatcher was stopping, or its call
+#: could not end in time) is due again, as it was before its claim; its message, never handed
+#: to the provider, goes (its key is the reminder's, used again by the next claim).
+_HAND_BACK = (
+    _TABLE.update()
+    .where(
+        _TABLE.c.id == sa.bindparam("prompt_id"),
+        _TABLE.c.status == PromptStatus.sent,
+        _TABLE.c.next_reminder_at.is_(None),
+    )
+    .values(
+        next_reminder_at=sa.bindparam("due", type_=_TABLE.c.due_at.type),
+        reminders_sent=_TABLE.c.reminders_sent - 1,
+    )
+)
+_MESSAGES = Message.__table__
+_UNSENT = _MESSAGES.delete().where(
+    _MESSAGES.c.idempotency_key == sa.bindparam("key"),
+    _MESSAGES.c.status == MessageStatus.queued,
 )
 
 
@@ -157,8 +179,11 @@ class Reminders:
 
         outcomes = self.transmitter.map(send, jobs)
         at = self.clock.now()
-        messages, plans = [], []
+        messages, plans, handed_back = [], [], []
         for job, result in zip(jobs, outcomes, strict=True):
+            if isinstance(result, NotSent) and result.hand_back:
+                handed_back.append(job)
+                continue
             if isinstance(result, SendReceipt):
                 messages.append(outcome(job, MessageStatus.sent, at, result.provider_sid))
                 report.reminders += 1
@@ -173,6 +198,13 @@ class Reminders:
         record_outcomes(messages)
         if plans:
             core_execute(_PLAN_NEXT, plans)
+        if handed_back:
+            keys = [{"key": job.outbound.idempotency_key} for job in handed_back]
+            core_execute(_UNSENT, keys)
+            core_execute(
+                _HAND_BACK, [{"prompt_id": job.prompt.id, "due": at} for job in handed_back]
+            )
+            report.handed_back += len(handed_back)
         # What went out is on record before the tick goes on (its later steps may fail, and no
         # reconciliation comes back for a reminder).
         db.session.commit()

@@ -272,3 +272,35 @@ def test_eas_run_refuses_to_dispatch_inside_gunicorn(runner, monkeypatch):
     result = runner.invoke(args=["run", "--port", "5999"])
     assert result.exit_code == 1
     assert "refusing to start a dispatcher inside a gunicorn worker" in result.output
+
+
+def test_a_reminder_a_stop_keeps_from_going_out_is_handed_back(
+    db, clock, participant, dispatcher, monkeypatch
+):
+    """SIGTERM between a reminder's claim and its call: it did not go out, so it stays due (for
+    whichever dispatcher ticks next), and goes out once."""
+    from eas.delivery import reminders
+
+    clock.set(FIRST_DUE)
+    dispatcher.tick()
+    clock.advance(timedelta(minutes=10))
+    still_open = reminders.still_open
+
+    def stopped_meanwhile(ids, now):
+        dispatcher.stopping.set()  # SIGTERM, after the claim and before the call
+        return still_open(ids, now)
+
+    monkeypatch.setattr(reminders, "still_open", stopped_meanwhile)
+    assert dispatcher.tick().reminders == 0
+    assert dispatcher.transport.calls == 1  # the prompt only
+    monkeypatch.setattr(reminders, "still_open", still_open)
+    dispatcher.stopping.clear()  # the next dispatcher
+    clock.advance(timedelta(minutes=1))
+    assert dispatcher.tick().reminders == 1
+    assert dispatcher.tick().reminders == 0
+    bodies = dispatcher.transport.bodies_for(participant.id)
+    assert len(bodies) == 2 and bodies[1].startswith("Reminder: Hi!")
+    assert [(m.purpose, m.status.value) for m in messages(db, direction=Direction.outbound)] == [
+        ("prompt", "sent"),
+        ("reminder", "sent"),
+    ]
