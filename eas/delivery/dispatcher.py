@@ -48,7 +48,6 @@ import logging
 import threading
 from concurrent.futures import FIRST_COMPLETED, wait
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -69,9 +68,6 @@ from eas.delivery.transmitter import Outcome, Transmitter, call_bound
 from eas.scheduling.models import PlannedPrompt, PromptStatus
 from eas.scheduling.queries import claim_statement, now_parameter, reachable_prompts
 from eas.surveys.links import prompt_link
-
-if TYPE_CHECKING:
-    from eas.safety.notify import Mailer
 
 log = logging.getLogger("eas.delivery")
 
@@ -105,7 +101,6 @@ class Dispatcher:
         workers: int = 32,
         lease_seconds: int = 60,
         rate_per_second: float = 0,
-        mailer: Mailer | None = None,
         periodic: PeriodicWork | None = None,
     ) -> None:
         self.transport = transport
@@ -138,10 +133,8 @@ class Dispatcher:
         )  # fmt: skip
         self.reminders = Reminders(self.transmitter, clock, self.batch)
         self.heartbeat = Heartbeat(name, started_at=clock.now())
-        if periodic is not None and mailer is not None:
-            raise TypeError("give the mailer to the periodic work: PeriodicWork(mailer)")
-        #: Other domains' work each tick does (`mailer` alone: `PeriodicWork(mailer)`).
-        self.periodic = periodic if periodic is not None else PeriodicWork(mailer)
+        #: Other domains' work each tick does (none given: closing lapsed responses, no mail).
+        self.periodic = periodic if periodic is not None else PeriodicWork()
 
     def close(self) -> None:
         self.transmitter.close()

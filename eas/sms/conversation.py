@@ -46,14 +46,13 @@ if TYPE_CHECKING:
 _LATE_REPLY_NOTICE = timedelta(hours=12)
 
 
-def reply(
-    sender: Sender, message, body: str, now: datetime, current: PromptProgress | None
-) -> list[Reply]:
+def reply(sender: Sender, message, body: str, now: datetime) -> list[Reply]:
     """Answer one inbound text from an active (or paused) participant: the replies to send back
-    (through `safety_first`). `current`: the sender's conversation as the caller found it;
+    (through `safety_first`), in the sender's conversation as it stood before this text.
     `message`: the text, to be stored once understood (its `prompt_id` is set here to the
     prompt it answers, and stored with it)."""
     definition = sender.definition
+    current = sender.conversation
     if current is not None and current.is_open(now):
         message.prompt_id = current.prompt_id
         return _continue(sender, current, body, now)
@@ -82,8 +81,9 @@ def reply(
     return [Reply(texts.nothing_open(definition), Kind.courtesy)]
 
 
-def pending_question(sender: Sender, current: PromptProgress | None, now: datetime) -> list[Reply]:
+def pending_question(sender: Sender, now: datetime) -> list[Reply]:
     """The question an open check-in waits for (none when nothing is open), as it was asked."""
+    current = sender.conversation
     if current is None or not current.is_open(now):
         return []
     questionnaire = next(

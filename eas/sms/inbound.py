@@ -29,7 +29,6 @@ from eas.core.db import begin_write, core_execute, db, is_transient
 from eas.delivery.models import Direction, Message, MessageStatus
 from eas.participants.lifecycle import opt_in, opt_out
 from eas.participants.models import Participant, ParticipantStatus
-from eas.responses.progress import PromptProgress
 from eas.safety.operations import Reply, raise_triggered, safety_first
 from eas.sms import conversation, texts
 from eas.sms.keywords import Command, command_of
@@ -278,9 +277,7 @@ def _replies(
         for enrolment in _enrolments(message.phone_hash):
             opt_out(enrolment, now, source="sms STOP")
         return []
-    # The conversation as it stands before this text: for the alerts and the reply alike.
-    current = participant.conversation
-    keyword_replies = _keyword_alerts(participant, current, body, now)
+    keyword_replies = _keyword_alerts(participant, body, now)
     definition = participant.definition
     if command is Command.opt_in:
         if not opted_out:
@@ -292,13 +289,13 @@ def _replies(
             return [*keyword_replies, Reply(texts.OPTED_IN)]
         return [*keyword_replies, Reply(texts.STILL_OPTED_OUT + texts.contact_line(definition))]
     if command is Command.help:  # and, in a check-in, the question it waits for again
-        pending = conversation.pending_question(participant, current, now)
+        pending = conversation.pending_question(participant, now)
         return [*keyword_replies, Reply(texts.help_text(definition)), *pending]
     if opted_out:
         return []  # they asked to be left alone; the message is kept, nothing is sent
     if participant.status in (ParticipantStatus.withdrawn, ParticipantStatus.completed):
         return [*keyword_replies, Reply(texts.ENDED + texts.contact_line(definition))]
-    return [*keyword_replies, *conversation.reply(participant, message, body, now, current)]
+    return [*keyword_replies, *conversation.reply(participant, message, body, now)]
 
 
 def _enrolments(phone_hash: str) -> list[Participant]:
@@ -307,11 +304,10 @@ def _enrolments(phone_hash: str) -> list[Participant]:
     ).all()
 
 
-def _keyword_alerts(
-    participant: Sender, current: PromptProgress | None, body: str, now: datetime
-) -> list[Reply]:
+def _keyword_alerts(participant: Sender, body: str, now: datetime) -> list[Reply]:
     """Crisis words in any text, in a check-in or not, from anyone enrolled (opted out too:
     a crisis must reach a human). Returns the protocol's replies to send."""
+    current = participant.conversation
     in_check_in = current if current is not None and current.is_open(now) else None
     return raise_triggered(
         participant,

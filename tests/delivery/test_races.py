@@ -23,6 +23,15 @@ TWO = (
 )
 
 
+def _enrol_ten(db, create_study, enroll_csv, block: str) -> None:
+    """Ten participants of the test protocol, numbers +1202555<block>00-09, committed."""
+    csv = "label,phone,timezone,start_date\n" + "".join(
+        f"P{n},+1202555{block}{n:02d},America/New_York,{START}\n" for n in range(10)
+    )
+    enroll_csv(create_study(PROTOCOL), csv)
+    db.session.commit()
+
+
 @pytest.fixture
 def people(db, create_study, enroll_csv):
     return enroll_csv(create_study(PROTOCOL), TWO).created
@@ -63,11 +72,7 @@ def test_no_call_is_made_that_could_outlast_its_claim(db, clock, create_study, e
     """A batch that takes longer to send than its lease: every call starts while the claim on
     record has longer to run than a call can take, so no other dispatcher could take the
     prompt over mid-call; what could not be sent in time is handed back and sent later."""
-    csv = "label,phone,timezone,start_date\n" + "".join(
-        f"P{n},+120255502{n:02d},America/New_York,{START}\n" for n in range(10)
-    )
-    enroll_csv(create_study(PROTOCOL), csv)
-    db.session.commit()
+    _enrol_ten(db, create_study, enroll_csv, "02")
     provider = FakeProvider(clock)
     provider.call_seconds = 0.5
     dispatcher = Dispatcher(provider, name="d", clock=clock, workers=0, lease_seconds=4)
@@ -187,11 +192,7 @@ def test_an_unsubscribed_number_is_an_audited_opt_out(db, clock, people):
 def test_a_batch_slower_than_its_lease_renews_its_claims_while_it_is_sent(
     db, clock, create_study, enroll_csv
 ):
-    csv = "label,phone,timezone,start_date\n" + "".join(
-        f"P{n},+120255503{n:02d},America/New_York,{START}\n" for n in range(10)
-    )
-    enroll_csv(create_study(PROTOCOL), csv)
-    db.session.commit()
+    _enrol_ten(db, create_study, enroll_csv, "03")
 
     provider = FakeProvider(clock)
     provider.call_seconds = 0.5

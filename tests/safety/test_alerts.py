@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from eas.audit.models import AuditEvent
 from eas.delivery.dispatcher import Dispatcher
+from eas.delivery.periodic import PeriodicWork
 from eas.safety.models import AlertStatus, SafetyAlert
 from eas.safety.notify import Mailer
 from tests.surveys.helpers import Answerer
@@ -46,7 +47,9 @@ def smtp(monkeypatch):
 @pytest.fixture
 def mailing_dispatcher(clock, provider):
     mailer = Mailer("mail.example.org", 25, "eas@example.org", ("oncall@example.org",))
-    dispatcher = Dispatcher(provider, name="alerts", clock=clock, workers=1, mailer=mailer)
+    dispatcher = Dispatcher(
+        provider, name="alerts", clock=clock, workers=1, periodic=PeriodicWork(mailer)
+    )
     yield dispatcher
     dispatcher.close()
 
@@ -146,7 +149,9 @@ def test_an_unacknowledged_alert_is_escalated_to_the_backup_once(
 
     dispatcher = Dispatcher(
         provider, name="esc", clock=clock, workers=1,
-        mailer=_mailer(escalate_after=timedelta(minutes=30), quiet_hours=(time(23), time(6))),
+        periodic=PeriodicWork(
+            _mailer(escalate_after=timedelta(minutes=30), quiet_hours=(time(23), time(6)))
+        ),
     )  # fmt: skip
     try:
         clock.advance(timedelta(days=1, hours=5))  # 15:00 New York, 19:00 UTC: not quiet
@@ -175,7 +180,7 @@ def test_in_the_on_call_contacts_quiet_hours_the_backup_is_told_at_once(
 
     dispatcher = Dispatcher(
         provider, name="quiet", clock=clock, workers=1,
-        mailer=_mailer(quiet_hours=(time(22), time(7)), zone="America/New_York"),
+        periodic=PeriodicWork(_mailer(quiet_hours=(time(22), time(7)), zone="America/New_York")),
     )  # fmt: skip
     try:
         clock.advance(timedelta(days=1, hours=13))  # 03:00 UTC: 23:00 in New York
