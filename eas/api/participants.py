@@ -105,6 +105,8 @@ def enrol(body: dict, slug: str):
     The same rules as a row of `eas participants import`: defaults from the protocol, every
     problem named by its field, and a label or number already enrolled with other details is
     an error. Enrolling the same details again changes nothing. Coordinators and owners only.
+    In a study with arms, `arm` is given where the protocol takes arms from the CSV, and
+    `stratum` (the study.arms.stratify_by column's value) where eas balances them within it.
     `warnings` names the schedules whose own window puts prompts outside the participant's
     waking hours (enrolled all the same).
     """
@@ -136,10 +138,11 @@ def import_csv(body: dict, slug: str):
     """Enrol participants from CSV text
 
     Exactly `eas participants import`: columns label, phone, timezone, and optionally wake,
-    sleep, weekend_wake, weekend_sleep, start_date, channel, group. Every bad row is named
-    by line and column, and nobody is enrolled unless every row is good. `warnings` names,
-    per participant, the schedules whose own window puts prompts outside their waking hours
-    (enrolled all the same).
+    sleep, weekend_wake, weekend_sleep, start_date, channel, group; `arm` where the protocol
+    takes arms from the CSV, its study.arms.stratify_by column where eas balances arms within
+    it. Every bad row is named by line and column, and nobody is enrolled unless every row
+    is good. `warnings` names, per participant, the schedules whose own window puts prompts
+    outside their waking hours (enrolled all the same).
     """
     study, _ = study_for(slug, StudyRole.coordinator)
     try:

@@ -88,7 +88,10 @@ class StudySchema(Schema):
     current_version = fields.Integer(
         allow_none=True, metadata={"description": "Number of the protocol version in force."}
     )
-    duration_days = fields.Integer(allow_none=True)
+    duration_days = fields.Raw(
+        allow_none=True,
+        metadata={"description": 'Study days per participant, or "until_withdrawn".'},
+    )
     participants = fields.Dict(
         keys=fields.String(),
         values=fields.Integer(),
@@ -204,6 +207,21 @@ class ParticipantSchema(Schema):
         allow_none=True,
         metadata={"type": "string", "description": "Dyad or group sharing random times."},
     )
+    arm = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Between-person arm (one of the protocol's study.arms.names), whose "
+            "schedules are theirs; null in a study without arms."
+        },
+    )
+    stratum = fields.String(
+        attribute="arm_stratum",
+        allow_none=True,
+        metadata={
+            "description": "The value of the protocol's study.arms.stratify_by column the arm "
+            "was balanced within; null when arms are not stratified."
+        },
+    )
 
     @post_dump(pass_original=True)
     def _state_now(self, data: dict, participant, **kwargs) -> dict:
@@ -238,6 +256,17 @@ class EnrolSchema(InputSchema):
     start_date = text(10, description="Study day 1, YYYY-MM-DD (default: by study.start).")
     channel = text(3, description="sms or web (default: the protocol's).")
     group = text(64, description="Label of a dyad or group sharing random prompt times.")
+    arm = text(
+        64,
+        description="The participant's arm, where the protocol takes arms from the CSV "
+        "(study.arms.assign: csv; required there). An error where eas assigns them "
+        "(balanced) or the study has none.",
+    )
+    stratum = text(
+        64,
+        description="The participant's value of the protocol's study.arms.stratify_by column "
+        "(e.g. their site), which eas balances arms within; required there, an error elsewhere.",
+    )
     start = _start_field()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from eas.protocols.sms_format import opening_text
+from eas.responses import context
 from eas.scheduling.models import PlannedPrompt
 
 
@@ -17,14 +18,19 @@ def prompt_text(
 ) -> str:
     """SMS prompts open with the questionnaire's intro and its first question (the conversation
     continues as the participant replies); web prompts carry their link. `definition`: the
-    prompt's protocol, when the caller has it decoded already."""
+    prompt's protocol, when the caller has it decoded already.
+
+    The first question is the first of the prompt's item order (a `shuffle` list may hold the
+    first item: `context.in_prompt_order`, as the conversation presents it; no query). The
+    rest of what `context.presented` adds is no concern of this text: the validator refuses
+    piping and place-in-the-day conditions in whatever may open an SMS prompt."""
     if definition is None:
         definition = prompt.protocol_version.definition
     questionnaire = _questionnaire(definition, prompt.questionnaire_id)
     title = questionnaire.get("title") or questionnaire["id"].replace("_", " ").capitalize()
     if prompt.channel.value == "web" and link:
         return f"{title}: {link}"
-    return opening_text(questionnaire)
+    return opening_text(context.in_prompt_order(questionnaire, prompt.id))
 
 
 def reminder_text(prompt: PlannedPrompt, number: int, link: str | None) -> str:

@@ -3,6 +3,8 @@ package, with its own commit boundary; the tick gives it its place and counts wh
 
 - `responses.lapsed.close_lapsed`: responses whose window closed mid-way are closed (partial),
   in the tick's first transaction, committed with it (an idle tick stays one transaction);
+- `scheduling.operations.extend_plans`: long studies' plans, made weeks ahead, are extended
+  before they run out, after the sends and reminders, in a transaction of their own;
 - `safety.notify.notify_due`: alerts are mailed to the team (and escalated), after the sends
   and reminders, unless the dispatcher is stopping; it commits before talking to the mail
   server, and after each alert.
@@ -16,9 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from eas.core.db import db
 from eas.delivery.report import TickReport
 from eas.responses.lapsed import close_lapsed
 from eas.safety.notify import Mailer, notify_due
+from eas.scheduling.operations import extend_plans
 
 
 @dataclass(frozen=True)
@@ -32,5 +36,8 @@ class PeriodicWork:
 
     def after_sending(self, now: datetime, report: TickReport) -> None:
         """Once the tick's sends and reminders are on record (it commits itself)."""
+        report.plans_extended = extend_plans(now)
+        if report.plans_extended:
+            db.session.commit()
         if self.mailer is not None:
             report.alerts_notified, report.alerts_failed = notify_due(self.mailer, now)

@@ -15,6 +15,8 @@ class TickReport:
     reminders: int = 0
     #: Responses left unfinished when their window closed (now partial).
     closed: int = 0
+    #: Participants whose plans (long studies) were extended.
+    plans_extended: int = 0
     alerts_notified: int = 0
     alerts_failed: int = 0
     lateness: list[float] = field(default_factory=list)

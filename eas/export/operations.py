@@ -87,11 +87,20 @@ def codebook_rows(definition: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def wide_table(questionnaire: dict[str, Any], infos: dict) -> t.Table:
-    columns = [
-        t.Column("id", "string", "Pseudonymous participant id", required=True),
+def wide_table(questionnaire: dict[str, Any], infos: dict, *, arms: bool = False) -> t.Table:
+    """A questionnaire's wide table; with `arms` (the study has between-person arms), an `arm`
+    column after `id`, unless an item of the questionnaire has that id."""
+    columns = [t.Column("id", "string", "Pseudonymous participant id", required=True)]
+    if arms and all(item["id"] != "arm" for item in questionnaire["items"]):
+        columns.append(t.Column("arm", "string", t.ARM))
+    columns += [
         t.Column("day", "integer", "Study day, from 1"),
-        t.Column("beep", "integer", "Beep within the day, from 1"),
+        t.Column(
+            "beep",
+            "integer",
+            "Beep within the day of that questionnaire, across its schedules, from 1 (reports "
+            "the participant started are numbered apart)",
+        ),
         t.Column("prompt_id", "integer", "Prompt id", required=True),
         t.Column("scheduled_local", "datetime", "Scheduled local time"),
         t.Column("status", "string", "Prompt outcome", categories=t.PROMPT_STATUSES),
@@ -126,6 +135,7 @@ def _wide_rows(rows, questionnaire_id: str, infos: dict) -> list[dict[str, Any]]
     return [
         {
             "id": prompt["participant"],
+            "arm": prompt["arm"],
             "day": prompt["study_day"],
             "beep": prompt["beep"],
             "prompt_id": prompt["prompt_id"],
@@ -238,7 +248,8 @@ def export_study(
     definition = study.current_version.definition
     infos = item_infos(study)
     questionnaires = definition["questionnaires"] if wide else []
-    wide_tables = {q["id"]: wide_table(q, infos) for q in questionnaires}
+    arms = any(version.definition["study"].get("arms") for version in study.versions)
+    wide_tables = {q["id"]: wide_table(q, infos, arms=arms) for q in questionnaires}
     study_rows = StudyRows(study, infos, now, since, chunk=chunk)
     table_class = CsvTable if fmt == "csv" else ParquetTable
     writers = {table.name: table_class(table, folder) for table in t.FIXED_TABLES}

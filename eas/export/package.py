@@ -291,6 +291,12 @@ scale, labels, branching and SMS reply format are in `codebook.{ext}`.
 {wide_lines}- `participants.{ext}`, `compliance_days.{ext}`, `compliance_beeps.{ext}`,
   `pauses.{ext}`, `events.{ext}`, `codebook.{ext}`
 
+`beep` is the beep within the day of that questionnaire, across its schedules: the prompt's
+position among the participant's prompts of that questionnaire on that study day, in due order,
+from 1, missed ones counted (`prompts.schedule` says which schedule planned it). Reports the
+participant started are numbered apart, from 1. `lag1`, the person means and
+`compliance_beeps` follow the same beeps.
+
 Missing values are empty cells, and only empty cells: the reason is in `responses.missing` or
 `prompts.status` / `status_reason`. Times come twice: `*_utc` (UTC) and `*_local` (the
 participant's wall clock in the zone named in `prompts.timezone`, offset in `utc_offset`).

@@ -5,6 +5,14 @@ responses and answers as plain tuples (no ORM objects: a million prompts must st
 Derived variables that need a participant's whole history (beeps, person means, lags) are
 computed per participant, then the participant's rows are handed on and forgotten.
 
+Beeps belong to the questionnaire and the participant's day, not to the schedule: a prompt's
+beep is its position, from 1, among the participant's prompts of the same questionnaire on the
+same study day, in due order (then id), every prompt counted but those replaced by a re-plan
+(`superseded`, no beep). Planned prompts (fixed, random, interval, once) make one sequence per
+questionnaire and day whatever schedule planned them; reports the participant starts (`event`
+schedules) make a sequence of their own, so a report never moves a planned beep (`sequence`).
+Lags, person means and compliance per beep follow the same sequences.
+
 Local times use the zone in force at the prompt's due time (the participant's zone history),
 for every time of that prompt.
 """
@@ -19,9 +27,13 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+import sqlalchemy as sa
+
 from eas.core.crypto import SEALED_PREFIX, unsealed
+from eas.core.db import core_execute
 from eas.export.derived import count_outcome, derive_item_variables, rates
 from eas.export.loading import ANSWER_MISSING, Chunk, PromptRow, load_chunk, participants
+from eas.participants.models import Participant
 from eas.responses.prompt_states import prompt_state
 from eas.scheduling.localtime import zone, zone_at
 from eas.scheduling.models import CancelReason
@@ -118,6 +130,7 @@ class StudyRows:
         self.now = now
         self.since = since
         self.chunk = chunk
+        #: (questionnaire, beep) -> [planned, sendable, completed], planned prompts only.
         self.beeps: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0, 0])
         self.study_versions = {version.id: version.number for version in study.versions}
         #: Participant-initiated reports: exported like prompts, but not compliance.
@@ -127,6 +140,21 @@ class StudyRows:
             for schedule in version.definition["schedules"]
             if schedule["type"] == "event"
         }
+
+    @cached_property
+    def arms(self) -> dict[int, tuple[str | None, str | None]]:
+        """Each participant's (arm, stratum), by id: one small row each, read once."""
+        found = core_execute(
+            sa.select(Participant.id, Participant.arm, Participant.arm_stratum).where(
+                Participant.study_id == self.study.id
+            )
+        )
+        return {pid: (arm, stratum) for pid, arm, stratum in found}
+
+    def sequence(self, prompt: PromptRow) -> tuple[str, bool]:
+        """The beep sequence a prompt belongs to: its questionnaire, and whether it is a report
+        the participant started (reports are numbered apart from planned prompts)."""
+        return prompt.questionnaire_id, prompt.schedule_id in self.event_schedules
 
     def __iter__(self) -> Iterator[ParticipantRows]:
         everyone = participants(self.study.id)
@@ -141,11 +169,14 @@ class StudyRows:
     def _participant(self, person, chunk: Chunk) -> ParticipantRows:
         pid, label, group, status, channel, current_zone, enrolled, start, wake, sleep = person
         history = chunk.history.get(pid, [])
+        arm, stratum = self.arms.get(pid, (None, None))
         rows = ParticipantRows(
             {
                 "participant": label,
                 "group": group,
                 "status": status.value,
+                "arm": arm,
+                "arm_stratum": stratum,
                 "channel": channel.value,
                 "timezone": current_zone,
                 "timezone_history": ";".join(
@@ -157,31 +188,31 @@ class StudyRows:
                 "sleep": sleep.strftime("%H:%M"),
             }
         )
-        counters: dict[tuple[int, str], int] = defaultdict(int)
+        #: (study day, sequence) -> beeps so far.
+        counters: dict[tuple[int, tuple[str, bool]], int] = defaultdict(int)
         index, previous_due = 0, None
         days: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
-        #: (item, schedule, day, beep) -> (value, scheduled time), for lags.
+        #: (item, sequence, day, beep) -> (value, scheduled time), for lags.
         values: dict[tuple, tuple[float | None, datetime]] = {}
         for prompt in chunk.prompts.get(pid, []):
             given = chunk.answers.get(prompt.id, [])
-            row = self._prompt_row(prompt, label, group, chunk, given, history)
+            row = self._prompt_row(prompt, label, group, arm, chunk, given, history)
             rows.prompts.append(row)
             replaced = prompt.status_reason == CancelReason.superseded.value
             if not replaced:
-                counters[(prompt.study_day, prompt.schedule_id)] += 1
+                sequence = self.sequence(prompt)
+                counters[(prompt.study_day, sequence)] += 1
                 index += 1
-                row["beep"] = counters[(prompt.study_day, prompt.schedule_id)]
+                row["beep"] = counters[(prompt.study_day, sequence)]
                 row["prompt_index"] = index
                 if previous_due is not None:
                     row["minutes_since_previous"] = (
                         prompt.due_at - previous_due
                     ).total_seconds() / 60
                 previous_due = prompt.due_at
-                if prompt.schedule_id not in self.event_schedules and (
-                    self.since is None or prompt.due_at >= self.since
-                ):
+                if not sequence[1] and (self.since is None or prompt.due_at >= self.since):
                     count_outcome(days[prompt.study_day], row["status"])
-                    count_outcome(self.beeps[(prompt.schedule_id, row["beep"])], row["status"])
+                    count_outcome(self.beeps[(prompt.questionnaire_id, row["beep"])], row["status"])
             if given:
                 self._response_rows(rows.responses, values, row, prompt, given)
         derive_item_variables(rows.responses, values)
@@ -217,11 +248,13 @@ class StudyRows:
 
     def compliance_beeps(self) -> list[dict[str, Any]]:
         return [
-            {"schedule": schedule, "beep": beep, **rates(*counts)}
-            for (schedule, beep), counts in sorted(self.beeps.items())
+            {"questionnaire": questionnaire, "beep": beep, **rates(*counts)}
+            for (questionnaire, beep), counts in sorted(self.beeps.items())
         ]
 
-    def _prompt_row(self, prompt: PromptRow, label, group, chunk: Chunk, given, history) -> dict:
+    def _prompt_row(
+        self, prompt: PromptRow, label, group, arm, chunk: Chunk, given, history
+    ) -> dict:
         zone_name = zone_at(history, prompt.due_at, "UTC")
         tz = zone(zone_name)
         response = chunk.responses.get(prompt.id)
@@ -234,6 +267,7 @@ class StudyRows:
             "prompt_id": prompt.id,
             "participant": label,
             "group": group,
+            "arm": arm,
             "schedule": prompt.schedule_id,
             "questionnaire": prompt.questionnaire_id,
             "protocol_version": self.study_versions.get(prompt.protocol_version_id),
@@ -284,7 +318,7 @@ class StudyRows:
     def _response_rows(self, out: list, values: dict, prompt_row: dict, prompt, given) -> None:
         """One row per answer of a prompt; numeric values also into `values`, for lags."""
         tz = zone(prompt_row["timezone"])
-        beep, schedule, day = prompt_row["beep"], prompt.schedule_id, prompt.study_day
+        beep, sequence, day = prompt_row["beep"], self.sequence(prompt), prompt.study_day
         version, questionnaire = prompt.protocol_version_id, prompt.questionnaire_id
         # What every answer of the prompt shares, copied into each row.
         shared = {
@@ -294,7 +328,7 @@ class StudyRows:
             "study_day": day,
             "beep": beep,
             "scheduled_local": prompt_row["scheduled_local"],
-            "_schedule": schedule,
+            "_sequence": sequence,
             "_due": prompt.due_at,
         }
         items = self.items  # as the prompt's own protocol version defined them
@@ -323,7 +357,7 @@ class StudyRows:
                 }
             )
             if beep is not None and info is not None and info.numeric:
-                values[(item_id, schedule, day, beep)] = (numeric, prompt.due_at)
+                values[(item_id, sequence, day, beep)] = (numeric, prompt.due_at)
 
 
 def _offset(aware_local: datetime) -> str:

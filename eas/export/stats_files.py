@@ -40,8 +40,9 @@ def write_stats_files(
         items = {item["id"]: item for item in questionnaire["items"]}
         labels = {
             "id": "Participant (pseudonymous)",
+            "arm": "Between-person arm (empty: the study has none)",
             "day": "Study day",
-            "beep": "Beep within the day",
+            "beep": "Beep within the day of that questionnaire, across its schedules",
             "prompt_id": "Prompt id",
             "scheduled_local": "Scheduled local time",
             "status": "Prompt outcome (" + ", ".join(PROMPT_STATUSES) + ")",

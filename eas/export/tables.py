@@ -51,6 +51,12 @@ def _times(stem: str, what: str) -> list[Column]:
     ]
 
 
+#: The `arm` column's description, wherever it is.
+ARM = (
+    "Between-person arm (one of the protocol's study.arms.names) whose schedules the "
+    "participant had; empty in a study without arms"
+)
+
 PARTICIPANT_FK = {
     "fields": ["participant"],
     "reference": {"resource": "participants", "fields": ["participant"]},
@@ -65,7 +71,8 @@ PROMPTS = Table(
         _c("prompt_id", "integer", "Prompt id", required=True),
         _c("participant", "string", "Pseudonymous participant id", required=True),
         _c("group", "string", "Dyad or group the participant belongs to"),
-        _c("schedule", "string", "Schedule id in the protocol"),
+        _c("arm", "string", ARM),
+        _c("schedule", "string", "Id of the protocol schedule that planned the prompt"),
         _c("questionnaire", "string", "Questionnaire id in the protocol"),
         _c("protocol_version", "integer", "Protocol version the prompt was planned with"),
         _c(
@@ -78,8 +85,10 @@ PROMPTS = Table(
         _c(
             "beep",
             "integer",
-            "Index of the prompt within its schedule and study day, from 1, missed ones "
-            "counted (empty for prompts replaced by a re-plan)",
+            "Beep within the day of that questionnaire, across its schedules: the prompt's "
+            "position among the participant's prompts of the questionnaire that study day, in "
+            "due order, from 1, missed and cancelled ones counted (empty for prompts replaced "
+            "by a re-plan). Reports the participant started are numbered apart, from 1",
         ),
         _c("prompt_index", "integer", "Running index of the participant's prompts, from 1"),
         _c("timezone", "string", "The participant's IANA zone at the scheduled time"),
@@ -127,7 +136,7 @@ RESPONSES = Table(
         _c("participant", "string", "Pseudonymous participant id", required=True),
         _c("questionnaire", "string", "Questionnaire id"),
         _c("study_day", "integer", "Study day (as in prompts)"),
-        _c("beep", "integer", "Beep (as in prompts)"),
+        _c("beep", "integer", "Beep within the day of the questionnaire (as in prompts)"),
         _c("scheduled_local", "datetime", "Scheduled local time of the prompt"),
         _c("item", "string", "Item id (see the codebook)", required=True),
         _c("position", "integer", "Order in which the item was presented, from 1"),
@@ -141,13 +150,19 @@ RESPONSES = Table(
         _c("value_label", "string", "Label of the chosen option(s) or scale anchor"),
         _c("missing", "string", "Why there is no value", categories=MISSING_CODES),
         *_times("answered", "When the answer was given"),
-        _c("person_mean", "number", "Numeric items: the participant's mean of this item"),
+        _c(
+            "person_mean",
+            "number",
+            "Numeric items: the participant's mean of this item in this questionnaire, planned "
+            "prompts of all its schedules together (reports the participant started apart)",
+        ),
         _c("person_centred", "number", "Numeric items: value_numeric minus person_mean"),
         _c(
             "lag1",
             "number",
-            "Numeric items: the value at the previous beep of the same schedule and day "
-            "(empty across days and after a missed beep)",
+            "Numeric items: the value at the previous beep of the same questionnaire and day, "
+            "whichever schedule planned it (reports: the previous report); empty across days "
+            "and after a missed beep",
         ),
         _c("lag1_gap_minutes", "number", "Minutes between that previous beep and this one"),
     ],
@@ -179,6 +194,13 @@ PARTICIPANTS = Table(
                 "completed": "completed the study",
                 "opted_out": "texted STOP",
             },
+        ),
+        _c("arm", "string", ARM),
+        _c(
+            "arm_stratum",
+            "string",
+            "The value of the protocol's study.arms.stratify_by column the arm was balanced "
+            "within (empty: arms not stratified, or given in the participants CSV)",
         ),
         _c("channel", "string", "Default channel"),
         _c("timezone", "string", "Current IANA zone"),
@@ -221,18 +243,24 @@ COMPLIANCE_DAYS = Table(
 
 COMPLIANCE_BEEPS = Table(
     "compliance_beeps",
-    "Compliance per schedule and beep",
-    "Across participants: how often each beep of each schedule was completed.",
+    "Compliance per questionnaire and beep",
+    "Across participants: how often each beep of each questionnaire was completed (planned "
+    "prompts of all its schedules; reports the participant started are not compliance).",
     [
-        _c("schedule", "string", "Schedule id", required=True),
-        _c("beep", "integer", "Beep within the day", required=True),
+        _c("questionnaire", "string", "Questionnaire id", required=True),
+        _c(
+            "beep",
+            "integer",
+            "Beep within the day of that questionnaire, across its schedules",
+            required=True,
+        ),
         _c("planned", "integer", "Prompts planned"),
         _c("sendable", "integer", _COUNTED),
         _c("completed", "integer", "Prompts completed"),
         _c("compliance", "number", "completed / sendable"),
         _c("compliance_planned", "number", "completed / planned"),
     ],
-    primary_key=["schedule", "beep"],
+    primary_key=["questionnaire", "beep"],
 )
 
 PAUSES = Table(

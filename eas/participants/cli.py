@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 from eas.audit.operations import record
 from eas.core.clock import now_utc
 from eas.core.db import begin_write, db
+from eas.participants.arms import arms_of
 from eas.participants.csv_import import CsvInvalid
 from eas.participants.lifecycle import (
     LifecycleError,
@@ -38,8 +39,10 @@ def import_command(study_id: str, csv_path: str, start: str | None) -> None:
     """Enroll participants from a CSV and plan their prompts.
 
     Columns: label, phone, timezone, and optionally wake, sleep, weekend_wake, weekend_sleep,
-    start_date, channel, group. Nothing is imported unless every row is good; rows already
-    enrolled are left as they are.
+    start_date, channel, group; arm where the protocol takes arms from the CSV
+    (study.arms.assign: csv), the study.arms.stratify_by column where eas balances them within
+    it. Nothing is imported unless every row is good; rows already enrolled are left as they
+    are.
     """
     study = get_study(study_id)
     if study is None or study.current_version is None:
@@ -94,17 +97,23 @@ def _run_lifecycle(action, participant, **kwargs) -> None:
 @click.argument("study_id")
 def list_command(study_id: str) -> None:
     """List participants (pseudonymous: no phone numbers), with their state now ("paused
-    until" a time in their own zone)."""
+    until" a time in their own zone), and their arm in a study with arms."""
     study = get_study(study_id)
     if study is None:
         raise click.ClickException(f"no study '{study_id}'")
     now = now_utc()
+    arms = arms_of(study.current_version.definition) if study.current_version else None
     for p in sorted(study.participants, key=lambda p: p.label):
         group = p.group.label if p.group else "-"
         window = f"{p.wake_time:%H:%M}-{p.sleep_time:%H:%M}"
+        arm = ""
+        if arms is not None or p.arm is not None:
+            column = (arms or {}).get("stratify_by", "stratum")
+            stratum = f" ({column} {p.arm_stratum})" if p.arm_stratum else ""
+            arm = f"\tarm {p.arm or '-'}{stratum}"
         click.echo(
             f"{p.label}\t{participant_state(p, now)}\t{p.timezone}\t{window}\t{p.channel.value}"
-            f"\tstarts {p.start_date}\tgroup {group}"
+            f"\tstarts {p.start_date}\tgroup {group}{arm}"
         )
 
 

@@ -25,6 +25,7 @@ OPTIONAL_COLUMNS = (
     "start_date",
     "channel",
     "group",
+    "arm",
 )
 _LABEL_MAX = 64
 _LABEL = re.compile(r"[^\W][\w.-]*")
@@ -58,6 +59,10 @@ class ParticipantRow:
     start_date: date | None
     #: Label of the dyad or group the participant belongs to, if any.
     group: str | None
+    #: The arm the CSV gives (studies whose protocol says `study.arms.assign: csv`).
+    arm: str | None = None
+    #: The `study.arms.stratify_by` column's value (arms balanced within strata).
+    stratum: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,10 +81,20 @@ def _random_schedules(definition: dict[str, Any]) -> list[dict[str, Any]]:
     return [s for s in definition["schedules"] if s["type"] == "random" and "window" not in s]
 
 
+def stratum_column(definition: dict[str, Any]) -> str | None:
+    """The column whose values arms are balanced within (`study.arms.stratify_by`), if any."""
+    arms = definition["study"].get("arms")
+    if arms is None or arms["assign"] != "balanced":
+        return None
+    return arms.get("stratify_by")
+
+
 class _RowParser:
     def __init__(self, definition: dict[str, Any], phone_region: str) -> None:
         self.defaults = definition["participant_defaults"]
         self.random_schedules = _random_schedules(definition)
+        self.arms = definition["study"].get("arms")
+        self.stratum_column = stratum_column(definition)
         self.phone_region = phone_region
         self.errors: list[RowError] = []
         self.first_line_of: dict[tuple[str, str], int] = {}
@@ -125,7 +140,8 @@ class _RowParser:
         if (weekend[0] is None) != (weekend[1] is None) and len(self.errors) == before:
             self.error(line, "weekend_sleep", "give weekend_wake and weekend_sleep together")
         if wake is not None and sleep is not None:
-            self._check_window(line, zone if zone in iana_zones() else "UTC", wake, sleep, *weekend)
+            where = zone if zone in iana_zones() else "UTC"
+            self._check_window(line, where, wake, sleep, *weekend, arm=self._known_arm(values))
         channel_text = (values.get("channel") or self.defaults["channel"]).lower()
         channel = Channel.__members__.get(channel_text)
         if channel is None:
@@ -150,11 +166,62 @@ class _RowParser:
         group = values.get("group") or None
         if group is not None and len(group) > _LABEL_MAX:
             self.error(line, "group", f"is longer than {_LABEL_MAX} characters")
+        arm = self._arm(line, values.get("arm", ""))
+        stratum = self._stratum(line, values) if self.stratum_column else None
         if len(self.errors) > before:
             return None
         return ParticipantRow(
-            line, label, phone, zone, wake, sleep, *weekend, channel, start_date, group
+            line,
+            label,
+            phone,
+            zone,
+            wake,
+            sleep,
+            *weekend,
+            channel,
+            start_date,
+            group,
+            arm,
+            stratum,
         )
+
+    def _arm(self, line: int, arm: str) -> str | None:
+        """The row's arm, by the protocol's `study.arms`: none without arms, none given with
+        `assign: balanced` (eas assigns), one of the names with `assign: csv`."""
+        if self.arms is None:
+            if arm:
+                self.error(line, "arm", "this study has no arms (its protocol has no study.arms)")
+            return None
+        names = self.arms["names"]
+        if self.arms["assign"] == "balanced":
+            if arm:
+                self.error(
+                    line,
+                    "arm",
+                    "eas assigns arms in this study (study.arms.assign: balanced): leave arm "
+                    "empty, or take the column out",
+                )
+            return None
+        if not arm:
+            self.error(
+                line, "arm", f"is empty; this study's arms come from the CSV ({', '.join(names)})"
+            )
+        elif arm not in names:
+            self.error(line, "arm", f"'{arm}' is not an arm of this study ({', '.join(names)})")
+        return arm or None
+
+    def _stratum(self, line: int, values: dict[str, str]) -> str | None:
+        column = self.stratum_column
+        stratum = values.get(column, "")
+        if not stratum:
+            self.error(
+                line,
+                column,
+                f"is empty; arms are balanced within {column} (study.arms.stratify_by)",
+            )
+        elif len(stratum) > _LABEL_MAX:
+            self.error(line, column, f"is longer than {_LABEL_MAX} characters")
+        return stratum or None
 
     def _phone(self, line: int, text: str) -> str:
         if not text:
@@ -183,6 +250,13 @@ class _RowParser:
             self.error(line, column, f"'{text}' is not a time of day (HH:MM)")
             return None
 
+    def _known_arm(self, values: dict[str, str]) -> str | None:
+        """The row's arm when the CSV gives it (and it is one): only its schedules need to fit
+        the row's waking day. Balanced arms are drawn later: any may be theirs."""
+        arm = values.get("arm", "")
+        given = self.arms is not None and self.arms["assign"] == "csv"
+        return arm if given and arm in self.arms["names"] else None
+
     def _check_window(
         self,
         line: int,
@@ -191,11 +265,15 @@ class _RowParser:
         sleep: time,
         weekend_wake: time | None,
         weekend_sleep: time | None,
+        *,
+        arm: str | None = None,
     ) -> None:
         overlap = window_overlap_problem(wake, sleep, weekend_wake, weekend_sleep)
         if overlap:
             self.error(line, "sleep", overlap)
         for schedule in self.random_schedules:
+            if arm is not None and arm not in schedule.get("arms", [arm]):
+                continue  # another arm's
             problem = random_fit_problem(
                 schedule, wake, sleep, weekend_wake, weekend_sleep, zone=zone
             )
@@ -220,15 +298,29 @@ def parse_participants_csv(text: str, definition: dict[str, Any], phone_region: 
     # Any case and spaces around: "Label", " Phone " (spreadsheets write headers so).
     header = [name.strip().lower() for name in reader.fieldnames or []]
     reader.fieldnames = header
-    missing = [name for name in REQUIRED_COLUMNS if name not in header]
-    unknown = [name for name in header if name not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    # Arms: `arm` is required where the CSV gives them, the stratification column where eas
+    # balances them within its values (a column of the study's own, accepted then).
+    arms = definition["study"].get("arms")
+    required = REQUIRED_COLUMNS + (("arm",) if arms and arms["assign"] == "csv" else ())
+    column = stratum_column(definition)
+    if column:
+        required = tuple(dict.fromkeys((*required, column)))
+    known = tuple(dict.fromkeys(REQUIRED_COLUMNS + OPTIONAL_COLUMNS + required))
+    missing = [name for name in required if name not in header]
+    unknown = [name for name in header if name not in known]
     header_errors = []
     if not header:
         header_errors.append(RowError(1, None, "the file is empty; expected a header row"))
     if missing and header:
-        header_errors.append(RowError(1, None, f"missing column(s): {', '.join(missing)}"))
+        why = []
+        if "arm" in missing:
+            why.append("this study's arms come from the CSV (study.arms.assign: csv)")
+        if column in missing:
+            why.append(f"arms are balanced within {column} (study.arms.stratify_by)")
+        because = f": {'; '.join(why)}" if why else ""
+        header_errors.append(RowError(1, None, f"missing column(s): {', '.join(missing)}{because}"))
     if unknown:
-        expected = ", ".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
+        expected = ", ".join(known)
         header_errors.append(
             RowError(1, None, f"unknown column(s): {', '.join(unknown)} (expected: {expected})")
         )

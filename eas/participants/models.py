@@ -61,6 +61,12 @@ class Participant(db.Model):
     schedule_seed: Mapped[int] = mapped_column(sa.BigInteger)
     #: A dyad or group whose members share random prompt times.
     group_id: Mapped[int | None] = mapped_column(sa.ForeignKey("participant_groups.id"), index=True)
+    #: The between-person arm (one of the protocol's `study.arms.names`) whose schedules are
+    #: this participant's; None in a study without arms. Fixed at enrolment (`arms`).
+    arm: Mapped[str | None] = mapped_column(sa.String(64))
+    #: The value of the `study.arms.stratify_by` column the arm was balanced within (None:
+    #: arms not stratified, or taken from the CSV).
+    arm_stratum: Mapped[str | None] = mapped_column(sa.String(64))
 
     study: Mapped[Study] = relationship(back_populates="participants")
     group: Mapped[ParticipantGroup | None] = relationship(back_populates="members")

@@ -15,14 +15,17 @@ from eas.audit.operations import record
 from eas.core.clock import now_utc
 from eas.core.crypto import get_cipher
 from eas.core.db import db
+from eas.participants.arms import Assigned, assign_arms, lock_enrolments
 from eas.participants.csv_import import (
     CsvInvalid,
     ParsedCsv,
     ParticipantRow,
     RowError,
     parse_participants_csv,
+    stratum_column,
 )
 from eas.participants.models import Participant, ParticipantGroup, TimezoneChange
+from eas.scheduling.horizon import last_study_day
 from eas.scheduling.localtime import local_date_of
 from eas.scheduling.models import PlannedPrompt, PromptStatus
 from eas.scheduling.operations import replan_participant, subject_for
@@ -89,8 +92,15 @@ def _group(study: Study, label: str, now: datetime) -> ParticipantGroup:
 
 
 def enroll(
-    study: Study, row: ParticipantRow, *, now: datetime, start_rule: str | None = None
+    study: Study,
+    row: ParticipantRow,
+    *,
+    now: datetime,
+    start_rule: str | None = None,
+    assigned: Assigned | None = None,
 ) -> Participant:
+    """One participant, as `import_participants` enrols each new row (with the arm
+    `assign_arms` gave it)."""
     rule = start_rule or study.current_version.definition["study"].get("start", "next_day")
     participant = Participant(
         study=study,
@@ -105,6 +115,8 @@ def enroll(
         start_date=row.start_date or default_start_date(row.timezone, now, rule),
         schedule_seed=new_schedule_seed("participant", study.slug, row.label),
         group=_group(study, row.group, now) if row.group else None,
+        arm=assigned.arm if assigned else None,
+        arm_stratum=assigned.stratum if assigned else None,
     )
     participant.phone = row.phone
     participant.timezone_changes.append(
@@ -114,7 +126,11 @@ def enroll(
     return participant
 
 
-def _differences(participant: Participant, row: ParticipantRow, phone_hash: str) -> list[str]:
+def _differences(
+    participant: Participant, row: ParticipantRow, phone_hash: str, stratum: str | None
+) -> list[str]:
+    """The details (columns) in which an enrolled participant and a row for them differ;
+    `stratum`: the study's stratification column, if any."""
     differences = []
     if participant.phone_hash != phone_hash:
         differences.append("phone")
@@ -137,6 +153,10 @@ def _differences(participant: Participant, row: ParticipantRow, phone_hash: str)
             differences.append(name)
     if row.start_date is not None and participant.start_date != row.start_date:
         differences.append("start_date")
+    if row.arm is not None and participant.arm != row.arm:
+        differences.append("arm")
+    if stratum is not None and participant.arm_stratum != row.stratum:
+        differences.append(stratum)
     return differences
 
 
@@ -149,9 +169,13 @@ def import_participants(
     re-importing a file must never silently move someone's time zone or number. Raises
     `CsvInvalid` with the file's problems and these together, and then enrolls nobody.
     `start_rule` ("same_day" or "next_day") overrides the protocol's `study.start` for rows
-    without a start date.
+    without a start date. In a study with arms, each new participant gets theirs here, the one
+    place every enrolment (CLI, page, API, simulator) passes: from the CSV, or balanced
+    (`eas.participants.arms`), a group's members sharing one; their prompts follow it.
     """
+    lock_enrolments(study)  # before reading who is enrolled: arms are counted from it
     cipher = get_cipher()
+    stratum = stratum_column(study.current_version.definition)
     existing = {
         p.label: p
         for p in db.session.scalars(sa.select(Participant).where(Participant.study_id == study.id))
@@ -164,7 +188,7 @@ def import_participants(
         phone_hash = cipher.lookup_hash(row.phone)
         participant = existing.get(row.label)
         if participant is not None:
-            differences = _differences(participant, row, phone_hash)
+            differences = _differences(participant, row, phone_hash, stratum)
             if differences:
                 errors.append(
                     RowError(
@@ -187,9 +211,9 @@ def import_participants(
         else:
             new_rows.append(row)
     now = now_utc()
-    duration = study.current_version.definition["study"]["duration_days"]
+    duration = last_study_day(study.current_version.definition)
     for row in new_rows:
-        if row.start_date is None:
+        if row.start_date is None or duration is None:  # None: until withdrawn
             continue
         last_day = row.start_date + timedelta(days=duration - 1)
         if last_day < local_date_of(now, row.timezone):
@@ -200,10 +224,15 @@ def import_participants(
                     f"{row.start_date}: the {duration}-day study would have ended on {last_day}",
                 )
             )
+    assigned, group_errors = assign_arms(study, new_rows)
+    errors += group_errors
     if errors:
         raise CsvInvalid(sorted(errors, key=lambda error: error.line))
 
-    result.created = [enroll(study, row, now=now, start_rule=start_rule) for row in new_rows]
+    result.created = [
+        enroll(study, row, now=now, start_rule=start_rule, assigned=arm)
+        for row, arm in zip(new_rows, assigned, strict=True)
+    ]
     db.session.flush()
     result.prompts_planned = _plan_new_participants(result.created, new_rows, now)
     result.warnings = _waking_warnings(study, result.created)
@@ -230,8 +259,14 @@ ENROL_FIELDS = (
     "channel",
     "start_date",
     "group",
+    "arm",
 )
 REQUIRED_FIELDS = ("label", "phone", "timezone")
+#: A single enrolment's value of the protocol's `study.arms.stratify_by` column, whatever the
+#: column is called (a form or an API body has fields of its own).
+STRATUM_FIELD = "stratum"
+#: What a single enrolment (the form, the API) may give.
+FORM_FIELDS = (*ENROL_FIELDS, STRATUM_FIELD)
 
 
 #: `--start` / `start` in the CLI and the API: the first study day of rows without one.
@@ -253,24 +288,52 @@ def enrol_one(
     study: Study, fields: dict[str, str], *, actor: str, start: str | None = None
 ) -> ImportResult:
     """Enrol one participant by the rules of a CSV row (the same checks and defaults); raises
-    `CsvInvalid` with an error per field (line 2: the row after the header)."""
+    `CsvInvalid` with an error per field (line 2: the row after the header). `fields` are
+    FORM_FIELDS: the CSV's columns, and `stratum` for the stratification column's value."""
+    definition = study.current_version.definition
+    column = stratum_column(definition)
+    own_column = column is not None and column not in ENROL_FIELDS
     values = {name: (fields.get(name) or "").strip() for name in ENROL_FIELDS}
+    stratum = (fields.get(STRATUM_FIELD) or "").strip()
+    if own_column:
+        values[column] = stratum
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=ENROL_FIELDS)
+    writer = csv.DictWriter(buffer, fieldnames=list(values))
     writer.writeheader()
     writer.writerow(values)
-    blank = [RowError(2, name, "is required") for name in REQUIRED_FIELDS if not values[name]]
-    if blank:
-        # Every problem at once: the blank fields, and what the others have wrong.
+
+    def as_fields(errors: list[RowError]) -> list[RowError]:
+        """The stratification column's errors under the field that gave it."""
+        return [
+            RowError(e.line, STRATUM_FIELD, e.message) if own_column and e.column == column else e
+            for e in errors
+        ]
+
+    problems = [RowError(2, name, "is required") for name in REQUIRED_FIELDS if not values[name]]
+    if stratum and not own_column:
+        problems.append(
+            RowError(
+                2,
+                STRATUM_FIELD,
+                f"give {column} itself: this study balances arms within it"
+                if column
+                else "this study does not balance arms within strata (its protocol has no "
+                "study.arms.stratify_by)",
+            )
+        )
+    if problems:
+        # Every problem at once: these, and what the other fields have wrong.
         region = current_app.config["EAS_DEFAULT_PHONE_REGION"]
-        definition = study.current_version.definition
         try:
             others = parse_participants_csv(buffer.getvalue(), definition, region).errors
         except CsvInvalid:  # nothing at all given: the blank fields say it
             others = []
-        missing = {error.column for error in blank}
-        raise CsvInvalid(blank + [error for error in others if error.column not in missing])
-    return import_csv_text(study, buffer.getvalue(), actor=actor, start=start)
+        named = {error.column for error in problems}
+        raise CsvInvalid(problems + [e for e in as_fields(others) if e.column not in named])
+    try:
+        return import_csv_text(study, buffer.getvalue(), actor=actor, start=start)
+    except CsvInvalid as invalid:
+        raise CsvInvalid(as_fields(invalid.errors)) from None
 
 
 def _waking_warnings(study: Study, created: list[Participant]) -> list[EnrolmentWarning]:

@@ -12,7 +12,10 @@ protocol_cli = AppGroup("protocol", help="Check protocol files and print their J
 @protocol_cli.command("validate")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 def validate_command(paths: tuple[str, ...]) -> None:
-    """Validate protocol files; print every error as file:line:column: field: message."""
+    """Validate protocol files; print every error as file:line:column: field: message.
+
+    Warnings (valid, but probably not meant) are printed the same way after "warning:" and do
+    not fail the check."""
     failed = False
     for path in paths:
         try:
@@ -24,6 +27,8 @@ def validate_command(paths: tuple[str, ...]) -> None:
             click.echo(f"{path}: {len(exc.errors)} error(s)", err=True)
             continue
         definition = protocol.definition
+        for warning in protocol.warnings:
+            click.echo(f"warning: {warning}")
         click.echo(
             f"{path}: ok (study {protocol.study_id}: {len(definition['questionnaires'])} "
             f"questionnaires, {len(definition['schedules'])} schedules, "

@@ -10,6 +10,13 @@ types below are accepted, so a protocol file cannot run code. Supported:
     a and (b or not c)                 boolean logic
     ai_connected                       a bare item: answered with something truthy
 
+Besides items, `show_if` may name the prompt's place in the participant's day (`CONTEXT_NAMES`;
+never item ids): `beep` (its number among the day's prompts of its questionnaire, from 1),
+`first_beep` and `last_beep` (yes or no), `study_day` (from 1), `local_time` (the local time it
+was due, as "HH:MM": 24-hour with a two-digit hour, so text comparison is time order:
+`local_time >= '18:00'`) and `weekday` ('mon' ... 'sun'). The evaluator takes them from the
+same mapping as the answers (`eas.responses.context` puts them there).
+
 Unanswered items are unknown, and logic is three-valued: a comparison with an unknown value is
 unknown, `not` of unknown is unknown, `a or b` is true if either is true, `a and b` is false if
 either is false. An expression that ends unknown counts as false, so a branch that depends on a
@@ -22,11 +29,22 @@ import ast
 import functools
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 #: Bare names that are values, not item ids.
 LITERAL_NAMES: dict[str, Any] = {"yes": True, "no": False, "true": True, "false": False}
+#: Names of the prompt's place in the day that `show_if` may use besides items, and what each
+#: holds: a count from 1, yes/no, a local time "HH:MM" or a weekday ("mon"...). Item ids may not
+#: take them.
+CONTEXT_NAMES: dict[str, str] = {
+    "beep": "count",
+    "first_beep": "flag",
+    "last_beep": "flag",
+    "study_day": "count",
+    "local_time": "time",
+    "weekday": "weekday",
+}
 
 _COMPARISONS: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
     ast.Eq: operator.eq,
@@ -51,13 +69,16 @@ class ExpressionError(ValueError):
 
 @dataclass(frozen=True)
 class Comparison:
-    """An item compared with literal values: what validation checks against the item's type."""
+    """An item (or a `CONTEXT_NAMES` name) compared with literal values: what validation
+    checks against the item's type."""
 
     item_id: str
     literals: tuple[Any, ...]
     offset: int
     #: True when the item is the container of a membership test (`'x' in item`).
     item_is_container: bool = False
+    #: True when the comparison orders (< <= > >=) rather than tests equality or membership.
+    ordered: bool = field(default=False, compare=False)
 
 
 def _char_offset(source: str, byte_offset: int) -> int:
@@ -72,11 +93,20 @@ class Expression:
 
     @property
     def item_ids(self) -> list[str]:
-        """Item ids named by the expression, in order of appearance, without repeats."""
-        return list(dict.fromkeys(name for name, _ in self.name_offsets()))
+        """Item ids named by the expression, in order of appearance, without repeats (not the
+        `CONTEXT_NAMES`)."""
+        return list(
+            dict.fromkeys(name for name, _ in self.name_offsets() if name not in CONTEXT_NAMES)
+        )
+
+    @property
+    def context_names(self) -> list[str]:
+        """The `CONTEXT_NAMES` the expression uses, in order of appearance, without repeats."""
+        return list(dict.fromkeys(name for name, _ in self.name_offsets() if name in CONTEXT_NAMES))
 
     def name_offsets(self) -> list[tuple[str, int]]:
-        """(item id, 0-based offset) of every item named, in source order."""
+        """(name, 0-based offset) of every item (or `CONTEXT_NAMES` name) named, in source
+        order."""
         return sorted(
             (
                 (node.id, _char_offset(self.source, node.col_offset))
@@ -104,19 +134,22 @@ class Expression:
                 for op, right in zip(node.ops, node.comparators, strict=True)
                 if isinstance(op, ast.In | ast.NotIn)
             }
+            ordered = any(isinstance(op, ast.Lt | ast.LtE | ast.Gt | ast.GtE) for op in node.ops)
             found.extend(
                 Comparison(
                     name.id,
                     literals,
                     _char_offset(self.source, name.col_offset),
                     item_is_container=id(name) in containers,
+                    ordered=ordered,
                 )
                 for name in names
             )
         return found
 
     def evaluate(self, answers: Mapping[str, Any]) -> bool:
-        """Evaluate against answers by item id; a missing or None answer is unknown (false)."""
+        """Evaluate against answers by item id (and the prompt's `CONTEXT_NAMES`, where the
+        mapping has them); a missing or None answer is unknown (false)."""
         return _evaluate(self.tree.body, answers) is True
 
 

@@ -10,6 +10,8 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from eas.scheduling.daytimes import parse_daytime
+
 ID_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 STUDY_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 ITEM_TYPES = ("yes_no", "scale", "slider", "choice", "multi_choice", "number", "text")
@@ -17,6 +19,8 @@ SCHEDULE_TYPES = ("fixed", "random", "interval", "once", "event")
 CHANNELS = ("sms", "web")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+#: For editors (the JSON Schema): a clock time or an offset from wake or sleep.
+DAYTIME_PATTERN = r"^(([01]?\d|2[0-3]):[0-5]\d|(wake|sleep)( ?[+-] ?(\d{1,2}h)?(\d{1,3}m)?)?)$"
 
 
 @cache
@@ -62,6 +66,24 @@ class LocalTime(fields.String):
         if not match:
             raise ValidationError(f'"{text}" is not a time of day; write "HH:MM" (00:00-23:59)')
         return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+
+class DayTimeField(fields.String):
+    """A time of the participant's day: "HH:MM", or an offset from their wake or sleep time
+    ("wake+30m", "sleep-1h"); normalised ("09:30", "wake+30m", "sleep-60m")."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("metadata", {}).setdefault("pattern", DAYTIME_PATTERN)
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr, data, **kwargs) -> str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            raise ValidationError('must be a time written "HH:MM", in quotes')
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return parse_daytime(text).text()
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
 
 
 class TimeZone(fields.String):

@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
+from eas.protocols.expressions import CONTEXT_NAMES
 from eas.protocols.fields import ITEM_TYPES, ChannelText, OptionField, StrictSchema, identifier
 
 _ITEM_FIELDS_BY_TYPE: dict[str, set[str]] = {
@@ -25,13 +26,25 @@ _EXPORT_COLUMNS = frozenset({"id", "day", "beep", "prompt_id", "scheduled_local"
 class ItemSchema(StrictSchema):
     id = identifier("Item id: the column name in exports.", required=True)
     type = fields.String(required=True, validate=validate.OneOf(ITEM_TYPES))
-    text = fields.String(required=True, validate=validate.Length(1, 1000))
+    text = fields.String(
+        required=True,
+        validate=validate.Length(1, 1000),
+        metadata={
+            "description": "The question. {item_id} shows an earlier answer ({item_id|fallback}"
+            " when there is none); {{ and }} are literal braces."
+        },
+    )
     sms_text = fields.String(
         validate=validate.Length(1, 600),
-        metadata={"description": "Shorter wording for SMS; defaults to text."},
+        metadata={"description": "Shorter wording for SMS; defaults to text. Pipes like text."},
     )
     required = fields.Boolean(load_default=False)
-    show_if = fields.String(metadata={"description": "Branching expression over earlier items."})
+    show_if = fields.String(
+        metadata={
+            "description": "Branching expression over earlier items and the prompt's place in "
+            "the day: beep, first_beep, last_beep, study_day, local_time ('HH:MM'), weekday."
+        }
+    )
     construct = fields.String(metadata={"description": "What the item measures, for the codebook."})
     source = fields.String(metadata={"description": "Where the item comes from (citation)."})
     note = fields.String()
@@ -48,6 +61,16 @@ class ItemSchema(StrictSchema):
     @validates_schema(skip_on_field_errors=False, pass_original=True)
     def check_type_fields(self, data: dict[str, Any], original: Any, **kwargs) -> None:
         kind = data.get("type")
+        if data.get("id") in CONTEXT_NAMES:
+            reserved = ", ".join(CONTEXT_NAMES)
+            raise ValidationError(
+                {
+                    "id": [
+                        f"'{data['id']}' is reserved: show_if uses it for the prompt's place in "
+                        f"the day (reserved: {reserved}); choose another id"
+                    ]
+                }
+            )
         if data.get("id") in _EXPORT_COLUMNS:
             raise ValidationError(
                 {"id": [f"'{data['id']}' names a column of every export table; choose another id"]}
@@ -148,6 +171,22 @@ class QuestionnaireSchema(StrictSchema):
         metadata={
             "description": "By SMS, accept one reply answering several items in a row "
             '("7 2 5"): yes/no, scale, slider, choice and number items.'
+        },
+    )
+    shuffle = fields.List(
+        fields.List(
+            fields.String(),
+            validate=validate.Length(min=2, error="a shuffled list needs 2 or more items"),
+            error_messages={
+                "invalid": "must be a list of item ids, such as [happy, sad] (shuffle is a list "
+                "of such lists)"
+            },
+        ),
+        metadata={
+            "description": "Lists of item ids, each 2 or more items that follow each other, an "
+            "item in one list at most: each prompt shows each list's items in an order drawn "
+            "for it (the same every time it is shown). No item of a list may depend on another "
+            "item of it (show_if, piping)."
         },
     )
     items = fields.List(fields.Nested(ItemSchema), required=True, validate=validate.Length(min=1))

@@ -24,6 +24,7 @@ from eas.protocols.fields import (
 )
 from eas.protocols.item_schemas import ItemSchema, QuestionnaireSchema
 from eas.protocols.schedule_schemas import ScheduleSchema
+from eas.scheduling.horizon import MAX_STUDY_DAYS, UNTIL_WITHDRAWN
 
 __all__ = [
     "ID_PATTERN",
@@ -75,6 +76,65 @@ class PrivacySchema(StrictSchema):
     )
 
 
+class StudyLength(fields.Field):
+    """A number of study days, or "until_withdrawn" for an open-ended study."""
+
+    def _deserialize(self, value: Any, attr, data, **kwargs) -> int | str:
+        if value == UNTIL_WITHDRAWN:
+            return value
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError(f'must be a whole number of days or "{UNTIL_WITHDRAWN}"')
+        if not 1 <= value <= MAX_STUDY_DAYS:
+            raise ValidationError(f"must be between 1 and {MAX_STUDY_DAYS} (10 years)")
+        return value
+
+
+class ArmsSchema(StrictSchema):
+    names = fields.List(
+        identifier("Arm id."),
+        required=True,
+        validate=validate.Length(2, 20),
+        metadata={"description": "The study's between-person arms (conditions)."},
+    )
+    assign = fields.String(
+        load_default="balanced",
+        validate=validate.OneOf(["balanced", "csv"]),
+        metadata={
+            "description": "balanced: eas assigns each new participant (or group) by seeded "
+            "permuted blocks, so arms stay balanced; csv: the participants CSV's `arm` column "
+            "gives each one's arm."
+        },
+    )
+    seed = fields.Integer(
+        load_default=1,
+        validate=validate.Range(0, 2**31 - 1),
+        metadata={"description": "Seed of the balanced assignment (reproducible)."},
+    )
+    stratify_by = fields.String(
+        validate=validate.Regexp(
+            r"^[a-z][a-z0-9_]{0,62}$", error="must be a CSV column name in snake_case"
+        ),
+        metadata={
+            "description": "A participants CSV column to balance within (e.g. site, gender)."
+        },
+    )
+
+    @validates_schema
+    def names_unique(self, data: dict[str, Any], **kwargs) -> None:
+        names = data.get("names", [])
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValidationError(f"repeated: {', '.join(repeated)}", "names")
+        if data.get("assign") == "csv" and "stratify_by" in data:
+            raise ValidationError("applies to the balanced assignment only", "stratify_by")
+        if data.get("stratify_by") in ("arm", "label", "phone", "group"):
+            raise ValidationError(
+                f"'{data['stratify_by']}' cannot be balanced within: name a column such as "
+                "site or gender",
+                "stratify_by",
+            )
+
+
 class StudySchema(StrictSchema):
     id = fields.String(
         required=True,
@@ -91,7 +151,18 @@ class StudySchema(StrictSchema):
         metadata={"description": "How participants reach the team; the answer to HELP."},
     )
     timezone = TimeZone(required=True, metadata={"description": "Default IANA zone."})
-    duration_days = fields.Integer(required=True, validate=validate.Range(1, 366))
+    duration_days = StudyLength(
+        required=True,
+        metadata={
+            "oneOf": [
+                {"type": "integer", "minimum": 1, "maximum": MAX_STUDY_DAYS},
+                {"const": UNTIL_WITHDRAWN},
+            ],
+            "description": "Study days per participant (1-3660), or until_withdrawn: prompts "
+            "continue until the participant withdraws or opts out. Long studies are planned "
+            "8 weeks ahead and extended as they go.",
+        },
+    )
     sms = fields.Nested(
         SmsSettingsSchema, load_default=lambda: {"max_segments": 2, "resubscribe": False}
     )
@@ -102,6 +173,10 @@ class StudySchema(StrictSchema):
             "description": "Default first study day of a participant enrolled without one: the "
             "next local day, or the enrolment day itself (only the rest of its window is used)."
         },
+    )
+    arms = fields.Nested(
+        ArmsSchema,
+        metadata={"description": "Between-person arms; schedules name the arms they run in."},
     )
     overlap = fields.String(
         load_default="close_previous",

@@ -42,6 +42,9 @@ class LoadedProtocol:
     source_text: str
     source_hash: str
     source_name: str
+    #: What is valid but probably not meant (prompts cutting each other short...), each with
+    #: its file, line and column like an error.
+    warnings: tuple[ProtocolError, ...] = ()
 
     @property
     def study_id(self) -> str:
@@ -149,8 +152,15 @@ def validate_protocol_text(text: str, source_name: str = "<protocol>") -> Loaded
     except ValidationError as exc:
         for path, message in _flatten(exc.messages):
             add(path, _humanise(message), key=message in (_UNKNOWN_FIELD, UNKNOWN_CHANNEL))
-    for finding in check_cross_references(data):
-        add(finding.path, finding.message, offset=finding.offset)
+    findings = check_cross_references(data)
+    for finding in findings:
+        if not finding.warning:
+            add(finding.path, finding.message, offset=finding.offset)
+    warnings = [
+        _error(source_map.locate(finding.path), finding.path, finding.message, source_name)
+        for finding in findings
+        if finding.warning
+    ]
 
     if errors or definition is None:
         raise ProtocolInvalid(sorted(set(errors)))
@@ -159,6 +169,7 @@ def validate_protocol_text(text: str, source_name: str = "<protocol>") -> Loaded
         source_text=text,
         source_hash=hashlib.sha256(text.encode()).hexdigest(),
         source_name=source_name,
+        warnings=tuple(sorted(set(warnings))),
     )
 
 

@@ -1,7 +1,9 @@
 """Recording a response item by item, whatever the channel: branching, missing codes, closing.
 
 The SMS conversation and the web form both go through here, so an answer means the same thing
-whichever way it came, and branching is decided on the server from stored answers only.
+whichever way it came, and branching is decided on the server from stored answers only (and the
+prompt's place in the day, which a questionnaire as the prompt presents it carries:
+`context.presented`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from eas.core.crypto import get_cipher, unsealed
 from eas.core.db import core_execute, db
 from eas.participants.models import Channel
 from eas.protocols.expressions import parse
+from eas.responses import context
 from eas.responses.models import MissingCode, Response, ResponseStatus
 from eas.responses.replies import Answered, Invalid, Outcome, Skipped, answer_value
 from eas.responses.state import AnswerRow, ResponseState
@@ -56,7 +59,8 @@ def window_is_open(
 
 
 def answered_values(response: ResponseState, questionnaire: dict[str, Any]) -> dict[str, Any]:
-    """Stored answers as branching expressions see them (missing ones left out)."""
+    """Stored answers as branching expressions see them (missing ones left out), with the
+    prompt's place in the day where `questionnaire` is presented with it."""
     return values_of(response.answers, questionnaire)
 
 
@@ -64,13 +68,14 @@ def values_of(answers, questionnaire: dict[str, Any]) -> dict[str, Any]:
     """`answered_values` of answers given as objects or rows with `item_id`, `value_numeric`,
     `value_text` and `missing_code`."""
     items = {item["id"]: item for item in questionnaire["items"]}
-    return {
+    values = {
         answer.item_id: answer_value(
             items[answer.item_id], answer.value_numeric, unsealed(answer.value_text)
         )
         for answer in answers
         if answer.missing_code is None and answer.item_id in items
     }
+    return context.branching_values(questionnaire, values)
 
 
 def _sealer(response: ResponseState):
@@ -114,7 +119,11 @@ def record(
 def advance(response: ResponseState, questionnaire: dict[str, Any], now: datetime) -> dict | None:
     """Move past the current item to the next one branching shows; items branching hides are
     recorded as not presented. Returns the new current item, or None when the response is
-    complete."""
+    complete. A questionnaire whose branching uses the prompt's place in the day, or whose
+    items a prompt shows in an order of its own (`shuffle`), must be the one the prompt
+    presents (`context.presented`)."""
+    context.require_place(questionnaire)
+    context.require_order(questionnaire)
     items = questionnaire["items"]
     done = {answer.item_id for answer in response.answers}
     values = answered_values(response, questionnaire)
@@ -140,10 +149,11 @@ def advance(response: ResponseState, questionnaire: dict[str, Any], now: datetim
 
 def close(response: Response, now: datetime) -> None:
     """The window closed mid-way: the response is partial; what was never reached is coded
-    (the item awaiting a reply as `timeout`, later ones as `not_presented`)."""
+    (the item awaiting a reply as `timeout`, later ones as `not_presented`), in the order the
+    prompt shows its items."""
     if response.status is not ResponseStatus.in_progress:
         return
-    questionnaire = questionnaire_of(response.prompt)
+    questionnaire = context.in_prompt_order(questionnaire_of(response.prompt), response.prompt_id)
     done = {answer.item_id for answer in response.answers}
     for item in questionnaire["items"]:
         if item["id"] in done:

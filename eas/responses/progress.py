@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from eas.participants.models import Participant, ParticipantStatus
+from eas.responses import context
 from eas.responses import operations as responses
 from eas.responses import state as response_state
 from eas.responses.models import Answer, Response, ResponseStatus
@@ -68,6 +69,10 @@ class PromptProgress:
     #: Whether the study's current protocol seals what participants write, where the statement
     #: read it (`SEALS_FREE_TEXT`); None where it did not.
     seals_free_text: bool | None = None
+    #: The questionnaire as the prompt presents it, once worked out (`questionnaire`).
+    _presented: dict[int, dict[str, Any]] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def participant(self) -> Answerer:
@@ -89,11 +94,25 @@ class PromptProgress:
         return definition_of(self.protocol_version_id, self.source_hash)
 
     def questionnaire(self, definition: dict[str, Any]) -> dict[str, Any]:
-        """The prompt's questionnaire, of its protocol version's `definition`."""
-        return next(q for q in definition["questionnaires"] if q["id"] == self.questionnaire_id)
+        """The prompt's questionnaire, of its protocol version's `definition`, as the prompt
+        presents it (`context.presented`: with its place in the day and the earlier answers its
+        texts pipe, where it uses them; worked out once)."""
+        key = id(definition)
+        if key not in self._presented:
+            plain = next(
+                q for q in definition["questionnaires"] if q["id"] == self.questionnaire_id
+            )
+            self._presented[key] = context.presented(
+                plain,
+                prompt_id=self.prompt_id,
+                participant_id=self.participant_id,
+                definition=definition,
+            )
+        return self._presented[key]
 
     def answered_values(self, questionnaire: dict[str, Any]) -> dict[str, Any]:
-        """Its answers as branching sees them (what the participant gave so far)."""
+        """Its answers as branching sees them (what the participant gave so far, and its place
+        in the day where `questionnaire`, as `questionnaire` returns it, uses it)."""
         return responses.values_of(self.answers, questionnaire)
 
     def response(self, *, encrypts_free_text: bool) -> ResponseState | None:
@@ -122,7 +141,7 @@ COLUMNS = (
     *(column.label(name) for name, column in _SOURCES.items()),
     *(_ANSWERS.c[name].label(_ANSWER_LABEL + name) for name in _ANSWER_FIELDS),
 )
-assert list(_SOURCES) == [f.name for f in dataclasses.fields(PromptProgress)][:-2]
+assert list(_SOURCES) == [f.name for f in dataclasses.fields(PromptProgress)][:-3]
 #: An extra column for `progress_select`: what `PromptProgress.seals_free_text` says.
 SEALS_FREE_TEXT = seals_free_text_column(PARTICIPANTS.c.study_id).label("seals_free_text")
 

@@ -80,7 +80,8 @@ def _table(preview: Preview) -> str:
     summary = preview.summary()
     lines.append("")
     lines.append(
-        f"burden per participant: {summary['prompts_per_day']} prompts, up to "
+        f"burden per participant on each of the {summary['active_days']} days with prompts "
+        f"(of {summary['days']}): {summary['prompts_per_day']} prompts, up to "
         f"{summary['items_per_day']} items and {summary['minutes_per_day']} minutes a day; "
         f"{summary['sms_segments_per_day']} SMS segments a day (both directions) = "
         f"${summary['sms_cost_per_day']:.2f}/day, ${summary['sms_cost_total']:.2f} for "
@@ -107,15 +108,22 @@ def _warning_records(preview: Preview) -> list[dict]:
 @schedule_cli.command("preview")
 @click.argument("protocol_path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--start", "start", required=True, type=click.DateTime(["%Y-%m-%d"]))
-@click.option("--days", type=click.IntRange(1, 366), help="Default: the protocol's duration.")
+@click.option(
+    "--days",
+    type=click.IntRange(1, 3660),
+    help="Default: the protocol's duration (28 days of an open-ended one).",
+)
 @click.option("--timezone", "zone", callback=_zone, help="Default: the study's zone.")
 @click.option("--wake", callback=_time, help="Default: participant_defaults.wake.")
 @click.option("--sleep", callback=_time, help="Default: participant_defaults.sleep.")
 @click.option("--channel", type=click.Choice(["sms", "web"]))
 @click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--arm", help="The participant's arm (protocols with study.arms).")
 @click.option("--price", type=float, default=DEFAULT_PRICE_PER_SEGMENT, show_default=True)
 @click.option("--format", "output", type=click.Choice(["table", "csv", "json"]), default="table")
-def preview_command(protocol_path, start, days, zone, wake, sleep, channel, seed, price, output):
+def preview_command(
+    protocol_path, start, days, zone, wake, sleep, channel, seed, arm, price, output
+):
     """Print every prompt one participant would get, with local and UTC times and the burden.
 
     Needs no database: it runs the planner on the protocol file. Warns of schedules whose own
@@ -129,6 +137,10 @@ def preview_command(protocol_path, start, days, zone, wake, sleep, channel, seed
         raise SystemExit(1) from None
     if days:
         definition["study"]["duration_days"] = days
+    arms = definition["study"].get("arms", {}).get("names", [])
+    if (arm is None) != (not arms) or (arm is not None and arm not in arms):
+        wanted = f"--arm, one of {', '.join(arms)}" if arms else "no --arm: the study has no arms"
+        raise click.UsageError(f"give {wanted}")
     defaults = definition["participant_defaults"]
     try:
         preview = build_preview(
@@ -142,6 +154,7 @@ def preview_command(protocol_path, start, days, zone, wake, sleep, channel, seed
             weekend_sleep=None if wake or sleep else optional_hhmm(defaults.get("weekend_sleep")),
             channel=channel,
             seed=seed,
+            arm=arm,
             price_per_segment=price,
         )
     except PlanningError as exc:

@@ -11,7 +11,7 @@ from eas.core.db import UTCDateTime, db, enum_type
 from eas.participants.models import Channel
 from eas.scheduling.reasons import CancelReason
 
-__all__ = ["CancelReason", "PlannedPrompt", "PromptStatus"]
+__all__ = ["CancelReason", "PlanHorizon", "PlannedPrompt", "PromptStatus"]
 
 if TYPE_CHECKING:
     from eas.participants.models import Participant
@@ -90,6 +90,20 @@ class PlannedPrompt(db.Model):
 
     def __repr__(self) -> str:
         return f"<PlannedPrompt {self.id} {self.schedule_id} {self.due_at:%Y-%m-%dT%H:%MZ}>"
+
+
+class PlanHorizon(db.Model):
+    """How far a participant's plan reaches, while it stops short of the study's end (a long or
+    open-ended study is planned weeks ahead and extended: `eas.scheduling.horizon`)."""
+
+    __tablename__ = "plan_horizons"
+
+    participant_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: The participant's last planned study day, and its local date.
+    planned_through_day: Mapped[int]
+    planned_through: Mapped[date] = mapped_column(index=True)
 
 
 def _literal(member: enum.Enum) -> sa.ColumnElement:

@@ -8,6 +8,7 @@ nothing, and draws already made are never redrawn (they come from stored seeds).
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,9 +17,12 @@ import sqlalchemy as sa
 
 from eas.core.db import bulk_insert, db
 from eas.participants.models import Channel, Participant, ParticipantStatus, Pause
-from eas.scheduling.models import CancelReason, PlannedPrompt, PromptStatus
-from eas.scheduling.planner import Group, PlannedSlot, Subject, plan_prompts
+from eas.scheduling.horizon import extend_before, planning_days
+from eas.scheduling.localtime import local_date_of
+from eas.scheduling.models import CancelReason, PlanHorizon, PlannedPrompt, PromptStatus
+from eas.scheduling.planner import Group, PlannedSlot, PlanningError, Subject, plan_prompts
 
+log = logging.getLogger(__name__)
 _PLANNABLE = (ParticipantStatus.active, ParticipantStatus.paused)
 #: Participants per query when loading rows for many of them (well under SQLite's 32,766).
 _CHUNK = 500
@@ -43,6 +47,7 @@ def subject_for(participant: Participant, pauses: list[Pause] | None = None) -> 
         channel=participant.channel.value,
         seed=participant.schedule_seed,
         pauses=tuple((pause.starts_at, pause.ends_at) for pause in pauses),
+        arm=participant.arm,
     )
 
 
@@ -154,16 +159,38 @@ def replan_participants(
     ids = [p.id for p in active]
     existing = _by_participant(PlannedPrompt, ids, PlannedPrompt.revision)
     pauses = _by_participant(Pause, ids, Pause.starts_at)
+    horizons = _by_participant(PlanHorizon, ids, PlanHorizon.participant_id)
     new_rows: list[tuple] = []
     for participant in active:
         plan = _Replan(participant, pauses.get(participant.id, []), now, reason)
         rows, one_cancelled, one_kept = plan.run(existing.get(participant.id, []))
         new_rows += rows
         cancelled, kept = cancelled + one_cancelled, kept + one_kept
+        _record_horizon(participant, plan, horizons.get(participant.id))
     db.session.flush()  # the cancellations above, before their slots' new revisions
     # A study plans hundreds of rows per participant at once: no ORM objects for them.
     bulk_insert(db.session.connection(), PlannedPrompt.__table__, _NEW_ROW_COLUMNS, new_rows)
     return ReplanResult(created + len(new_rows), cancelled, kept)
+
+
+def _record_horizon(participant: Participant, plan: _Replan, found: list[PlanHorizon] | None):
+    """Remember how far an incomplete plan reaches (the periodic work extends it)."""
+    horizon = found[0] if found else None
+    if plan.complete:
+        if horizon is not None:
+            db.session.delete(horizon)
+        return
+    through = participant.start_date + timedelta(days=plan.last_day - 1)
+    if horizon is None:
+        db.session.add(
+            PlanHorizon(
+                participant_id=participant.id,
+                planned_through_day=plan.last_day,
+                planned_through=through,
+            )
+        )
+    else:
+        horizon.planned_through_day, horizon.planned_through = plan.last_day, through
 
 
 class _Replan:
@@ -181,11 +208,17 @@ class _Replan:
             for pause in pauses
         )
         self.version = participant.study.current_version
+        definition = self.version.definition
+        local_today = local_date_of(now, participant.timezone)
+        self.first_day, self.last_day, self.complete = planning_days(
+            definition, participant.start_date, local_today
+        )
         slots = plan_prompts(
-            self.version.definition,
+            definition,
             subject_for(participant, pauses),
             group_for(participant),
             with_reminders=False,
+            days=(self.first_day, self.last_day),
         )
         self.planned = {(slot.schedule_id, slot.occurrence): slot for slot in slots}
         self.min_gaps = {
@@ -208,6 +241,10 @@ class _Replan:
             # not picked up yet counts too: a pause must stop it).
             if row.status is not PromptStatus.scheduled or row.expires_at <= self.now:
                 continue
+            if row.study_day < self.first_day or (
+                row.study_day > self.last_day and not self.complete
+            ):
+                continue  # outside the days planned now (past, or beyond a horizon)
             slot = self.planned.get(key)
             if self.paused_now and row.due_at < self.now:
                 row.status, row.status_reason = PromptStatus.cancelled, CancelReason.paused.value
@@ -288,3 +325,46 @@ def replan_group_of(
     return ReplanResult(
         own.created + theirs.created, own.cancelled + theirs.cancelled, own.kept + theirs.kept
     )
+
+
+#: Participants whose plans one tick extends (the rest wait for the next tick).
+EXTEND_BATCH = 200
+
+
+def extend_plans(now: datetime, batch: int = EXTEND_BATCH) -> int:
+    """Extend the plans of long studies that reach less than a few weeks ahead: the same
+    re-planning as any change, which keeps every stored prompt and adds the new days. Returns
+    how many participants' plans were extended."""
+    due = list(
+        db.session.scalars(
+            sa.select(Participant)
+            .join(PlanHorizon, PlanHorizon.participant_id == Participant.id)
+            .where(
+                PlanHorizon.planned_through < extend_before(now),
+                Participant.status.in_(_PLANNABLE),
+            )
+            .order_by(PlanHorizon.planned_through, Participant.id)
+            .limit(batch)
+        )
+    )
+    if not due:
+        return 0
+    try:
+        with db.session.begin_nested():
+            replan_participants(due, now)
+        return len(due)
+    except PlanningError:
+        pass  # one participant's day cannot be planned: extend the others one by one
+    extended = 0
+    for participant in due:
+        try:
+            with db.session.begin_nested():
+                replan_participant(participant, now)
+            extended += 1
+        except PlanningError as error:
+            # Logged, and tried again tomorrow (not every tick): the coordinator must change
+            # the participant's hours or the protocol.
+            log.error("participant %s: plan not extended: %s", participant.id, error)
+            horizon = db.session.get(PlanHorizon, participant.id)
+            horizon.planned_through += timedelta(days=1)
+    return extended

@@ -5,15 +5,18 @@ No database and no wall clock: the same inputs always give the same prompts. The
 * Study day N is the calendar date `start_date + N - 1` in the participant's zone.
 * Times are local wall-clock times on that date, converted by `eas.scheduling.localtime`
   (a time in the spring-forward gap shifts forward; a repeated time means its first occurrence).
-* `random`: the day's available time (waking window, or the schedule's window, minus
-  blackouts, measured in real minutes), less the `per_day - 1` minimum gaps, is cut into
-  `per_day` equal blocks; one uniform draw per block; the gaps are then put back, so each
-  prompt is uniform within its own block and consecutive prompts are at least
-  `min_gap_minutes` apart. Protocol validation guarantees `per_day * min_gap_minutes` fits; a
-  day where it still cannot (a participant's own window) raises `PlanningError` instead of
-  dropping prompts.
+* Times, windows and blocks are clock times or offsets from the participant's own wake and
+  sleep (`eas.scheduling.daytimes`), resolved on each day's waking window.
+* `random`: stratified draws (`eas.scheduling.draws`) in the day's available time (waking
+  window, or the schedule's window, minus blackouts), or in each explicit block in turn, with
+  one beep sequence across the blocks. Draws come after every other schedule and keep clear
+  of the day's other SMS prompts: by the minimum gap from fixed and once times, by a minute
+  from the rest, so no prompt is lost to a coincidence of times. Protocol validation checks
+  the fit on the default waking day; a day where it still cannot fit (a participant's own
+  hours) raises `PlanningError` instead of dropping prompts.
 * `fixed` and `once` times are explicit: the waking window and blackouts do not move them.
-* `interval`: every N minutes from the window's opening, skipping blackouts.
+* `interval`: every N minutes from the window's opening, skipping blackouts, at most
+  `max_per_day`.
 * `days` limits a schedule to study days (bursts); `weekdays` to days of the week;
   `days_per_week` picks that many of each study week's days at random (seeded).
 * Groups: members share the draws of `random` schedules and `days_per_week` days. Draws use
@@ -30,78 +33,27 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from collections import defaultdict
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from eas.core.timeofday import parse_hhmm
 from eas.scheduling import segments as seg
-from eas.scheduling.localtime import local, to_utc, window_bounds
+from eas.scheduling.daytimes import parse_daytime
+from eas.scheduling.draws import stratified_draws
+from eas.scheduling.horizon import last_study_day
+from eas.scheduling.localtime import local, to_utc
 from eas.scheduling.reasons import CancelReason
-
-WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+from eas.scheduling.subjects import Group, PlannedSlot, Subject
+from eas.scheduling.windows import (
+    WEEKDAY_NAMES,
+    available_segments,
+    block_segments,
+    window_bounds_of,
+)
 
 
 class PlanningError(ValueError):
     """The inputs cannot be planned as the protocol asks (never a silent drop)."""
-
-
-@dataclass(frozen=True)
-class Subject:
-    """What the planner needs to know about one participant."""
-
-    timezone: str
-    start_date: date
-    wake: time
-    sleep: time
-    channel: str
-    seed: int
-    weekend_wake: time | None = None
-    weekend_sleep: time | None = None
-    #: Nothing is planned before this instant (enrolment time, or "now" when re-planning).
-    not_before: datetime | None = None
-    #: (start, end) UTC; an open-ended pause has end None.
-    pauses: tuple[tuple[datetime, datetime | None], ...] = ()
-
-    def waking_window(self, day: date) -> tuple[time, time]:
-        if day.weekday() >= 5 and self.weekend_wake and self.weekend_sleep:
-            return self.weekend_wake, self.weekend_sleep
-        return self.wake, self.sleep
-
-
-@dataclass(frozen=True)
-class Group:
-    """Members planned together: shared random draws under the group's seed."""
-
-    seed: int
-    members: tuple[Subject, ...]
-
-
-@dataclass(slots=True)
-class PlannedSlot:
-    schedule_id: str
-    questionnaire_id: str
-    #: Stable key of the slot within the schedule ("2026-03-08#2", "2026-03-08@21:30", "once").
-    occurrence: str
-    channel: str
-    study_day: int
-    local_date: date
-    due_at: datetime
-    window_start_at: datetime
-    window_end_at: datetime
-    expires_at: datetime
-    reminders_at: tuple[datetime, ...] = field(default=())
-    #: Set when the slot is planned but must not be sent ("paused", "overlap").
-    cancel_reason: str | None = None
-
-
-def random_fits(per_day: int, gap_minutes: int, available_minutes: int) -> bool:
-    """Whether `per_day` draws at least `gap_minutes` apart fit: the protocol rule (per_day x gap
-    within the window), and at least a minute per block once the gaps are set aside."""
-    return (
-        per_day * gap_minutes <= available_minutes
-        and available_minutes - (per_day - 1) * gap_minutes >= per_day
-    )
 
 
 def derive_seed(*parts: object) -> int:
@@ -110,48 +62,8 @@ def derive_seed(*parts: object) -> int:
     return int.from_bytes(digest[:8], "big") >> 1
 
 
-def _blackout_holes(schedule: dict[str, Any], day: date, zone: str) -> list[seg.Segment]:
-    holes = []
-    # Windows and blackouts may both cross midnight: one that began the evening before can
-    # cover this morning, one that begins tonight can cover the window's end.
-    for date_ in (day - timedelta(days=1), day, day + timedelta(days=1)):
-        weekday = WEEKDAY_NAMES[date_.weekday()]
-        for blackout in schedule.get("blackouts", []):
-            if weekday in blackout.get("weekdays", WEEKDAY_NAMES):
-                holes.append(
-                    window_bounds(
-                        date_,
-                        parse_hhmm(blackout["start"]),
-                        parse_hhmm(blackout["end"]),
-                        zone,
-                    )
-                )
-    return holes
-
-
-def _window_times(schedule: dict[str, Any], subject: Subject, day: date) -> tuple[time, time]:
-    if "window" in schedule:
-        window = schedule["window"]
-        return parse_hhmm(window["start"]), parse_hhmm(window["end"])
-    return subject.waking_window(day)
-
-
-def _window_bounds(schedule: dict[str, Any], subject: Subject, day: date) -> seg.Segment:
-    """UTC bounds of the day's window; one that crosses midnight ends no later than the next
-    day's window opens (validation refuses such windows; this keeps days apart regardless)."""
-    start, end = _window_times(schedule, subject, day)
-    opens, closes = window_bounds(day, start, end, subject.timezone)
-    if end <= start:
-        following = day + timedelta(days=1)
-        next_start, _ = _window_times(schedule, subject, following)
-        closes = min(closes, to_utc(following, next_start, subject.timezone))
-    return opens, closes
-
-
-def available_segments(schedule: dict[str, Any], subject: Subject, day: date) -> list[seg.Segment]:
-    """The subject's time for this schedule on local date `day`, in UTC segments."""
-    window = _window_bounds(schedule, subject, day)
-    return seg.subtract([window], _blackout_holes(schedule, day, subject.timezone))
+def _without(segments: list[seg.Segment], holes: list[seg.Segment]) -> list[seg.Segment]:
+    return seg.subtract(segments, holes) if holes else segments
 
 
 def _spans_clock_change(segments: list[seg.Segment], zone_name: str) -> bool:
@@ -160,12 +72,28 @@ def _spans_clock_change(segments: list[seg.Segment], zone_name: str) -> bool:
 
 
 class _Planner:
-    def __init__(self, definition: dict[str, Any], subject: Subject, group: Group | None) -> None:
+    def __init__(
+        self,
+        definition: dict[str, Any],
+        subject: Subject,
+        group: Group | None,
+        days: tuple[int, int] | None = None,
+    ) -> None:
         self.definition = definition
         self.study = definition["study"]
+        self.end = last_study_day(definition)
+        if days is None and self.end is None:
+            raise PlanningError("an open-ended study is planned up to a horizon: give days")
+        self.first_day, self.last_day = days or (1, self.end)
         self.subject = subject
         self.group = group
         self.draw_seed = group.seed if group else subject.seed
+        #: This subject's schedules: those of every arm, and of their own.
+        self.schedules = [
+            schedule
+            for schedule in definition["schedules"]
+            if "arms" not in schedule or subject.arm in schedule["arms"]
+        ]
         #: Per schedule: its channel for this subject and its expiry delay.
         self.constants = {
             schedule["id"]: (
@@ -175,24 +103,37 @@ class _Planner:
             for schedule in definition["schedules"]
         }
 
+    def member_days(self, member: Subject) -> tuple[int, int]:
+        """This plan's days as another group member's study days (their start may differ)."""
+        shift = (self.subject.start_date - member.start_date).days
+        return max(1, self.first_day + shift), max(1, self.last_day + shift)
+
     def study_date(self, study_day: int) -> date:
         return self.subject.start_date + timedelta(days=study_day - 1)
 
     def active_days(self, schedule: dict[str, Any]) -> list[int]:
-        duration = self.study["duration_days"]
-        days = [d for d in schedule.get("days", range(1, duration + 1)) if d <= duration]
+        """The study days the schedule runs on within the days planned now. Days of the week
+        are drawn (`days_per_week`) from the whole week, as a complete plan would, so a plan
+        that stops at a horizon and is extended later draws the same days."""
+        first, last = self.first_day, self.last_day
+        # Whole weeks past the horizon, but never past the study's end.
+        end = (last + 6) // 7 * 7 if self.end is None else min(self.end, (last + 6) // 7 * 7)
+        days = [d for d in schedule.get("days", range(1, end + 1)) if d <= end]
         if "weekdays" in schedule:
             days = [
                 d
                 for d in days
                 if WEEKDAY_NAMES[self.study_date(d).weekday()] in schedule["weekdays"]
             ]
-        if "days_per_week" not in schedule:
-            return days
+        if "days_per_week" in schedule:
+            days = self.week_days(schedule, days, end)
+        return [d for d in days if first <= d <= last]
+
+    def week_days(self, schedule: dict[str, Any], days: list[int], end: int) -> list[int]:
         if self.group is not None:
             return self.group_days(schedule, days)
         chosen = []
-        for week in range((duration + 6) // 7):
+        for week in range((end + 6) // 7):
             candidates = [d for d in days if week * 7 < d <= week * 7 + 7]
             rng = random.Random(derive_seed(self.draw_seed, schedule["id"], "week", week))
             count = min(schedule["days_per_week"], len(candidates))
@@ -214,12 +155,30 @@ class _Planner:
         return [d for d in days if self.study_date(d) in chosen]
 
     def plan(self, with_reminders: bool) -> list[PlannedSlot]:
-        slots: list[PlannedSlot] = []
-        for schedule in self.definition["schedules"]:
-            if schedule["type"] == "event":
+        slots = self.explicit_slots()
+        # Random draws come last and keep clear of the SMS prompts already planned that day (a
+        # fixed diary, an earlier random schedule's draws): no prompt is lost to a coincidence.
+        taken = self.taken_times(slots)
+        if self.group is not None:
+            for member in self.group.members:
+                if member is not self.subject:
+                    taken_by_member = self.taken_times(
+                        _Planner(
+                            self.definition, member, None, self.member_days(member)
+                        ).explicit_slots()
+                    )
+                    for day, moments in taken_by_member.items():
+                        taken[day].extend(moments)
+        for schedule in self.schedules:
+            if schedule["type"] != "random":
                 continue
+            by_sms = self.draws_by_sms(schedule)
             for study_day in self.active_days(schedule):
-                slots.extend(self.slots_for_day(schedule, study_day))
+                drawn = self.random_slots(schedule, study_day, self.study_date(study_day), taken)
+                slots.extend(drawn)
+                if by_sms:
+                    for slot in drawn:
+                        taken[slot.local_date].append((slot.due_at, False))
         slots.sort(key=lambda s: (s.due_at, s.schedule_id))
         # The slots are this planner's own objects until returned, so they are adjusted in place.
         if self.subject.pauses:
@@ -233,28 +192,65 @@ class _Planner:
             self.add_reminders(slots)
         return slots
 
+    def explicit_slots(self) -> list[PlannedSlot]:
+        """The prompts of fixed, once and interval schedules: no draws."""
+        slots: list[PlannedSlot] = []
+        for schedule in self.schedules:
+            if schedule["type"] in ("event", "random"):
+                continue
+            for study_day in self.active_days(schedule):
+                slots.extend(self.slots_for_day(schedule, study_day))
+        return slots
+
+    def draws_by_sms(self, schedule: dict[str, Any]) -> bool:
+        """Whether a random schedule's draws go out by SMS (for a group: to any member)."""
+        if schedule.get("channel"):
+            return schedule["channel"] == "sms"
+        members = self.group.members if self.group else (self.subject,)
+        return any(member.channel == "sms" for member in members)
+
+    def taken_times(self, slots: list[PlannedSlot]) -> dict[date, list[tuple[datetime, bool]]]:
+        """SMS prompts by local date, each with whether random draws keep their whole minimum
+        gap from it (fixed and once times) or only avoid its instant (interval steps, other
+        draws: keeping a gap from those could leave no time at all)."""
+        kinds = {schedule["id"]: schedule["type"] for schedule in self.definition["schedules"]}
+        taken: dict[date, list[tuple[datetime, bool]]] = defaultdict(list)
+        for slot in slots:
+            if slot.channel == "sms" and slot.cancel_reason is None:
+                keeps_gap = kinds[slot.schedule_id] in ("fixed", "once")
+                taken[slot.local_date].append((slot.due_at, keeps_gap))
+        return taken
+
     def slots_for_day(self, schedule: dict[str, Any], study_day: int) -> list[PlannedSlot]:
         day = self.study_date(study_day)
         kind = schedule["type"]
         if kind == "fixed":
             slots, seen = [], set()
+            wake, sleep = self.subject.waking_window(day)
             for text in schedule["times"]:
-                due = to_utc(day, parse_hhmm(text), self.subject.timezone)
+                daytime = parse_daytime(text)
+                moment = daytime.on(day, wake, sleep)
+                due = to_utc(moment.date(), moment.time(), self.subject.timezone)
                 slot = self.slot(schedule, study_day, day, f"{day.isoformat()}@{text}", due)
-                if due in seen:  # 02:30 shifted onto 03:30 on the spring-forward day
-                    slot.cancel_reason = CancelReason.clock_change.value
+                if due in seen:
+                    # 02:30 shifted onto 03:30 on the spring-forward day, or a time relative
+                    # to waking that this participant's hours put on a clock time's instant.
+                    slot.cancel_reason = (
+                        CancelReason.overlap.value
+                        if daytime.relative
+                        else CancelReason.clock_change.value
+                    )
                 seen.add(due)
                 slots.append(slot)
             return slots
         if kind == "once":
             if study_day != schedule["day"]:
                 return []
-            due = to_utc(day, parse_hhmm(schedule["time"]), self.subject.timezone)
+            moment = parse_daytime(schedule["time"]).on(day, *self.subject.waking_window(day))
+            due = to_utc(moment.date(), moment.time(), self.subject.timezone)
             return [self.slot(schedule, study_day, day, "once", due)]
         if kind == "interval":
             return self.interval_slots(schedule, study_day, day)
-        if kind == "random":
-            return self.random_slots(schedule, study_day, day)
         raise PlanningError(f"unknown schedule type {kind!r}")
 
     def slot(
@@ -285,10 +281,11 @@ class _Planner:
         if not segments:
             return []
         step = timedelta(minutes=schedule["every_minutes"])
+        cap = schedule.get("max_per_day")
         # The grid starts at the window's opening, even when a blackout covers it.
-        opening = _window_bounds(schedule, self.subject, day)[0]
+        opening = window_bounds_of(schedule, self.subject, day)[0]
         moment, end, number, slots = opening, segments[-1][1], 0, []
-        while moment < end:
+        while moment < end and (cap is None or number < cap):
             if seg.contains(segments, moment):
                 number += 1
                 slots.append(
@@ -297,47 +294,64 @@ class _Planner:
             moment += step
         return slots
 
-    def random_segments(self, schedule, day) -> list[seg.Segment]:
+    def random_segments(self, schedule, day, member_segments) -> list[seg.Segment]:
         if self.group is None:
-            return available_segments(schedule, self.subject, day)
-        shared = available_segments(schedule, self.group.members[0], day)
+            return member_segments(self.subject)
+        shared = member_segments(self.group.members[0])
         for member in self.group.members[1:]:
-            shared = seg.intersect(shared, available_segments(schedule, member, day))
+            shared = seg.intersect(shared, member_segments(member))
         return shared
 
-    def random_slots(self, schedule, study_day, day) -> list[PlannedSlot]:
-        segments = self.random_segments(schedule, day)
-        timeline = seg.Timeline(segments)
-        total = timeline.total
-        count, gap = schedule["per_day"], schedule["min_gap_minutes"]
-        if not random_fits(count, gap, total):
+    def random_slots(self, schedule, study_day, day, taken) -> list[PlannedSlot]:
+        """Draws of a random schedule: one stratified sequence over its window, or over each
+        explicit block in turn; the beeps are numbered across the blocks."""
+        holes = []
+        if taken.get(day) and self.draws_by_sms(schedule):
+            # Clear of fixed SMS prompts by the gap, of others by a minute (never one instant).
+            gap = max(timedelta(minutes=schedule["min_gap_minutes"]), seg.MINUTE)
+            for moment, keeps_gap in taken[day]:
+                width = gap if keeps_gap else seg.MINUTE
+                holes.append((moment - width + seg.MINUTE, moment + width))
+        prefix = day.isoformat()
+        rng = random.Random(derive_seed(self.draw_seed, schedule["id"], prefix))
+        if "blocks" not in schedule:
+            segments = self.random_segments(
+                schedule, day, lambda who: available_segments(schedule, who, day)
+            )
+            parts = [(schedule["per_day"], _without(segments, holes), "", segments)]
+        else:
+            by_member = {}
+            for who in self.group.members if self.group else (self.subject,):
+                by_member[id(who)] = block_segments(schedule, who, day)
+            parts = []
+            for index, block in enumerate(schedule["blocks"]):
+                segments = self.random_segments(
+                    schedule, day, lambda who, index=index: by_member[id(who)][index][1]
+                )
+                where = f" block {index + 1} ({block['start']}-{block['end']})"
+                parts.append((block["prompts"], _without(segments, holes), where, segments))
+        slots: list[PlannedSlot] = []
+        for count, segments, where, unholed in parts:
+            if segments != unholed:
+                where += " (kept clear of the day's other SMS prompts)"
+            for due, block in self.draw(schedule, day, count, segments, where, rng):
+                number = len(slots) + 1
+                slots.append(self.slot(schedule, study_day, day, f"{prefix}#{number}", due, block))
+        return slots
+
+    def draw(self, schedule, day, count, segments, where, rng):
+        drawn = stratified_draws(rng, segments, count, schedule["min_gap_minutes"])
+        if drawn is None:
             whose = "the group's shared waking time" if self.group else "the waking window"
             clock_change = ""
             if segments and _spans_clock_change(segments, self.subject.timezone):
                 clock_change = "; the clocks change during it"
             raise PlanningError(
-                f"schedule '{schedule['id']}' on {day.isoformat()}: {count} prompts "
-                f"{gap} minutes apart do not fit {whose} ({total} minutes available"
-                f"{clock_change})"
+                f"schedule '{schedule['id']}'{where} on {day.isoformat()}: {count} prompts "
+                f"{schedule['min_gap_minutes']} minutes apart do not fit {whose} "
+                f"({seg.available_minutes(segments)} minutes available{clock_change})"
             )
-        prefix = day.isoformat()
-        rng = random.Random(derive_seed(self.draw_seed, schedule["id"], prefix))
-        # The gaps are set aside, the rest is cut into equal blocks with one uniform draw each,
-        # and the gaps are put back: every draw is uniform within its own block, and
-        # consecutive draws are at least `gap` apart.
-        free = total - (count - 1) * gap
-        bounds = [index * free // count for index in range(count + 1)]
-        slots = []
-        for index in range(count):
-            low, high = bounds[index] + index * gap, bounds[index + 1] - 1 + index * gap
-            offset = rng.randint(low, high)
-            block = (timeline.at(low), timeline.at(high) + seg.MINUTE)
-            slots.append(
-                self.slot(
-                    schedule, study_day, day, f"{prefix}#{index + 1}", timeline.at(offset), block
-                )
-            )
-        return slots
+        return drawn
 
     def apply_pauses(self, slot: PlannedSlot) -> None:
         for start, end in self.subject.pauses:
@@ -382,10 +396,12 @@ def plan_prompts(
     group: Group | None = None,
     *,
     with_reminders: bool = True,
+    days: tuple[int, int] | None = None,
 ) -> list[PlannedSlot]:
-    """Every prompt of the study for `subject`, sorted by due time.
+    """Every prompt of the study for `subject` (or of study days `days`, first and last, as
+    `eas.scheduling.horizon` plans long studies), sorted by due time.
 
     Reminder times follow from each prompt and its schedule; callers that store prompts (the
     dispatcher derives reminders itself) skip computing them.
     """
-    return _Planner(definition, subject, group).plan(with_reminders)
+    return _Planner(definition, subject, group, days).plan(with_reminders)

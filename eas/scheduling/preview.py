@@ -14,14 +14,18 @@ from typing import Any
 from eas.delivery.segments import count_segments
 from eas.protocols.sms_format import conversation_texts
 from eas.scheduling import segments as seg
+from eas.scheduling.horizon import last_study_day
 from eas.scheduling.localtime import local, local_date_of
-from eas.scheduling.planner import PlannedSlot, Subject, available_segments, plan_prompts
+from eas.scheduling.planner import PlannedSlot, Subject, plan_prompts
+from eas.scheduling.windows import available_segments
 
 #: Twilio's list price for one US SMS segment (2025), in USD; override with --price.
 DEFAULT_PRICE_PER_SEGMENT = 0.0083
 #: Reading and answering one EMA item takes a few seconds (Williams et al. 2021: ~10 items a
 #: prompt in 1-2 minutes).
 DEFAULT_SECONDS_PER_ITEM = 8
+#: How much of an open-ended (until withdrawn) study a preview shows.
+OPEN_ENDED_PREVIEW_DAYS = 28
 _WEB_LINK_MESSAGE = "Your diary is ready: https://eas.example/p/AbCdEfGh1234 (open until 23:59)"
 
 
@@ -146,9 +150,13 @@ class Preview:
         return sum(day.segments for day in self.days)
 
     def summary(self) -> dict[str, Any]:
-        count = len(self.days) or 1
+        """Burden per *active* day (a day with prompts): a burst design is not averaged over
+        the empty weeks between its bursts."""
+        active = sum(1 for day in self.days if day.prompts)
+        count = active or 1
         return {
             "days": len(self.days),
+            "active_days": active,
             "prompts": len(self.rows),
             "prompts_per_day": round(len(self.rows) / count, 2),
             "items_per_day": round(sum(d.items for d in self.days) / count, 1),
@@ -183,6 +191,7 @@ def build_preview(
     weekend_sleep: time | None = None,
     channel: str | None = None,
     seed: int = 1,
+    arm: str | None = None,
     price_per_segment: float = DEFAULT_PRICE_PER_SEGMENT,
     seconds_per_item: float = DEFAULT_SECONDS_PER_ITEM,
 ) -> Preview:
@@ -195,12 +204,14 @@ def build_preview(
         seed=seed,
         weekend_wake=weekend_wake,
         weekend_sleep=weekend_sleep,
+        arm=arm,
     )
     costs = _questionnaire_costs(definition)
     link_segments = count_segments(_WEB_LINK_MESSAGE).segments
     rows = []
     per_day: dict[int, list[PreviewRow]] = defaultdict(list)
-    for slot in plan_prompts(definition, subject):
+    duration = last_study_day(definition) or OPEN_ENDED_PREVIEW_DAYS
+    for slot in plan_prompts(definition, subject, days=(1, duration)):
         if slot.cancel_reason is not None:
             continue  # planned but never sent (an overlap, a clock change): no burden, no cost
         items, sms_segments = costs[slot.questionnaire_id]
@@ -218,7 +229,7 @@ def build_preview(
         )
         rows.append(row)
         per_day[slot.study_day].append(row)
-    duration = definition["study"]["duration_days"]
+    duration = last_study_day(definition) or OPEN_ENDED_PREVIEW_DAYS
     days = []
     for study_day in range(1, duration + 1):
         day_rows = per_day.get(study_day, [])

@@ -1,12 +1,13 @@
 """What a synthetic participant knows of their prompts: what the texts on their phone say, read
 with the study's information in hand (its questionnaires' texts, how long a check-in stays
 open), and what they did themselves. Never the server's records: a person answers what they
-were asked, and knows only what they were told.
+were asked, and knows only what they were told (but see `presenting`).
 
 A check-in is known from the text that brought it: an SMS questionnaire's opening text (intro
-and first question: a prompt, or the answer to a report's keyword) or a link to a web one. Its
-reminders ("Reminder: ..." and the texts of the protocol's own) are about the latest one; the
-replies to the participant's texts ask the next question, ask again ("Sorry, ..."), or end it.
+and first question, any a shuffled list may put first: a prompt, or the answer to a report's
+keyword) or a link to a web one. Its reminders ("Reminder: ..." and the texts of the protocol's
+own) are about the latest one; the replies to the participant's texts ask the next question,
+ask again ("Sorry, ..."), or end it.
 """
 
 from __future__ import annotations
@@ -69,6 +70,9 @@ class CheckIn:
     reasked: bool = False
     #: The answers they gave, as branching sees them.
     values: dict[str, Any] = field(default_factory=dict)
+    #: SMS: the questionnaire as its texts ask it, where that is not the protocol's own (its
+    #: items in the prompt's order: `presenting.learn_prompt`).
+    shown: dict[str, Any] | None = None
 
     @property
     def questionnaire(self) -> str | None:
@@ -100,7 +104,9 @@ class Texts:
     def __init__(self, definition: dict[str, Any]) -> None:
         questionnaires = definition["questionnaires"]
         self.questionnaires = {q["id"]: q for q in questionnaires}
-        self.openings = {opening_text(q): q["id"] for q in reversed(questionnaires)}
+        self.openings = {
+            text: q["id"] for q in reversed(questionnaires) for text in _opening_texts(q)
+        }
         self.titles = {_title(q): q["id"] for q in reversed(questionnaires)}
         self.expiry: dict[tuple[str, bool], timedelta] = {}
         for schedule in reversed(definition["schedules"]):
@@ -134,6 +140,17 @@ class Texts:
                 if item["id"] == item_id:
                     return item
         return None
+
+
+def _opening_texts(questionnaire: dict[str, Any]) -> list[str]:
+    """Every text an SMS conversation of the questionnaire may open with: the intro and its
+    first item, or any item that a `shuffle` list holding the first item may put first."""
+    items = questionnaire["items"]
+    firsts = [items[0]]
+    for ids in questionnaire.get("shuffle", []):
+        if items[0]["id"] in ids:
+            firsts = [item for item in items if item["id"] in ids]
+    return [opening_text({**questionnaire, "items": [first, *items[1:]]}) for first in firsts]
 
 
 def _title(questionnaire: dict[str, Any]) -> str:

@@ -59,9 +59,26 @@ HISTORY_PARTICIPANTS = 8
     type=click.IntRange(1, 30),
     help="With --into: how many days before today the synthetic participants started.",
 )
+@click.option(
+    "--group-size",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 10),
+    help="Pilot a dyadic or family design: consecutive participants form groups of this size "
+    "(2: couples), who share their random prompt times.",
+)
 @with_appcontext
 def simulate_command(
-    protocol, participants, days, seed, out, start, timezones, study_slug, history_days
+    protocol,
+    participants,
+    days,
+    seed,
+    out,
+    start,
+    timezones,
+    study_slug,
+    history_days,
+    group_size,
 ) -> None:
     """Pilot a protocol in virtual time with synthetic participants, through the real planner,
     dispatcher, SMS conversation and web pages; writes the export package and a pilot report
@@ -77,10 +94,12 @@ def simulate_command(
         return
     if protocol is None or out is None:
         raise click.UsageError("a pilot needs a PROTOCOL and --out (or use --into STUDY)")
-    _pilot(protocol, participants or PILOT_PARTICIPANTS, days, seed, out, start, timezones)
+    _pilot(
+        protocol, participants or PILOT_PARTICIPANTS, days, seed, out, start, timezones, group_size
+    )
 
 
-def _pilot(protocol, participants, days, seed, out, start, timezones) -> None:
+def _pilot(protocol, participants, days, seed, out, start, timezones, group_size=1) -> None:
     from eas.simulation.report import build_report, write_report
 
     zones = [zone.strip() for zone in timezones.split(",") if zone.strip()]
@@ -95,7 +114,7 @@ def _pilot(protocol, participants, days, seed, out, start, timezones) -> None:
     try:
         result = run_simulation(
             protocol, out, participants=participants, days=days, seed=seed,
-            start=first_day, zones=zones, progress=progress,
+            start=first_day, zones=zones, progress=progress, group_size=group_size,
         )  # fmt: skip
     except ProtocolInvalid as invalid:
         raise click.ClickException(str(invalid)) from None

@@ -13,6 +13,7 @@ import itertools
 import math
 import random
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from eas.protocols.expressions import parse
@@ -50,6 +51,8 @@ class Person:
     reports_per_day: float
     stop_day: int | None = None
     withdraw_day: int | None = None
+    #: Partners (`--group-size`) share a group: the planner gives them the same random times.
+    group: str | None = None
     rng: random.Random = field(default_factory=random.Random, repr=False)
     intercepts: dict[str, float] = field(default_factory=dict, repr=False)
 
@@ -73,11 +76,14 @@ def make_cohort(
     *,
     label_prefix: str = "S",
     phone_prefix: str = "+1202555",
+    group_size: int = 1,
 ) -> list[Person]:
     """`count` people labelled S001, S002... (`label_prefix`), with the fictional numbers
-    +1 202 555 0001... (`phone_prefix`), spread over `zones` in turn."""
+    +1 202 555 0001... (`phone_prefix`), spread over `zones` in turn; with `group_size` 2 or
+    more, consecutive people form groups (couples, families) living in one zone."""
     people = []
     for number in range(1, count + 1):
+        group_number = (number - 1) // group_size
         label = f"{label_prefix}{number:03d}"
         rng = random.Random(derive_seed(seed, "person", label))
         wake_hour = rng.choice([7, 8, 8, 9, 9, 10])
@@ -86,7 +92,7 @@ def make_cohort(
             Person(
                 label=label,
                 phone=f"{phone_prefix}{number:04d}",
-                timezone=zones[(number - 1) % len(zones)],
+                timezone=zones[group_number % len(zones)],
                 wake=f"{wake_hour:02d}:{rng.choice([0, 30]):02d}",
                 sleep=f"{sleep_hour:02d}:{rng.choice([0, 30]):02d}",
                 compliance=min(0.99, max(0.3, rng.betavariate(8, 1.8))),
@@ -96,6 +102,7 @@ def make_cohort(
                 compact=rng.random() < 0.6,
                 reports_per_day=rng.choice([0, 0, 0.2, 0.5, 1.0]),
                 rng=rng,
+                group=f"G{group_number + 1:03d}" if group_size > 1 else None,
             )
         )
     chooser = random.Random(derive_seed(seed, "cohort"))
@@ -119,6 +126,24 @@ def expected_texts(people: list[Person], definition: dict[str, Any]) -> list[int
     return [1 if compact and p.compact else ITEM_BY_ITEM_WEIGHT for p in people]
 
 
+def enrolment_csv(people: list[Person], start: date, definition: dict[str, Any]) -> str:
+    """The participants CSV a coordinator would upload for `people`: with their groups, and
+    their arms when the protocol has the CSV give them (in turn)."""
+    arms = definition["study"].get("arms")
+    by_csv = arms["names"] if arms and arms["assign"] == "csv" else None
+    header = "label,phone,timezone,wake,sleep,start_date,group" + (",arm" if by_csv else "")
+    rows = []
+    units: dict[str, int] = {}  # a group is randomised as one: its members share an arm
+    for p in people:
+        row = f"{p.label},{p.phone},{p.timezone},{p.wake},{p.sleep},{start.isoformat()}"
+        row += f",{p.group or ''}"
+        if by_csv:
+            unit = units.setdefault(p.group or p.label, len(units))
+            row += f",{by_csv[unit % len(by_csv)]}"
+        rows.append(row)
+    return "\n".join([header, *rows]) + "\n"
+
+
 def split_cohort(people: list[Person], size: int, definition: dict[str, Any]) -> list[list[Person]]:
     """`people` in ceil(len / `size`) runs of consecutive people, cut where each run has about
     the same `expected_texts`. Runs are simulated side by side, so the longest sets the pace;
@@ -133,7 +158,16 @@ def split_cohort(people: list[Person], size: int, definition: dict[str, Any]) ->
         # exactly); every run keeps at least one person.
         share = running[-1] * number
         cut = bisect.bisect_left(running, share, key=lambda total: total * count) + 1
-        cuts.append(min(max(cut, cuts[-1] + 1), len(people) - (count - number)))
+        cut = min(max(cut, cuts[-1] + 1), len(people) - (count - number))
+        # Partners are planned together: a group is never cut across runs.
+        while (
+            0 < cut < len(people)
+            and people[cut].group
+            and (people[cut].group == people[cut - 1].group)
+        ):
+            cut += 1
+        if cut < len(people):
+            cuts.append(cut)
     cuts.append(len(people))
     return [people[first:last] for first, last in itertools.pairwise(cuts)]
 

@@ -7,14 +7,17 @@ minute), or a participant acting (a text, a page of a web questionnaire). Partic
 through the same doors as people: texts through the phone simulator's reply endpoint (the code
 Twilio's webhook reaches), web prompts through their links, page by page, with the CSRF token
 of the page they were shown. And they know what people know: what their phone received and what
-they did themselves (`checkins`), never what the server holds.
+they did themselves (`checkins`), never what the server holds. One exception: where a
+questionnaire's branching depends on the prompt's place in the day (its beep, `show_if: last_beep`),
+a person knows it as the server counts it (`responses.context`): a real participant cannot
+always tell (a cancelled prompt counts), but what they are asked follows it; and where it
+shuffles items, they know the order their texts follow (`presenting`).
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -36,7 +39,17 @@ from eas.scheduling.models import PlannedPrompt, PromptStatus
 from eas.simulation import checkins
 from eas.simulation.browsing import WebPages
 from eas.simulation.checkins import CheckIn, Phone, Prompted, Texts
-from eas.simulation.cohort import Given, Person, answer, malformed, plan_compact
+from eas.simulation.cohort import (
+    Given,
+    Person,
+    answer,
+    enrolment_csv,
+    malformed,
+    plan_compact,
+)
+from eas.simulation.presenting import learn_prompt
+from eas.simulation.reporting import report_moments, report_schedules
+from eas.simulation.truth import Truth
 from eas.sms.phone import text_from_phone
 from eas.studies.operations import publish_protocol
 
@@ -63,32 +76,6 @@ _RECEIVED = (
     .where(_PHONES.c.id > sa.bindparam("seen"))
     .order_by(_PHONES.c.id)
 )
-
-
-@dataclass
-class Truth:
-    """What the synthetic participants did, to check the export against: prompts named as
-    their participants know them (`checkins.Prompted`: in the export, the prompt of that
-    participant and questionnaire sent then)."""
-
-    #: (label, questionnaire, when the prompt arrived, item id) -> the answer given.
-    answers: dict[tuple[str, str | None, datetime, str], Any] = field(default_factory=dict)
-    ignored_prompts: set[Prompted] = field(default_factory=set)
-    opted_out: list[str] = field(default_factory=list)
-    withdrawn: list[str] = field(default_factory=list)
-    malformed_replies: int = 0
-    texts_sent: int = 0
-    reports_started: int = 0
-
-    def absorb(self, other: Truth) -> None:
-        """Add what another shard's people did."""
-        self.answers.update(other.answers)
-        self.ignored_prompts |= other.ignored_prompts
-        self.opted_out += other.opted_out
-        self.withdrawn += other.withdrawn
-        self.malformed_replies += other.malformed_replies
-        self.texts_sent += other.texts_sent
-        self.reports_started += other.reports_started
 
 
 class Simulation(WebPages):
@@ -135,11 +122,7 @@ class Simulation(WebPages):
         from eas.participants.operations import import_participants
 
         study = publish_protocol(self.protocol, actor="simulation").study
-        rows = "".join(
-            f"{p.label},{p.phone},{p.timezone},{p.wake},{p.sleep},{self.start.isoformat()}\n"
-            for p in self.people
-        )
-        csv = "label,phone,timezone,wake,sleep,start_date\n" + rows
+        csv = enrolment_csv(self.people, self.start, self.definition)
         parsed = parse_participants_csv(csv, study.current_version.definition, "US")
         import_participants(study, parsed, actor="simulation")
         db.session.commit()
@@ -150,6 +133,8 @@ class Simulation(WebPages):
             ).all()
         )
         self.by_id = {self.ids[person.label]: person for person in self.people}
+        #: The report each person can start (of their arm), if the protocol has one.
+        self.report_schedules = report_schedules(self.definition, study.id)
         for person in self.people:
             self._plan_days(person)
 
@@ -161,9 +146,20 @@ class Simulation(WebPages):
             opens = to_utc(day, time(wake_h, wake_m), person.timezone)
             closes = to_utc(day, time(sleep_h, sleep_m), person.timezone)
             span = (closes - opens).total_seconds()
-            for _ in range(self._poisson(person, person.reports_per_day)):
-                moment = opens + timedelta(seconds=person.rng.uniform(0, span))
-                self._at(moment, self._report, person)
+            reports = self._poisson(person, person.reports_per_day)
+            schedule = self.report_schedules.get(person.label)
+            if schedule is not None and reports:
+                for moment in report_moments(
+                    schedule,
+                    self.definition,
+                    day=day,
+                    start=self.start,
+                    zone=person.timezone,
+                    waking=(time(wake_h, wake_m), time(sleep_h, sleep_m)),
+                    count=reports,
+                    rng=person.rng,
+                ):
+                    self._at(moment, self._report, person)
             if person.stop_day == study_day:
                 self._at(opens + timedelta(seconds=person.rng.uniform(0, span)), self._stop, person)
             if person.withdraw_day == study_day:
@@ -286,6 +282,10 @@ class Simulation(WebPages):
             self._study_day(person, now),
             self.texts.expires(questionnaire, now, report=report),
         )
+        # Its place in the day and item order, as the server has them (see the docstring).
+        learn_prompt(
+            phone.sms, self.questionnaires[questionnaire], self.ids[person.label], self.definition
+        )
         if report:
             self.decided[phone.sms] = True  # they asked for it
 
@@ -319,11 +319,12 @@ class Simulation(WebPages):
 
     def _reply(self, person: Person, check_in: CheckIn) -> None:
         """The person answers the question on their phone, if the check-in is still the latest
-        and open."""
+        and open, and they have not left (STOP) meanwhile."""
         now = self.clock.now()
-        if self.phones[person.label].sms is not check_in or not check_in.is_open(now):
+        phone = self.phones[person.label]
+        if phone.left or phone.sms is not check_in or not check_in.is_open(now):
             return
-        questionnaire = self.questionnaires[check_in.questionnaire]
+        questionnaire = check_in.shown or self.questionnaires[check_in.questionnaire]
         items = questionnaire["items"]
         position, values = check_in.asking, check_in.values
         self.plan_changed |= not check_in.started
@@ -367,7 +368,7 @@ class Simulation(WebPages):
         phone = self.phones[person.label]
         if phone.left:
             return
-        schedule = next((s for s in self.definition["schedules"] if s["type"] == "event"), None)
+        schedule = self.report_schedules.get(person.label)
         if schedule is None:
             return
         if phone.sms is not None and phone.sms.is_open(self.clock.now()):

@@ -42,9 +42,14 @@ def participant_tables() -> list[sa.Table]:
     return tables
 
 
+def _numbered(tables: list[sa.Table]) -> list[sa.Table]:
+    """Tables with ids of their own (not those keyed by their participant, `plan_horizons`)."""
+    return [table for table in tables if "id" in table.c]
+
+
 def participant_ids(after: int) -> dict[str, int]:
     """For `database.start_ids`: the ids of every table a copy copies start after `after`."""
-    return {table.name: after for table in participant_tables()}
+    return {table.name: after for table in _numbered(participant_tables())}
 
 
 def last_ids(database: Path) -> dict[str, int]:
@@ -56,7 +61,7 @@ def last_ids(database: Path) -> dict[str, int]:
             table.name: connection.execute(
                 f'SELECT coalesce(max(id), 0) FROM "{table.name}"'
             ).fetchone()[0]
-            for table in participant_tables()
+            for table in _numbered(participant_tables())
         }
     finally:
         connection.close()
@@ -97,7 +102,7 @@ def copy_participants(
 
 
 def _ids_are_free(connection: sqlite3.Connection, tables: list[sa.Table]) -> None:
-    for table in tables:
+    for table in _numbered(tables):
         last, first = connection.execute(
             f'SELECT (SELECT max(id) FROM main."{table.name}"),'
             f' (SELECT min(id) FROM source."{table.name}")'
@@ -127,5 +132,9 @@ def _insert(table: sa.Table, alerts: int) -> str:
     where = f" WHERE action NOT LIKE '{_STUDY_ACTIONS}'" if table.name == "audit_events" else ""
     return (
         f'INSERT INTO main."{table.name}" ({names}) '
-        f'SELECT {values} FROM source."{table.name}"{where} ORDER BY id'
+        f'SELECT {values} FROM source."{table.name}"{where} ORDER BY {_order(table)}'
     )
+
+
+def _order(table: sa.Table) -> str:
+    return ", ".join(f'"{column.name}"' for column in table.primary_key.columns)

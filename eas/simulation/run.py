@@ -29,8 +29,9 @@ from eas.safety.models import SafetyAlert
 from eas.scheduling.preview import DEFAULT_PRICE_PER_SEGMENT, DEFAULT_SECONDS_PER_ITEM
 from eas.simulation.cohort import Person, make_cohort, split_cohort
 from eas.simulation.database import save_database, simulation_app, start_ids
-from eas.simulation.engine import Simulation, Truth
+from eas.simulation.engine import Simulation
 from eas.simulation.merge import copy_participants, participant_ids
+from eas.simulation.truth import Truth
 from eas.studies.models import Study
 
 DEFAULT_START = date(2026, 3, 2)  # US clocks change on March 8: DST inside a two-week study
@@ -187,6 +188,7 @@ def run_simulation(
     zones: list[str] | None = None,
     progress=None,
     shard_size: int = SHARD_SIZE,
+    group_size: int = 1,
 ) -> SimulationResult:
     began = wallclock.perf_counter()
     zones = zones or DEFAULT_ZONES
@@ -197,7 +199,7 @@ def run_simulation(
     # --days overrides the protocol's duration; the version says so where people look.
     protocol.definition["study"]["duration_days"] = days
     protocol = replace(protocol, source_name=f"{protocol.source_name} (simulated for {days} days)")
-    people = make_cohort(seed, participants, zones, days)
+    people = make_cohort(seed, participants, zones, days, group_size=group_size)
     # Until noon UTC the day after the last study day: every zone's last day is over.
     end = datetime.combine(start + timedelta(days=days + 1), time(12), UTC)
     shards = split_cohort(people, shard_size, protocol.definition)
@@ -232,6 +234,7 @@ def run_simulation(
         "seed": seed,
         "start": start.isoformat(),
         "timezones": zones,
+        "group_size": group_size,
         "price_per_segment": DEFAULT_PRICE_PER_SEGMENT,
         "seconds_per_item": DEFAULT_SECONDS_PER_ITEM,
         "opted_out": len(truth.opted_out),

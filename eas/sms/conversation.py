@@ -12,13 +12,17 @@ questionnaire allows compact replies, "7 2 5" answers the next items in turn.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from eas.delivery.compose import prompt_text
 from eas.participants.models import Channel
 from eas.protocols.expressions import parse
+from eas.protocols.piping import SMS_VALUE_LIMIT
 from eas.protocols.sms_format import closing_text, render_item
+from eas.responses import context
 from eas.responses import operations as responses
 from eas.responses import state as response_state
 from eas.responses.models import ResponseStatus
@@ -56,7 +60,8 @@ def reply(sender: Sender, message, body: str, now: datetime) -> list[Reply]:
     if current is not None and current.is_open(now):
         message.prompt_id = current.prompt_id
         return _continue(sender, current, body, now)
-    schedule = events.event_schedule(definition, body)
+    arm = sender.participant().arm
+    schedule = events.event_schedule(definition, body, arm=arm)
     if schedule is not None:
         report, refusal = events.start_report(
             sender.participant(),
@@ -78,7 +83,7 @@ def reply(sender: Sender, message, body: str, now: datetime) -> list[Reply]:
                 return [Reply(texts.ALREADY_DONE, Kind.courtesy)]
         elif now - current.closes_at() < _LATE_REPLY_NOTICE:
             return [Reply(texts.CLOSED, Kind.courtesy)]
-    return [Reply(texts.nothing_open(definition), Kind.courtesy)]
+    return [Reply(texts.nothing_open(definition, arm), Kind.courtesy)]
 
 
 def pending_question(sender: Sender, now: datetime) -> list[Reply]:
@@ -86,18 +91,29 @@ def pending_question(sender: Sender, now: datetime) -> list[Reply]:
     current = sender.conversation
     if current is None or not current.is_open(now):
         return []
-    questionnaire = next(
-        q
-        for q in _definition(sender, current)["questionnaires"]
-        if q["id"] == current.questionnaire_id
-    )
+    questionnaire = current.questionnaire(_definition(sender, current))
     items = [item["id"] for item in questionnaire["items"]]
     response = current.response(encrypts_free_text=False)
     waiting = response.current_item_id if response is not None else items[0]
     if waiting is None:
         return []
-    item = questionnaire["items"][items.index(waiting)]
-    return [Reply(render_item(item, items.index(waiting) + 1, len(items)))]
+    return [
+        Reply(_question(questionnaire, waiting, lambda: current.answered_values(questionnaire)))
+    ]
+
+
+def _question(
+    questionnaire: dict[str, Any], item_id: str, values: Callable[[], dict[str, Any]]
+) -> str:
+    """An item as its text asks it, with what it pipes: the answers so far (`values()`, as
+    branching sees them; read only for a text that pipes) or the participant's earlier ones."""
+    items = questionnaire["items"]
+    position = next(index for index, item in enumerate(items) if item["id"] == item_id)
+    item = items[position]
+    shown = None
+    if "{" in (item.get("sms_text") or item["text"]):
+        shown = context.lookup(questionnaire, values(), limit=SMS_VALUE_LIMIT)
+    return render_item(item, position + 1, len(items), shown)
 
 
 def _definition(sender: Sender, current: PromptProgress) -> dict[str, Any]:
@@ -111,9 +127,8 @@ def _continue(sender: Sender, current: PromptProgress, body: str, now: datetime)
     """The next text of the conversation and the reply of any safety alert it set off (which
     `safety_first` sends first)."""
     definition = _definition(sender, current)
-    questionnaire = next(
-        q for q in definition["questionnaires"] if q["id"] == current.questionnaire_id
-    )
+    # As this prompt presents it: its place in the day and the earlier answers it pipes.
+    questionnaire = current.questionnaire(definition)
     seals = sender.definition["study"]["privacy"]["encrypt_free_text"]
     response = current.response(encrypts_free_text=seals)
     if response is None:
@@ -151,7 +166,6 @@ def _step(
     question, or the questionnaire's thanks)."""
     items = {item["id"]: item for item in questionnaire["items"]}
     item = items[response.current_item_id]
-    total = len(items)
     compact = _compact_outcomes(response, questionnaire, item, body)
     lead = ""
     if compact:
@@ -160,7 +174,9 @@ def _step(
             responses.advance(response, questionnaire, now)
     else:
         outcome = parse_reply(item, body)
-        question = render_item(item, list(items).index(item["id"]) + 1, total)
+        asked = functools.partial(responses.answered_values, response, questionnaire)
+        # Before recording: the question as it was asked.
+        question = _question(questionnaire, item["id"], asked)
         if isinstance(outcome, Invalid) and mentions_opt_out(body):
             # Not a wrong answer: they may want to stop. Say how; the question still waits.
             response.last_activity_at = now
@@ -175,8 +191,8 @@ def _step(
         responses.advance(response, questionnaire, now)
     if response.current_item_id is None:
         return Reply(lead + closing_text(questionnaire), Kind.courtesy)
-    position = list(items).index(response.current_item_id) + 1
-    question = render_item(items[response.current_item_id], position, total)
+    after = functools.partial(responses.answered_values, response, questionnaire)
+    question = _question(questionnaire, response.current_item_id, after)
     return Reply(lead + question, plainly=question if lead else None)
 
 

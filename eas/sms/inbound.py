@@ -181,7 +181,8 @@ def _receive(params: Mapping[str, str], now: datetime, *, understand: bool) -> I
                     "prompt_id": message.prompt_id,
                     "phone_encrypted": message.phone_encrypted,
                     "phone_hash": message.phone_hash,
-                    "body": text,
+                    # A question may show an earlier free-text answer (piping): sealed too.
+                    "body": cipher.seal(text) if _encrypts_free_text(found) else text,
                     "idempotency_key": f"reply-{message.id}-{number}",
                     "purpose": "reply",
                     "status": MessageStatus.sent,

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from eas.scheduling.events import event_schedules
+
 REASK = "Sorry, I didn't get that. {hint}"
 MOVE_ON = "OK, let's move on."
 #: To a text that asks to stop in other words than the keyword ("stop please").
@@ -30,11 +32,8 @@ def help_text(definition: dict[str, Any]) -> str:
     )
 
 
-def nothing_open(definition: dict[str, Any]) -> str:
-    keywords = [
-        schedule["keyword"].upper()
-        for schedule in definition["schedules"]
-        if schedule["type"] == "event"
-    ]
+def nothing_open(definition: dict[str, Any], arm: str | None = None) -> str:
+    """Said when nothing is open; it names the reports this participant (of `arm`) can send."""
+    keywords = [schedule["keyword"].upper() for schedule in event_schedules(definition, arm=arm)]
     event = f" Text {' or '.join(keywords)} to send a report." if keywords else ""
     return f"No check-in is open right now.{event} Text HELP for help, STOP to stop."

@@ -23,6 +23,8 @@ def create_command(path: str) -> None:
         for error in exc.errors:
             click.echo(str(error))
         raise SystemExit(1) from None
+    for warning in protocol.warnings:
+        click.echo(f"warning: {warning}", err=True)
     begin_write()
     try:
         result = publish_protocol(protocol)

@@ -205,12 +205,20 @@ def personal(token: str):
         return _link_does_not_work()
     participant = link.participant
     definition = participant.study.current_version.definition
+    active = participant.status is ParticipantStatus.active
+    now = now_utc()
+    # Each report with None (its button: one may start now) or the line saying when one can;
+    # the POST checks again, as the page may be old by then.
+    reports = [
+        (schedule, events.availability(participant, schedule, now, definition) if active else None)
+        for schedule in events.event_schedules(definition, arm=participant.arm)
+    ]
     return render_template(
         "me.html",
         study=participant.study,
-        reports=events.event_schedules(definition),
+        reports=reports,
         questionnaires={q["id"]: q for q in definition["questionnaires"]},
-        active=participant.status is ParticipantStatus.active,
+        active=active,
         notice=get_flashed_messages(category_filter=["notice"]),
     )
 
@@ -226,7 +234,8 @@ def start_report(token: str, schedule_id: str):
         abort(404)
     version = participant.study.current_version
     definition = version.definition
-    schedule = next((s for s in events.event_schedules(definition) if s["id"] == schedule_id), None)
+    offered = events.event_schedules(definition, arm=participant.arm)
+    schedule = next((s for s in offered if s["id"] == schedule_id), None)
     if schedule is None:
         abort(404)
     now = now_utc()

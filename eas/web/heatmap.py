@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from eas.core.db import db
 from eas.participants.models import Participant
 from eas.responses.compliance import due_so_far
+from eas.scheduling.horizon import last_study_day
 from eas.scheduling.models import PlannedPrompt
 
 #: A row's height and a day's width (a cell is drawn 2 px smaller), and the room for the days'
@@ -63,7 +64,10 @@ def compliance_heatmap(study, now: datetime) -> dict:
     cells: dict[str, dict[int, tuple[int, int]]] = defaultdict(dict)
     for label, day, due, completed in rows:
         cells[label][day] = (completed, due)
-    days = study.current_version.definition["study"]["duration_days"]
+    # An open-ended study shows the days that have been due so far.
+    days = last_study_day(study.current_version.definition) or max(
+        (day for row in cells.values() for day in row), default=1
+    )
     longest = max((len(label) for label in labels), default=0)
     label_width = min(_MAX_LABEL_WIDTH, max(_MIN_LABEL_WIDTH, longest * _PX_PER_CHARACTER + 8))
     rects = []

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from eas.core.clock import now_utc
 from eas.core.db import db
+from eas.participants.arms import arms_of
 from eas.participants.csv_import import CsvInvalid, RowError
 from eas.participants.lifecycle import (
     LifecycleError,
@@ -18,7 +19,7 @@ from eas.participants.lifecycle import (
     resume,
     withdraw,
 )
-from eas.participants.operations import ENROL_FIELDS, enrol_one, import_csv_text
+from eas.participants.operations import FORM_FIELDS, enrol_one, import_csv_text
 from eas.participants.state import participant_state
 from eas.protocols.fields import iana_zones
 from eas.responses.compliance import compliance_by_participant
@@ -52,13 +53,15 @@ def _list_page(
 ):
     now = now_utc()
     rows = compliance_by_participant(study, now)
+    definition = study.current_version.definition
     return render_template(
         "participants.html",
         study=study,
         can_act=role.rank >= StudyRole.coordinator.rank,
         rows=rows,
         states={row.participant.id: participant_state(row.participant, now) for row in rows},
-        defaults=study.current_version.definition["participant_defaults"],
+        defaults=definition["participant_defaults"],
+        arms=arms_of(definition),
         zones=sorted(iana_zones()),
         form=form or {},
         field_errors=field_errors or {},
@@ -79,7 +82,7 @@ def participants(slug: str):
 @login_required
 def enrol(slug: str):
     study, role = study_for(slug, StudyRole.coordinator)
-    form = {name: request.form.get(name, "").strip() for name in ENROL_FIELDS}
+    form = {name: request.form.get(name, "").strip() for name in FORM_FIELDS}
     try:
         result = enrol_one(study, form, actor=current_user().email)
     except CsvInvalid as invalid:
@@ -151,6 +154,7 @@ def participant(slug: str, label: str):
         alerts=study_alerts(
             study, AlertStatus.open, participant=person, with_text=sees_answers(role)
         ),
+        arms=arms_of(study.current_version.definition),
         thread=thread(person, before=bounded_int(request.args.get("texts_before"), MAX_ID)),
         zones=sorted(iana_zones()),
         state=participant_state(person, now),

@@ -91,12 +91,11 @@ def test_every_planned_prompt_is_a_row_and_beeps_have_no_gaps(
     from eas.scheduling.models import PlannedPrompt
 
     assert len(prompts) == db.session.query(PlannedPrompt).count()
-    by_day: dict[tuple, list[int]] = {}
+    by_day: dict[tuple, list[int]] = {}  # beeps are per questionnaire and day
     for row in prompts:
         if row["beep"]:
-            by_day.setdefault((row["participant"], row["study_day"], row["schedule"]), []).append(
-                int(row["beep"])
-            )
+            key = (row["participant"], row["study_day"], row["questionnaire"])
+            by_day.setdefault(key, []).append(int(row["beep"]))
     for beeps in by_day.values():
         assert sorted(beeps) == list(range(1, len(beeps) + 1))
     assert {"cancelled", "expired", "not_sent"} <= {row["status"] for row in prompts}
@@ -256,7 +255,8 @@ def test_reports_participants_start_do_not_count_in_compliance(
         1 for p in prompts if p["study_day"] == "1" and p["schedule"] != "after_ai" and p["beep"]
     )
     assert int(day1["planned"]) == planned_day1
-    assert "after_ai" not in {b["schedule"] for b in _read(tmp_path / "out", "compliance_beeps")}
+    beeps = _read(tmp_path / "out", "compliance_beeps")
+    assert "ai_event" not in {b["questionnaire"] for b in beeps}  # after_ai's questionnaire
 
 
 def test_since_keeps_beeps_and_indexes_as_in_the_full_export(

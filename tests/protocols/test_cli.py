@@ -44,8 +44,7 @@ def test_a_bad_file_fails_the_run_but_the_good_one_is_still_reported(runner, tmp
     result = runner.invoke(args=["protocol", "validate", str(bad), str(good)])
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
-        f"{bad}:1:72: study.duration_days: must be greater than or equal to 1 and less than or "
-        "equal to 366",
+        f"{bad}:1:72: study.duration_days: must be between 1 and 3660 (10 years)",
         f"{good}: ok (study demo: 1 questionnaires, 1 schedules, 0 alerts)",
     ]
     assert result.stderr == f"{bad}: 1 error(s)\n"

@@ -10,7 +10,7 @@ import pytest
 
 from eas.protocols.json_schema import protocol_json_schema, protocol_json_schema_text
 from eas.protocols.yaml_source import load_yaml
-from tests.helpers import DEMO_PROTOCOL
+from tests.helpers import DEMO_PROTOCOL, ROOT
 from tests.protocols.helpers import protocol
 
 
@@ -113,3 +113,31 @@ def test_field_level_rules_are_in_the_schema(validator, demo_data, change, path)
     change(demo_data)
     assert demo_data != original
     assert [error_path for error_path, _ in messages(validator, demo_data)] == [path]
+
+
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "protocols" / "examples").glob("*.yaml")), ids=lambda p: p.stem
+)
+def test_the_published_design_examples_validate(validator, path):
+    """Blocks, times relative to wake and sleep, event windows, arms-free dyads: issue 22's
+    format is in the schema."""
+    data, _, errors = load_yaml(path.read_text(encoding="utf-8"))
+    assert errors == []
+    assert messages(validator, data) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"), [(14, True), ("until_withdrawn", True), ("forever", False), (4000, False)]
+)
+def test_the_study_length_in_the_schema(validator, demo_data, value, valid):
+    demo_data["study"]["duration_days"] = value
+    assert (messages(validator, demo_data) == []) is valid
+
+
+def test_relative_times_and_arms_in_the_schema(validator, demo_data):
+    demo_data["study"]["arms"] = {"names": ["a", "b"], "stratify_by": "site"}
+    demo_data["schedules"][0]["arms"] = ["a"]
+    demo_data["schedules"][1]["times"] = ["wake+30m", "sleep-1h"]
+    assert messages(validator, demo_data) == []
+    demo_data["schedules"][1]["times"] = ["noon"]
+    assert messages(validator, demo_data)

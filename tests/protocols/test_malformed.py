@@ -114,7 +114,9 @@ def test_an_unreadable_number_is_an_error_not_a_crash(number, shown):
     text = protocol().replace("duration_days: 7", f"duration_days: {number}")
     assert errors_of(text) == [
         at(text, number, f"study.duration_days: {shown}"),
-        at(text, number, "study.duration_days: must be a whole number"),
+        at(
+            text, number, 'study.duration_days: must be a whole number of days or "until_withdrawn"'
+        ),
     ]
 
 

@@ -109,7 +109,7 @@ def test_ten_mistakes_yields_exactly_ten_errors_in_file_order():
         f"{f}:18:56: {q}[6].colour: unknown field",
         f"{f}:20:66: schedules[0].per_day: 8 prompts at least 120 minutes apart need 960 "
         "minutes, but on Mondays the default waking day (participant_defaults) 09:00-21:00 "
-        "has 720 minutes",
+        "has 631 minutes once kept clear of the fixed SMS prompts (720 without them)",
         f"{f}:21:32: schedules[1].questionnaire: unknown questionnaire 'evening' "
         "(known: momentary)",
     ]
@@ -209,7 +209,7 @@ SINGLE_ERRORS = [
          "reminders: [{after_minutes: 60}]}", id="reminder-default-expiry"),
     case("per_day: 10", "schedules[1].per_day: 10 prompts at least 90 minutes apart need 900 "
          "minutes, but on Mondays the default waking day (participant_defaults) 09:00-22:00 "
-         "has 780 minutes", 9,
+         "has 601 minutes once kept clear of the fixed SMS prompts (780 without them)", 9,
          schedules="- {id: r, questionnaire: q, type: random, per_day: 10, min_gap_minutes: 90}"),
     case("5,", "schedules[1].per_day: 5 prompts at least 60 minutes apart need 300 minutes, "
          "but on Mondays the window 22:00-02:00 has 240 minutes",
@@ -225,9 +225,11 @@ SINGLE_ERRORS = [
          schedules="- {id: e, questionnaire: q, type: event, keyword: AI}\n"
          "- {id: f, questionnaire: q, type: event, keyword: ai}", id="duplicate-keyword"),
     case("'25:00'", 'schedules[1].times[0]: "25:00" is not a time of day; write "HH:MM" '
-         "(00:00-23:59)", schedules="- {id: t, questionnaire: q, type: fixed, times: ['25:00']}"),
+         '(00:00-23:59) or an offset from the waking day such as "wake+30m", "sleep-1h" or '
+         '"wake+1h30m"', schedules="- {id: t, questionnaire: q, type: fixed, times: ['25:00']}"),
     case("25:00", 'schedules[1].times[0]: "25:00" is not a time of day; write "HH:MM" '
-         "(00:00-23:59)", schedules="- {id: t, questionnaire: q, type: fixed, times: [25:00]}"),
+         '(00:00-23:59) or an offset from the waking day such as "wake+30m", "sleep-1h" or '
+         '"wake+1h30m"', schedules="- {id: t, questionnaire: q, type: fixed, times: [25:00]}"),
     case("930", 'schedules[1].time: must be a time written "HH:MM", in quotes',
          schedules="- {id: o, questionnaire: q, type: once, day: 1, time: 930}"),
     case("Mars", 'study.timezone: "Mars/Olympus" is not an IANA time zone (e.g. '

@@ -14,7 +14,10 @@ def test_preview_table_spans_dst_in_local_and_utc(runner):
     assert "2026-03-08 Sun 21:30 EDT  2026-03-09T01:30Z" in out
     assert "2026-03-05 Thu 10:00 EST" in out  # baseline on day 1
     assert "2026-03-18 Wed 12:00 EDT" in out  # exit questionnaire on day 14
-    assert "burden per participant: 6.14 prompts, up to 58.6 items" in out
+    assert (
+        "burden per participant on each of the 14 days with prompts (of 14): 6.14 prompts, "
+        "up to 58.6 items" in out
+    )
 
 
 def test_preview_json_and_csv_agree(runner):
@@ -79,3 +82,33 @@ def test_plan_show_and_lifecycle_commands(runner, db, clock, tmp_path):
     assert "+1202" not in listing.output
     missing = runner.invoke(args=["participants", "pause", "ai-connection", "nobody"])
     assert missing.exit_code == 1 and "no participant 'nobody'" in missing.output
+
+
+ARMS = """
+study:
+  id: arms
+  title: Arms
+  timezone: America/New_York
+  duration_days: 3
+  arms: {names: [boost, control]}
+questionnaires:
+  - id: q
+    items: [{id: mood, type: scale, min: 0, max: 10, text: "Mood?"}]
+schedules:
+  - {id: everyone, questionnaire: q, type: fixed, times: ["09:30"]}
+  - {id: boosted, questionnaire: q, type: fixed, times: ["wake+5h"], arms: [boost]}
+"""
+
+
+def test_preview_of_an_arm_shows_its_schedules(runner, tmp_path):
+    path = tmp_path / "arms.yaml"
+    path.write_text(ARMS)
+    base = ["schedule", "preview", str(path), "--start", "2026-03-02", "--format", "json"]
+    boost = runner.invoke(args=[*base, "--arm", "boost"])
+    assert boost.exit_code == 0, boost.output
+    schedules = {row["schedule"] for row in json.loads(boost.output)["prompts"]}
+    assert schedules == {"everyone", "boosted"}
+    control = json.loads(runner.invoke(args=[*base, "--arm", "control"]).output)
+    assert {row["schedule"] for row in control["prompts"]} == {"everyone"}
+    missing = runner.invoke(args=base)
+    assert missing.exit_code == 2 and "give --arm, one of boost, control" in missing.output

@@ -1,0 +1,132 @@
+"""Long and open-ended studies (issue 22): planned weeks ahead and extended as time passes,
+with the prompts a complete plan would have had."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from eas.participants.lifecycle import withdraw
+from eas.protocols.validation import ProtocolInvalid, validate_protocol_text
+from eas.scheduling.horizon import PLAN_AHEAD_DAYS
+from eas.scheduling.models import PlanHorizon, PlannedPrompt, PromptStatus
+from eas.scheduling.operations import extend_plans, subject_for
+from eas.scheduling.planner import plan_prompts
+from tests.scheduling.helpers import subject
+
+CSV = (
+    "label,phone,timezone,wake,sleep,start_date\n"
+    "P1,+12025550101,America/New_York,09:00,22:00,{start}\n"
+)
+
+
+def _protocol(duration: str) -> str:
+    return f"""
+study: {{id: long, title: Long, timezone: America/New_York, duration_days: {duration}}}
+questionnaires:
+  - id: q
+    items: [{{id: mood, type: scale, min: 0, max: 10, text: Mood}}]
+schedules:
+  - {{id: beeps, questionnaire: q, type: random, per_day: 3, min_gap_minutes: 60, days_per_week: 3}}
+  - {{id: diary, questionnaire: q, type: fixed, times: ["21:00"], weekdays: [sun]}}
+"""
+
+
+def _keys(db, participant):
+    rows = db.session.execute(
+        sa.select(PlannedPrompt.schedule_id, PlannedPrompt.occurrence, PlannedPrompt.due_at)
+        .where(
+            PlannedPrompt.participant_id == participant.id,
+            PlannedPrompt.status == PromptStatus.scheduled,
+        )
+        .order_by(PlannedPrompt.due_at)
+    ).all()
+    return [tuple(row) for row in rows]
+
+
+def _start(clock) -> date:
+    return (clock.now() + timedelta(days=1)).date()
+
+
+def test_a_long_study_is_planned_weeks_ahead_not_to_its_end(db, clock, create_study, enroll_csv):
+    study = create_study(_protocol("730"))
+    participant = enroll_csv(study, CSV.format(start=_start(clock))).created[0]
+    days = {row[1][:10] for row in _keys(db, participant)}
+    assert len(days) <= PLAN_AHEAD_DAYS + 2
+    horizon = db.session.get(PlanHorizon, participant.id)
+    assert horizon.planned_through_day == PLAN_AHEAD_DAYS + 1
+    assert horizon.planned_through == participant.start_date + timedelta(days=PLAN_AHEAD_DAYS)
+
+
+def test_extending_gives_the_prompts_of_a_complete_plan(db, clock, create_study, enroll_csv):
+    """Planned in pieces as time passes, the prompts are those of one plan of the whole study
+    (random times and days of the week drawn alike)."""
+    study = create_study(_protocol("200"))
+    participant = enroll_csv(study, CSV.format(start=_start(clock))).created[0]
+    assert extend_plans(clock.now()) == 0  # nothing is due for extension yet
+    for _ in range(20):
+        clock.advance(timedelta(days=10))
+        extend_plans(clock.now())
+    assert db.session.get(PlanHorizon, participant.id) is None  # complete now
+    stored = sa.select(PlannedPrompt.schedule_id, PlannedPrompt.occurrence, PlannedPrompt.due_at)
+    stored = {
+        tuple(row)
+        for row in db.session.execute(stored.where(PlannedPrompt.participant_id == participant.id))
+    }
+    complete = {
+        (slot.schedule_id, slot.occurrence, slot.due_at)
+        for slot in plan_prompts(
+            study.current_version.definition, subject_for(participant), with_reminders=False
+        )
+    }
+    assert stored == complete
+    assert max(slot[1][:10] for slot in stored) == str(participant.start_date + timedelta(days=199))
+
+
+def test_an_open_ended_study_runs_until_the_participant_withdraws(
+    db, clock, create_study, enroll_csv
+):
+    study = create_study(_protocol("until_withdrawn"))
+    participant = enroll_csv(study, CSV.format(start=_start(clock))).created[0]
+    clock.advance(timedelta(days=400))
+    for _ in range(5):
+        extend_plans(clock.now())
+    horizon = db.session.get(PlanHorizon, participant.id)
+    assert horizon.planned_through >= clock.now().date() + timedelta(days=PLAN_AHEAD_DAYS - 7)
+    withdraw(participant, clock.now(), reason="done", actor="test")
+    reached = horizon.planned_through
+    clock.advance(timedelta(days=60))
+    assert extend_plans(clock.now()) == 0
+    assert not [key for key in _keys(db, participant) if key[2] > clock.now() - timedelta(days=60)]
+    assert db.session.get(PlanHorizon, participant.id).planned_through == reached
+
+
+def test_a_short_study_is_planned_completely(db, clock, create_study, enroll_csv):
+    study = create_study(_protocol("14"))
+    participant = enroll_csv(study, CSV.format(start=_start(clock))).created[0]
+    assert db.session.get(PlanHorizon, participant.id) is None
+
+
+def test_pieces_of_a_plan_agree_with_the_whole():
+    definition = validate_protocol_text(_protocol("300"), "p.yaml").definition
+    person = subject(start=date(2026, 3, 2), seed=11)
+    whole = plan_prompts(definition, person)
+    pieces = []
+    for first in range(1, 301, 45):
+        pieces += plan_prompts(definition, person, days=(first, min(300, first + 44)))
+    assert [(s.occurrence, s.due_at) for s in pieces] == [(s.occurrence, s.due_at) for s in whole]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("3661", "must be between 1 and 3660 (10 years)"),
+        ("forever", 'must be a whole number of days or "until_withdrawn"'),
+    ],
+)
+def test_the_study_length_is_checked(value, message):
+    with pytest.raises(ProtocolInvalid) as info:
+        validate_protocol_text(_protocol(value), "p.yaml")
+    assert f"study.duration_days: {message}" in str(info.value)
