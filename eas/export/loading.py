@@ -39,6 +39,8 @@ class PromptRow(NamedTuple):
     protocol_version_id: int
     schedule_id: str
     questionnaire_id: str
+    occurrence: str
+    revision: int
     channel: str
     study_day: int
     due_at: datetime

@@ -194,11 +194,17 @@ class StudyRows:
         days: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
         #: (item, sequence, day, beep) -> (value, scheduled time), for lags.
         values: dict[tuple, tuple[float | None, datetime]] = {}
-        for prompt in chunk.prompts.get(pid, []):
+        prompts = chunk.prompts.get(pid, [])
+        #: Each slot's latest revision: an earlier one was replaced (a pause, then a resume).
+        latest = {(p.schedule_id, p.occurrence): p.revision for p in prompts}
+        for prompt in prompts:
             given = chunk.answers.get(prompt.id, [])
             row = self._prompt_row(prompt, label, group, arm, chunk, given, history)
             rows.prompts.append(row)
-            replaced = prompt.status_reason == CancelReason.superseded.value
+            replaced = (
+                prompt.status_reason == CancelReason.superseded.value
+                or prompt.revision < latest[(prompt.schedule_id, prompt.occurrence)]
+            )
             if not replaced:
                 sequence = self.sequence(prompt)
                 counters[(prompt.study_day, sequence)] += 1

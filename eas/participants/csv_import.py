@@ -13,6 +13,7 @@ import phonenumbers
 
 from eas.core.timeofday import parse_hhmm
 from eas.participants.models import Channel
+from eas.protocols.design_checks import channel_of, interval_time_left, kept_clear_of
 from eas.protocols.schemas import iana_zones
 from eas.scheduling.fit import random_fit_problem, window_overlap_problem
 
@@ -77,8 +78,17 @@ class CsvInvalid(ValueError):
         self.errors = errors
 
 
-def _random_schedules(definition: dict[str, Any]) -> list[dict[str, Any]]:
-    return [s for s in definition["schedules"] if s["type"] == "random" and "window" not in s]
+def _random_schedules(definition: dict[str, Any]) -> list[tuple[dict[str, Any], tuple]]:
+    """Random schedules, each with the fixed SMS times its draws keep clear of: whether they
+    fit depends on the participant's hours (relative windows, the waking day) and zone (its
+    clock changes), also with a window of clock times."""
+    indexed = list(enumerate(definition["schedules"]))
+    defaults = definition["participant_defaults"]
+    return [
+        (schedule, kept_clear_of(indexed, index, defaults))
+        for index, schedule in indexed
+        if schedule["type"] == "random"
+    ]
 
 
 def stratum_column(definition: dict[str, Any]) -> str | None:
@@ -93,6 +103,7 @@ class _RowParser:
     def __init__(self, definition: dict[str, Any], phone_region: str) -> None:
         self.defaults = definition["participant_defaults"]
         self.random_schedules = _random_schedules(definition)
+        self.interval_schedules = [s for s in definition["schedules"] if s["type"] == "interval"]
         self.arms = definition["study"].get("arms")
         self.stratum_column = stratum_column(definition)
         self.phone_region = phone_region
@@ -271,13 +282,25 @@ class _RowParser:
         overlap = window_overlap_problem(wake, sleep, weekend_wake, weekend_sleep)
         if overlap:
             self.error(line, "sleep", overlap)
-        for schedule in self.random_schedules:
+        for schedule, kept_clear in self.random_schedules:
             if arm is not None and arm not in schedule.get("arms", [arm]):
                 continue  # another arm's
             problem = random_fit_problem(
-                schedule, wake, sleep, weekend_wake, weekend_sleep, zone=zone
+                schedule,
+                wake,
+                sleep,
+                weekend_wake,
+                weekend_sleep,
+                zone=zone,
+                kept_clear=kept_clear if channel_of(schedule, self.defaults) == "sms" else (),
             )
             if problem:
+                self.error(line, "sleep", f"schedule '{schedule['id']}': {problem}")
+        for schedule in self.interval_schedules:
+            if arm is not None and arm not in schedule.get("arms", [arm]):
+                continue
+            weekend = (weekend_wake, weekend_sleep)
+            for _, problem, _ in interval_time_left((), schedule, wake, sleep, weekend):
                 self.error(line, "sleep", f"schedule '{schedule['id']}': {problem}")
 
 

@@ -28,15 +28,24 @@ def channel_of(schedule: dict[str, Any], defaults: dict[str, Any]) -> str:
 def kept_clear_of(
     schedules: list[tuple[int, dict[str, Any]]], own_index: int, defaults: dict[str, Any]
 ) -> tuple[KeptClear, ...]:
-    """Other SMS schedules' fixed times, which a random SMS schedule's draws keep clear of."""
-    return tuple(
-        KeptClear(text, tuple(schedule.get("weekdays", WEEKDAY_NAMES)))
-        for index, schedule in schedules
-        if index != own_index
-        and schedule["type"] == "fixed"
-        and channel_of(schedule, defaults) == "sms"
-        for text in schedule["times"]
-    )
+    """Other SMS schedules' fixed and once times, which a random SMS schedule's draws keep
+    clear of (as the planner does), where a participant can have both (their arms meet)."""
+    own = dict(schedules)[own_index]
+    found = []
+    for index, schedule in schedules:
+        if index == own_index or channel_of(schedule, defaults) != "sms":
+            continue
+        if "arms" in own and "arms" in schedule and not set(own["arms"]) & set(schedule["arms"]):
+            continue
+        if schedule["type"] == "fixed":
+            times = schedule["times"]
+        elif schedule["type"] == "once":
+            times = [schedule["time"]]  # one day only, but that day must fit too
+        else:
+            continue
+        weekdays = tuple(schedule.get("weekdays", WEEKDAY_NAMES))
+        found += [KeptClear(text, weekdays) for text in times]
+    return tuple(found)
 
 
 def interval_time_left(

@@ -19,8 +19,8 @@ _ITEM_FIELDS_BY_TYPE: dict[str, set[str]] = {
     "text": {"max_length"},
 }
 _TYPED_ITEM_FIELDS = set().union(*_ITEM_FIELDS_BY_TYPE.values())
-#: Columns every wide export table has before the items' own.
-_EXPORT_COLUMNS = frozenset({"id", "day", "beep", "prompt_id", "scheduled_local", "status"})
+#: Columns wide export tables have before the items' own (`arm` in studies with arms).
+_EXPORT_COLUMNS = frozenset({"id", "arm", "day", "beep", "prompt_id", "scheduled_local", "status"})
 
 
 class ItemSchema(StrictSchema):

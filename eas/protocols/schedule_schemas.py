@@ -183,7 +183,7 @@ class ScheduleSchema(StrictSchema):
     window = fields.Nested(WindowSchema)
     every_minutes = fields.Integer(validate=validate.Range(15, 1440))
     day = fields.Integer(validate=validate.Range(min=1))
-    time = LocalTime()
+    time = DayTimeField()
     keyword = fields.String(
         validate=validate.Regexp(r"^[A-Za-z][A-Za-z0-9]{0,19}$", error="must be one word")
     )

@@ -66,6 +66,8 @@ _PLACE = (
     sa.select(
         _DAY.c.id,
         _DAY.c.schedule_id,
+        _DAY.c.occurrence,
+        _DAY.c.revision,
         _DAY.c.due_at,
         _DAY.c.status_reason,
         _ME.c.schedule_id.label("own_schedule"),
@@ -162,10 +164,16 @@ def place_of(prompt_id: int, definition: dict[str, Any]) -> Place:
     own = rows[0]
     reports = {s["id"] for s in definition["schedules"] if s["type"] == "event"}
     is_report = own.own_schedule in reports
+    # A slot's earlier revisions were replaced (superseded, or paused and planned again).
+    latest: dict[tuple[str, str], int] = {}
+    for row in rows:
+        key = (row.schedule_id, row.occurrence)
+        latest[key] = max(row.revision, latest.get(key, row.revision))
     sequence = sorted(
         (row.due_at, row.id)
         for row in rows
         if row.status_reason != CancelReason.superseded.value
+        and row.revision == latest[(row.schedule_id, row.occurrence)]
         and (row.schedule_id in reports) == is_report
     )
     ids = [prompt for _, prompt in sequence]

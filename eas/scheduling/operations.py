@@ -345,6 +345,9 @@ def extend_plans(now: datetime, batch: int = EXTEND_BATCH) -> int:
             )
             .order_by(PlanHorizon.planned_through, Participant.id)
             .limit(batch)
+            # Several dispatchers: each extends the plans no other is extending (PostgreSQL;
+            # SQLite's writers take turns anyway).
+            .with_for_update(of=PlanHorizon, skip_locked=True)
         )
     )
     if not due:

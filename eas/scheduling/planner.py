@@ -38,6 +38,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from eas.scheduling import segments as seg
+from eas.scheduling.adjustments import add_reminders, apply_overlap, apply_pauses
 from eas.scheduling.daytimes import parse_daytime
 from eas.scheduling.draws import stratified_draws
 from eas.scheduling.horizon import last_study_day
@@ -50,6 +51,8 @@ from eas.scheduling.windows import (
     block_segments,
     window_bounds_of,
 )
+
+_DAY = timedelta(days=1)
 
 
 class PlanningError(ValueError):
@@ -111,11 +114,12 @@ class _Planner:
     def study_date(self, study_day: int) -> date:
         return self.subject.start_date + timedelta(days=study_day - 1)
 
-    def active_days(self, schedule: dict[str, Any]) -> list[int]:
-        """The study days the schedule runs on within the days planned now. Days of the week
-        are drawn (`days_per_week`) from the whole week, as a complete plan would, so a plan
-        that stops at a horizon and is extended later draws the same days."""
-        first, last = self.first_day, self.last_day
+    def active_days(self, schedule: dict[str, Any], margin: int = 0) -> list[int]:
+        """The study days the schedule runs on within the days planned now (and `margin` days
+        either side). Days of the week are drawn (`days_per_week`) from the whole week, as a
+        complete plan would, so a plan that stops at a horizon and is extended later draws the
+        same days."""
+        first, last = self.first_day - margin, self.last_day + margin
         # Whole weeks past the horizon, but never past the study's end.
         end = (last + 6) // 7 * 7 if self.end is None else min(self.end, (last + 6) // 7 * 7)
         days = [d for d in schedule.get("days", range(1, end + 1)) if d <= end]
@@ -155,17 +159,20 @@ class _Planner:
         return [d for d in days if self.study_date(d) in chosen]
 
     def plan(self, with_reminders: bool) -> list[PlannedSlot]:
-        slots = self.explicit_slots()
         # Random draws come last and keep clear of the SMS prompts already planned that day (a
         # fixed diary, an earlier random schedule's draws): no prompt is lost to a coincidence.
-        taken = self.taken_times(slots)
+        # A window across midnight meets the next day's prompts: those of the days either side
+        # count too, also at the ends of a plan made in pieces (`horizon`).
+        around = self.explicit_slots(margin=1)
+        slots = [s for s in around if self.first_day <= s.study_day <= self.last_day]
+        taken = self.taken_times(around)
         if self.group is not None:
             for member in self.group.members:
                 if member is not self.subject:
                     taken_by_member = self.taken_times(
                         _Planner(
                             self.definition, member, None, self.member_days(member)
-                        ).explicit_slots()
+                        ).explicit_slots(margin=1)
                     )
                     for day, moments in taken_by_member.items():
                         taken[day].extend(moments)
@@ -183,22 +190,23 @@ class _Planner:
         # The slots are this planner's own objects until returned, so they are adjusted in place.
         if self.subject.pauses:
             for slot in slots:
-                self.apply_pauses(slot)
-        self.apply_overlap(slots)
+                apply_pauses(slot, self.subject.pauses)
+        apply_overlap(slots, skip_new=self.study.get("overlap") == "skip_new")
         # Overlaps are decided on the whole plan, so where planning starts changes nothing.
         if self.subject.not_before is not None:
             slots = [s for s in slots if s.due_at >= self.subject.not_before]
         if with_reminders:
-            self.add_reminders(slots)
+            add_reminders(slots, self.definition["schedules"])
         return slots
 
-    def explicit_slots(self) -> list[PlannedSlot]:
-        """The prompts of fixed, once and interval schedules: no draws."""
+    def explicit_slots(self, margin: int = 0) -> list[PlannedSlot]:
+        """The prompts of fixed, once and interval schedules (no draws) of the days planned,
+        and `margin` days either side."""
         slots: list[PlannedSlot] = []
         for schedule in self.schedules:
             if schedule["type"] in ("event", "random"):
                 continue
-            for study_day in self.active_days(schedule):
+            for study_day in self.active_days(schedule, margin):
                 slots.extend(self.slots_for_day(schedule, study_day))
         return slots
 
@@ -306,10 +314,11 @@ class _Planner:
         """Draws of a random schedule: one stratified sequence over its window, or over each
         explicit block in turn; the beeps are numbered across the blocks."""
         holes = []
-        if taken.get(day) and self.draws_by_sms(schedule):
+        near = [found for date_ in (day - _DAY, day, day + _DAY) for found in taken.get(date_, ())]
+        if near and self.draws_by_sms(schedule):
             # Clear of fixed SMS prompts by the gap, of others by a minute (never one instant).
             gap = max(timedelta(minutes=schedule["min_gap_minutes"]), seg.MINUTE)
-            for moment, keeps_gap in taken[day]:
+            for moment, keeps_gap in near:
                 width = gap if keeps_gap else seg.MINUTE
                 holes.append((moment - width + seg.MINUTE, moment + width))
         prefix = day.isoformat()
@@ -352,42 +361,6 @@ class _Planner:
                 f"({seg.available_minutes(segments)} minutes available{clock_change})"
             )
         return drawn
-
-    def apply_pauses(self, slot: PlannedSlot) -> None:
-        for start, end in self.subject.pauses:
-            if start <= slot.due_at and (end is None or slot.due_at < end):
-                slot.cancel_reason = CancelReason.paused.value
-                return
-
-    def apply_overlap(self, slots: list[PlannedSlot]) -> None:
-        skip_new = self.study.get("overlap", "close_previous") == "skip_new"
-        open_slot: PlannedSlot | None = None
-        for slot in slots:
-            if slot.channel != "sms" or slot.cancel_reason:
-                continue
-            if open_slot is not None and open_slot.expires_at > slot.due_at:
-                if skip_new or open_slot.due_at == slot.due_at:
-                    slot.cancel_reason = CancelReason.overlap.value
-                    continue
-                open_slot.expires_at = slot.due_at
-            open_slot = slot
-
-    def add_reminders(self, slots: list[PlannedSlot]) -> None:
-        delays = {
-            schedule["id"]: [
-                timedelta(minutes=reminder["after_minutes"])
-                for reminder in schedule.get("reminders", [])
-            ]
-            for schedule in self.definition["schedules"]
-        }
-        for slot in slots:
-            if delays[slot.schedule_id]:
-                slot.reminders_at = tuple(
-                    moment
-                    for delay in delays[slot.schedule_id]
-                    for moment in [slot.due_at + delay]
-                    if moment < slot.expires_at
-                )
 
 
 def plan_prompts(

@@ -203,3 +203,34 @@ def test_ten_one_beep_schedules_give_beeps_one_to_ten(
     assert len(_read(folder, "compliance_beeps")) == 10
     report = validate(str(folder / "datapackage.json"))
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])[:10]
+
+
+def test_a_pause_and_resume_leaves_the_beeps_as_they_were(db, clock, blocks_participant, tmp_path):
+    """Paused, a day's prompts are cancelled; resumed, they are planned again as new revisions
+    of the same slots: the cancelled revisions are replaced, neither beeps nor compliance."""
+    from eas.participants.lifecycle import pause, resume
+    from eas.responses.context import place_of
+
+    participant = blocks_participant
+    clock.set(clock.now().replace(year=2026, month=3, day=19, hour=12, minute=0))  # 08:00 day 1
+    pause(participant, clock.now(), actor="test")
+    clock.advance(timedelta(minutes=30))
+    resume(participant, clock.now(), actor="test")
+    db.session.flush()
+    day = db.session.scalars(
+        sa.select(PlannedPrompt)
+        .where(PlannedPrompt.participant_id == participant.id, PlannedPrompt.study_day == 1)
+        .order_by(PlannedPrompt.due_at)
+    ).all()
+    assert {p.revision for p in day} == {0, 1}  # every slot twice: paused, then planned again
+    definition = participant.study.current_version.definition
+    beeps = [place_of(p.id, definition).beep for p in day if p.revision == 1]
+    assert beeps == [1, 2, 3, 4, 5]
+    folder = _export(participant, clock, tmp_path / "export")
+    exported = [
+        int(row["beep"])
+        for row in _read(folder, "prompts")
+        if row["study_day"] == "1" and row["beep"]
+    ]
+    assert exported == [1, 2, 3, 4, 5]
+    assert {row["beep"] for row in _read(folder, "compliance_beeps")} == {"1", "2", "3", "4", "5"}

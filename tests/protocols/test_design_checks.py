@@ -152,3 +152,31 @@ def test_burden_of_a_burst_design_is_per_active_day():
     )
     summary = preview.summary()
     assert (summary["days"], summary["active_days"], summary["prompts_per_day"]) == (7, 2, 2.0)
+
+
+def test_the_fit_keeps_clear_of_once_times_and_only_of_the_same_arms():
+    """As the planner does: a once time takes room from the draws; a fixed time of another arm
+    does not (no participant has both)."""
+    once = protocol(
+        schedules="- {id: base, questionnaire: q, type: once, day: 1, time: '12:00'}\n"
+        "- {id: r, questionnaire: q, type: random, min_gap_minutes: 30, "
+        "blocks: [{start: '11:30', end: '12:30'}]}"
+    )
+    (error,) = errors_of(once)
+    assert "schedules[2].blocks: block 1 (11:30-12:30)" in error and "has 1 minutes" in error
+    arms = protocol(
+        schedules="- {id: fa, questionnaire: q, type: fixed, times: ['12:00'], arms: [a]}\n"
+        "- {id: rb, questionnaire: q, type: random, per_day: 1, min_gap_minutes: 60, "
+        "window: {start: '11:00', end: '13:00'}, arms: [b]}",
+        head="study: {id: demo, title: Demo, timezone: Europe/Berlin, duration_days: 7, "
+        "arms: {names: [a, b]}}\n",
+    ).replace("times: ['20:00']}", "times: ['20:00'], channel: web}")
+    validate_protocol_text(arms, "p.yaml")
+    same_arm = arms.replace("arms: [b]}", "arms: [a]}")
+    assert "has 1 minutes once kept clear" in errors_of(same_arm)[0]
+
+
+def test_a_once_time_can_be_relative_to_waking():
+    text = protocol(schedules="- {id: intake, questionnaire: q, type: once, day: 1, time: wake+2h}")
+    once = validate_protocol_text(text, "p.yaml").definition["schedules"][1]
+    assert once["time"] == "wake+120m"

@@ -422,9 +422,11 @@ schedules:
     assert "needs 2 SMS segments" in error
 
 
-def test_item_ids_that_are_export_columns_are_refused():
-    text = DEMO_PROTOCOL.read_text().replace("id: lonely\n", "id: day\n", 1)
+@pytest.mark.parametrize("column", ["day", "arm"])
+def test_item_ids_that_are_export_columns_are_refused(column):
+    text = DEMO_PROTOCOL.read_text().replace("id: lonely\n", f"id: {column}\n", 1)
     errors = errors_of(text)
     assert any(
-        "questionnaires[0].items[5].id: 'day' names a column of every export" in e for e in errors
+        f"questionnaires[0].items[5].id: '{column}' names a column of every export" in e
+        for e in errors
     )

@@ -226,3 +226,27 @@ def test_a_block_that_cannot_hold_its_prompts_is_a_planning_error():
     )
     with pytest.raises(PlanningError, match="block 1"):
         plan_prompts(narrow, subject(sleep="22:00"))
+
+
+def test_draws_in_a_window_across_midnight_keep_clear_of_the_next_dates_fixed_prompt():
+    """A fixed 01:00 diary falls inside the previous evening's 23:00-02:00 window: the draws of
+    that evening keep their gap from it (they looked only at their own date before)."""
+    protocol = definition(
+        {
+            "type": "random",
+            "per_day": 2,
+            "min_gap_minutes": 30,
+            "expires_after_minutes": 30,
+            "window": {"start": "23:00", "end": "02:00"},
+        },
+        {"type": "fixed", "times": ["01:00"], "expires_after_minutes": 30},
+        days=30,
+        defaults={"wake": "12:00", "sleep": "02:00"},
+    )
+    for seed in range(20):
+        plan = plan_prompts(protocol, subject(wake="12:00", sleep="02:00", seed=seed))
+        assert not [slot for slot in plan if slot.cancel_reason], seed
+        diaries = [slot.due_at for slot in plan if slot.schedule_id == "s1"]
+        for slot in plan:
+            if slot.schedule_id == "s0":
+                assert all(abs(slot.due_at - d) >= timedelta(minutes=30) for d in diaries), seed

@@ -3,17 +3,28 @@ with the prompts a complete plan would have had."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
 
+import flask_migrate
 import pytest
 import sqlalchemy as sa
 
+from eas import create_app
+from eas.core.clock import VirtualClock, install_clock
+from eas.core.db import db as _db
+from eas.participants.csv_import import parse_participants_csv
 from eas.participants.lifecycle import withdraw
+from eas.participants.operations import import_participants
 from eas.protocols.validation import ProtocolInvalid, validate_protocol_text
 from eas.scheduling.horizon import PLAN_AHEAD_DAYS
 from eas.scheduling.models import PlanHorizon, PlannedPrompt, PromptStatus
 from eas.scheduling.operations import extend_plans, subject_for
 from eas.scheduling.planner import plan_prompts
+from eas.studies.operations import publish_protocol
+from tests.databases import temporary_database
+from tests.helpers import make_test_config
 from tests.scheduling.helpers import subject
 
 CSV = (
@@ -130,3 +141,49 @@ def test_the_study_length_is_checked(value, message):
     with pytest.raises(ProtocolInvalid) as info:
         validate_protocol_text(_protocol(value), "p.yaml")
     assert f"study.duration_days: {message}" in str(info.value)
+
+
+def test_two_dispatchers_extending_at_once_on_postgresql(tmp_path):
+    """One extends a participant's plan while the other skips it (it was a unique-key error
+    that ended the other's tick, and that tick's alert mails, before)."""
+    with temporary_database("postgres", tmp_path) as url:
+        app = create_app(make_test_config(url, tmp_path))
+        clock = VirtualClock(datetime(2026, 3, 18, 14, tzinfo=UTC))
+        install_clock(app, clock)
+        with app.app_context():
+            flask_migrate.upgrade()
+            study = publish_protocol(
+                validate_protocol_text(_protocol("until_withdrawn"), "p.yaml"), actor="test"
+            ).study
+            parsed = parse_participants_csv(
+                CSV.format(start="2026-03-19"), study.current_version.definition, "US"
+            )
+            import_participants(study, parsed, actor="test")
+            _db.session.commit()
+        later = datetime(2026, 3, 27, 14, tzinfo=UTC)
+        first_holds = threading.Event()
+        results: dict[str, object] = {}
+
+        def extending(name: str) -> None:
+            with app.app_context():
+                try:
+                    results[name] = extend_plans(later)
+                    if name == "first":
+                        first_holds.set()
+                        time.sleep(1)  # holding its claim while the second looks
+                    _db.session.commit()
+                except Exception as exc:
+                    results[name] = exc
+                finally:
+                    first_holds.set()
+                    _db.session.remove()
+
+        first = threading.Thread(target=extending, args=("first",))
+        first.start()
+        first_holds.wait(timeout=30)
+        extending("second")
+        first.join()
+        with app.app_context():
+            _db.session.remove()
+            _db.engine.dispose()
+    assert results == {"first": 1, "second": 0}
