@@ -146,7 +146,8 @@ class _Planner:
 
     def group_days(self, schedule: dict[str, Any], days: list[int]) -> list[int]:
         """Members share calendar dates: weeks count from the earliest member's start date and
-        each week's dates are drawn from all seven, whoever has a study day on them."""
+        each week's dates are drawn from its seven (those of the schedule's `weekdays`),
+        whoever has a study day on them."""
         if not days:
             return []
         anchor = min(member.start_date for member in self.group.members)
@@ -154,8 +155,13 @@ class _Planner:
         first, last = self.study_date(days[0]), self.study_date(days[-1])
         for week in range((first - anchor).days // 7, (last - anchor).days // 7 + 1):
             rng = random.Random(derive_seed(self.draw_seed, schedule["id"], "week", week))
-            week_dates = [anchor + timedelta(days=week * 7 + offset) for offset in range(7)]
-            chosen.update(rng.sample(week_dates, schedule["days_per_week"]))
+            week_dates = [
+                moment
+                for offset in range(7)
+                for moment in [anchor + timedelta(days=week * 7 + offset)]
+                if WEEKDAY_NAMES[moment.weekday()] in schedule.get("weekdays", WEEKDAY_NAMES)
+            ]
+            chosen.update(rng.sample(week_dates, min(schedule["days_per_week"], len(week_dates))))
         return [d for d in days if self.study_date(d) in chosen]
 
     def plan(self, with_reminders: bool) -> list[PlannedSlot]:

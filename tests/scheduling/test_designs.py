@@ -250,3 +250,18 @@ def test_draws_in_a_window_across_midnight_keep_clear_of_the_next_dates_fixed_pr
         for slot in plan:
             if slot.schedule_id == "s0":
                 assert all(abs(slot.due_at - d) >= timedelta(minutes=30) for d in diaries), seed
+
+
+def test_a_group_gets_its_days_per_week_among_the_allowed_weekdays():
+    """Drawn from all seven dates and then filtered by weekdays, a couple got fewer days than
+    asked for in most weeks."""
+    protocol = definition(
+        {"type": "random", "per_day": 1, "days_per_week": 2, "weekdays": ["sat", "sun"]},
+        days=28,
+    )
+    members = (subject(NY, seed=1), subject(NY, seed=2))
+    plan = plan_prompts(protocol, members[0], Group(seed=4, members=members))
+    weeks: dict[int, int] = {}
+    for slot in plan:
+        weeks[(slot.study_day - 1) // 7] = weeks.get((slot.study_day - 1) // 7, 0) + 1
+    assert weeks == {0: 2, 1: 2, 2: 2, 3: 2}
