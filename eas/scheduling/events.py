@@ -32,7 +32,7 @@ from eas.scheduling.horizon import last_study_day
 from eas.scheduling.localtime import local, local_date_of, window_bounds
 from eas.scheduling.models import PlannedPrompt, PromptStatus
 
-CAPPED = "Thanks! You've reached today's limit of {cap} reports; we'll count on tomorrow."
+CAPPED = "Thanks! You've reached today's limit of {cap} reports."
 OUTSIDE_STUDY = "Thanks! Reports can be sent on the days of the study only."
 #: Any other refusal: when reports can be sent ("between 20:00 and 02:00", "on study days 1-7
 #: and 29-35 only", ...).

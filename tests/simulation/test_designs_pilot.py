@@ -70,3 +70,31 @@ def test_reports_are_started_only_on_burst_days_inside_their_window(tmp_path):
             ZoneInfo(report["timezone"])
         )
         assert local.hour >= 18 or local.hour < 2, report
+
+
+ARMS = """
+study:
+  id: arms
+  title: Arms
+  timezone: America/New_York
+  duration_days: 3
+  arms: {names: [boost, control], seed: 3}
+questionnaires:
+  - id: q
+    items: [{id: mood, type: scale, min: 0, max: 10, text: "Mood?"}]
+schedules:
+  - {id: everyone, questionnaire: q, type: fixed, times: ["wake+1h"]}
+  - {id: boosted, questionnaire: q, type: random, per_day: 2, min_gap_minutes: 60, arms: [boost]}
+"""
+
+
+def test_a_pilot_with_arms_assigns_them_and_plans_each_arms_schedules(tmp_path):
+    protocol = tmp_path / "arms.yaml"
+    protocol.write_text(ARMS)
+    result = run_simulation(protocol, tmp_path / "pilot", participants=8, days=3, seed=4)
+    arms = {p["participant"]: p["arm"] for p in _rows(result.export / "participants.csv")}
+    assert sorted(arms.values()) == ["boost"] * 4 + ["control"] * 4  # balanced
+    for prompt in _rows(result.export / "prompts.csv"):
+        assert prompt["arm"] == arms[prompt["participant"]]
+        if prompt["schedule"] == "boosted":
+            assert prompt["arm"] == "boost"

@@ -193,9 +193,7 @@ def test_event_reports_are_capped_per_day(db, clock, phone, participant):
         phone.text("skip")
         clock.advance(timedelta(hours=1))
         phone.text("skip")  # later: the report closed; the note is fine
-    assert phone.text("AI") == [
-        "Thanks! You've reached today's limit of 6 reports; we'll count on tomorrow."
-    ]
+    assert phone.text("AI") == ["Thanks! You've reached today's limit of 6 reports."]
 
 
 def test_help_names_the_study_and_its_contact(db, phone, participant):
