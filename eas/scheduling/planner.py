@@ -185,13 +185,14 @@ class _Planner:
         for schedule in self.schedules:
             if schedule["type"] != "random":
                 continue
-            by_sms = self.draws_by_sms(schedule)
+            drawn = []
             for study_day in self.active_days(schedule):
-                drawn = self.random_slots(schedule, study_day, self.study_date(study_day), taken)
-                slots.extend(drawn)
-                if by_sms:
-                    for slot in drawn:
-                        taken[slot.local_date].append((slot.due_at, False))
+                drawn += self.random_slots(schedule, study_day, self.study_date(study_day), taken)
+            slots.extend(drawn)
+            # Later random schedules keep clear of these draws (a schedule's own are apart).
+            if self.draws_by_sms(schedule):
+                for slot in drawn:
+                    taken[slot.local_date].append((slot.due_at, False))
         slots.sort(key=lambda s: (s.due_at, s.schedule_id))
         # The slots are this planner's own objects until returned, so they are adjusted in place.
         if self.subject.pauses:
