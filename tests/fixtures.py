@@ -159,3 +159,17 @@ def demo(tmp_path_factory):
     yield app, clock, first, second
     with app.app_context():
         _db.engine.dispose()
+
+
+@pytest.fixture
+def statements(db):
+    """The SQL statements run while the test looks (a list it can clear)."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    engine = db.session.get_bind().engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    sa.event.remove(engine, "before_cursor_execute", record)

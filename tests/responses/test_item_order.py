@@ -69,19 +69,6 @@ def person(db, create_study, enroll_csv):
     return enroll_csv(create_study(PROTOCOL), CSV).created[0]
 
 
-@pytest.fixture
-def statements(db):
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    engine = db.session.get_bind().engine
-    sa.event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    sa.event.remove(engine, "before_cursor_execute", record)
-
-
 def _prompts(db, person, schedule="beeps") -> list[PlannedPrompt]:
     return db.session.scalars(
         sa.select(PlannedPrompt)

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from eas.responses import context
 from eas.scheduling.models import PlannedPrompt
@@ -18,19 +17,6 @@ from tests.responses.helpers import CSV, protocol, send_due
 def person(request, db, create_study, enroll_csv):
     study = create_study(protocol("sms", privacy=request.param))
     return enroll_csv(study, CSV).created[0]
-
-
-@pytest.fixture
-def statements(db):
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    engine = db.session.get_bind().engine
-    sa.event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    sa.event.remove(engine, "before_cursor_execute", record)
 
 
 def _report(clock, phone, topic: str) -> None:

@@ -63,20 +63,6 @@ def _beeps(db, person, day=1) -> dict[str, tuple]:
     }
 
 
-@pytest.fixture
-def statements(db):
-    """The SQL statements run while the test looks (a list it can clear)."""
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    engine = db.session.get_bind().engine
-    sa.event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    sa.event.remove(engine, "before_cursor_execute", record)
-
-
 def test_beeps_count_across_the_questionnaires_planned_schedules(db, person):
     assert _beeps(db, person) == {
         "09:00": (1, True, False),

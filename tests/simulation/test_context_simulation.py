@@ -4,15 +4,14 @@ exactly what they gave, and the items shown only at the day's last beep are answ
 
 from __future__ import annotations
 
-import csv
 import logging
 from collections import defaultdict
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from tests.helpers import DEMO_PROTOCOL
+from tests.simulation.helpers import assert_answers_exported_as_given, read_csv
 
 START = date(2026, 3, 6)
 ZONES = ["America/New_York", "Europe/London"]
@@ -39,11 +38,6 @@ CHANGES = [
 ]
 
 
-def _csv(folder: Path, name: str) -> list[dict[str, str]]:
-    with (folder / f"{name}.csv").open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory):
     from eas.simulation.run import run_simulation
@@ -65,38 +59,18 @@ def simulated(tmp_path_factory):
 
 
 def test_every_answer_given_is_in_the_export_as_given(simulated):
-    truth = simulated.truth
-    assert len(truth.answers) > 100
-    prompt_ids = {
-        (p["participant"], p["questionnaire"], p["sent_utc"]): p["prompt_id"]
-        for p in _csv(simulated.export, "prompts")
-        if p["sent_utc"]
-    }
-    rows = {(r["prompt_id"], r["item"]): r for r in _csv(simulated.export, "responses")}
-    for (label, questionnaire, received, item), value in truth.answers.items():
-        sent = received.isoformat(timespec="seconds")[:19] + "Z"
-        row = rows[(prompt_ids[(label, questionnaire, sent)], item)]
-        if value is None:
-            assert row["missing"] == "skipped", (label, item)
-        elif isinstance(value, bool):
-            assert row["value"] == ("yes" if value else "no"), (label, item)
-        elif isinstance(value, list):
-            assert row["value"] == ";".join(map(str, value)), (label, item)
-        elif isinstance(value, int | float) and row["value_numeric"]:
-            assert float(row["value_numeric"]) == value, (label, item)
-        else:
-            assert row["value"] == str(value), (label, item)
+    assert_answers_exported_as_given(simulated, at_least=100)
 
 
 def test_items_of_the_last_beep_are_shown_there_only(simulated):
-    prompts = _csv(simulated.export, "prompts")
+    prompts = read_csv(simulated.export, "prompts")
     last: dict[tuple, int] = defaultdict(int)
     for prompt in prompts:
         if prompt["questionnaire"] == "momentary" and prompt["beep"]:
             key = (prompt["participant"], prompt["study_day"])
             last[key] = max(last[key], int(prompt["beep"]))
     shown = hidden = 0
-    for row in _csv(simulated.export, "responses"):
+    for row in read_csv(simulated.export, "responses"):
         if row["item"] != "seek_contact":
             continue
         at_last = int(row["beep"]) == last[(row["participant"], row["study_day"])]
@@ -113,12 +87,12 @@ def test_what_the_place_shows_the_participants_answered_as_asked(simulated):
     # one who did not know their beep would give its answer to the next item instead.
     sent = {
         p["prompt_id"]: (p["participant"], p["questionnaire"], p["sent_utc"])
-        for p in _csv(simulated.export, "prompts")
+        for p in read_csv(simulated.export, "prompts")
     }
     for item in ("mood", "seek_contact", "day_note"):
         exported = {
             (*sent[row["prompt_id"]], item)
-            for row in _csv(simulated.export, "responses")
+            for row in read_csv(simulated.export, "responses")
             if row["item"] == item and row["missing"] in ("", "skipped")
         }
         given = {

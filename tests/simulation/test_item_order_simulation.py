@@ -4,17 +4,16 @@ export says exactly what they gave, and its `position` says the order shown."""
 
 from __future__ import annotations
 
-import csv
 import logging
 from collections import defaultdict
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from eas.protocols.validation import validate_protocol_text
 from eas.responses import context
 from tests.helpers import DEMO_PROTOCOL
+from tests.simulation.helpers import assert_answers_exported_as_given, read_csv
 
 START = date(2026, 3, 6)
 ZONES = ["America/New_York", "Europe/London"]
@@ -45,11 +44,6 @@ def _shuffled() -> str:
     return text
 
 
-def _csv(folder: Path, name: str) -> list[dict[str, str]]:
-    with (folder / f"{name}.csv").open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory):
     from eas.simulation.run import run_simulation
@@ -67,27 +61,7 @@ def simulated(tmp_path_factory):
 
 
 def test_every_answer_given_is_in_the_export_as_given(simulated):
-    truth = simulated.truth
-    assert len(truth.answers) > 100
-    prompt_ids = {
-        (p["participant"], p["questionnaire"], p["sent_utc"]): p["prompt_id"]
-        for p in _csv(simulated.export, "prompts")
-        if p["sent_utc"]
-    }
-    rows = {(r["prompt_id"], r["item"]): r for r in _csv(simulated.export, "responses")}
-    for (label, questionnaire, received, item), value in truth.answers.items():
-        sent = received.isoformat(timespec="seconds")[:19] + "Z"
-        row = rows[(prompt_ids[(label, questionnaire, sent)], item)]
-        if value is None:
-            assert row["missing"] == "skipped", (label, item)
-        elif isinstance(value, bool):
-            assert row["value"] == ("yes" if value else "no"), (label, item)
-        elif isinstance(value, list):
-            assert row["value"] == ";".join(map(str, value)), (label, item)
-        elif isinstance(value, int | float) and row["value_numeric"]:
-            assert float(row["value_numeric"]) == value, (label, item)
-        else:
-            assert row["value"] == str(value), (label, item)
+    assert_answers_exported_as_given(simulated, at_least=100)
 
 
 def test_the_shuffled_items_answered_are_those_exported_as_answered(simulated):
@@ -95,12 +69,12 @@ def test_the_shuffled_items_answered_are_those_exported_as_answered(simulated):
     # answered (or skipped), and no other: none was lost or answered twice over.
     sent = {
         p["prompt_id"]: (p["participant"], p["questionnaire"], p["sent_utc"])
-        for p in _csv(simulated.export, "prompts")
+        for p in read_csv(simulated.export, "prompts")
     }
     for questionnaire, items in LISTS.items():
         exported = {
             (*sent[row["prompt_id"]], row["item"])
-            for row in _csv(simulated.export, "responses")
+            for row in read_csv(simulated.export, "responses")
             if row["item"] in items and row["missing"] in ("", "skipped")
         }
         given = {
@@ -114,7 +88,7 @@ def test_the_shuffled_items_answered_are_those_exported_as_answered(simulated):
 def test_the_export_says_the_order_shown_and_it_varies(simulated):
     orders: dict[str, set[tuple[str, ...]]] = defaultdict(set)
     by_prompt: dict[str, list[dict]] = defaultdict(list)
-    for row in _csv(simulated.export, "responses"):
+    for row in read_csv(simulated.export, "responses"):
         by_prompt[row["prompt_id"]].append(row)
     questionnaires = {
         q["id"]: q

@@ -4,7 +4,6 @@ statements, and what they keep between requests."""
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
 
 from eas.studies import definitions
 from eas.surveys import visits
@@ -14,18 +13,6 @@ from tests.surveys.helpers import Answerer, csrf_of, page_item_of
 @pytest.fixture
 def answerer(client, diary):
     return Answerer(client, diary[1])
-
-
-@pytest.fixture
-def statements(db):
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", count)
-    yield seen
-    sa.event.remove(db.engine, "before_cursor_execute", count)
 
 
 def test_a_page_of_several_answers_is_saved_in_a_fixed_number_of_statements(
