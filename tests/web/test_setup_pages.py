@@ -206,3 +206,17 @@ def test_the_preview_warns_of_a_window_outside_the_default_waking_day(app, clock
         warned = str(burden(schedule_preview({**definition, "schedules": [late]}, clock.now())))
     assert "Warning:" not in plain
     assert "Warning: schedule &#39;late&#39;" in warned and "23:00-23:45" in warned
+
+
+def test_a_valid_protocol_shows_its_warnings_and_its_burden_per_active_day(db, client, make_user):
+    """Prompts closer together than they stay open are valid but probably not meant: the page
+    says so with line and column, and still offers to create the study."""
+    source = DEMO.replace("    min_gap_minutes: 90\n", "    min_gap_minutes: 30\n")
+    make_user(admin=True)
+    sign_in(client)
+    page = text(post(client, "/studies/new", {"source": source, "action": "check"}))
+    line = _line_of(source, "min_gap_minutes: 30")
+    assert "1 warning: valid, but check that this is what you mean" in page
+    assert f"line {line}, column 22 (schedules[0].min_gap_minutes): prompts may come 30" in page
+    assert "Create the study" in page
+    assert "on each of the 14 days with prompts (of 14)" in page
