@@ -155,23 +155,6 @@ def report_refusal(
     return None
 
 
-def may_report(
-    schedule: dict[str, Any],
-    definition: dict[str, Any],
-    now: datetime,
-    zone_name: str,
-    start_date: date,
-    *,
-    reports_that_day: int = 0,
-) -> bool:
-    """Whether a participant may start a report of `schedule` at `now` (for the simulator: no
-    database; `reports_that_day` as for `report_refusal`, 0 to leave the cap out)."""
-    refusal = report_refusal(
-        schedule, definition, now, zone_name, start_date, reports_that_day=reports_that_day
-    )
-    return refusal is None
-
-
 def next_report_at(
     schedule: dict[str, Any],
     definition: dict[str, Any],
@@ -297,7 +280,8 @@ def availability(
     zone_name = participant.timezone
     day = report_day(schedule, now, zone_name, participant.start_date)
     count = _reports_on(participant, schedule, day.local_date)
-    open_now = may_report(schedule, definition, now, zone_name, participant.start_date)
+    start = participant.start_date
+    open_now = report_refusal(schedule, definition, now, zone_name, start) is None
     cap = schedule.get("max_per_day")
     capped = open_now and cap is not None and count >= cap
     if open_now and not capped:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from eas.core.db import db
 from eas.core.timeofday import parse_hhmm
 from eas.participants.models import Participant
-from eas.scheduling.events import may_report
+from eas.scheduling.events import report_refusal
 from eas.scheduling.localtime import to_utc, window_bounds
 
 
@@ -66,4 +66,8 @@ def report_moments(
             closes += timedelta(days=1)
     span = (closes - opens).total_seconds()
     moments = [opens + timedelta(seconds=rng.uniform(0, span)) for _ in range(count)]
-    return [moment for moment in moments if may_report(schedule, definition, moment, zone, start)]
+    return [
+        moment
+        for moment in moments
+        if report_refusal(schedule, definition, moment, zone, start) is None
+    ]

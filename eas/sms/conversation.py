@@ -60,8 +60,7 @@ def reply(sender: Sender, message, body: str, now: datetime) -> list[Reply]:
     if current is not None and current.is_open(now):
         message.prompt_id = current.prompt_id
         return _continue(sender, current, body, now)
-    arm = sender.participant().arm
-    schedule = events.event_schedule(definition, body, arm=arm)
+    schedule = events.event_schedule(definition, body, arm=sender.arm)
     if schedule is not None:
         report, refusal = events.start_report(
             sender.participant(),
@@ -83,7 +82,7 @@ def reply(sender: Sender, message, body: str, now: datetime) -> list[Reply]:
                 return [Reply(texts.ALREADY_DONE, Kind.courtesy)]
         elif now - current.closes_at() < _LATE_REPLY_NOTICE:
             return [Reply(texts.CLOSED, Kind.courtesy)]
-    return [Reply(texts.nothing_open(definition, arm), Kind.courtesy)]
+    return [Reply(texts.nothing_open(definition, sender.arm), Kind.courtesy)]
 
 
 def pending_question(sender: Sender, now: datetime) -> list[Reply]:

@@ -61,6 +61,7 @@ _SENDERS = order_answers(
         _CURRENT.c.id.label("current_version_id"),
         _CURRENT.c.source_hash.label("current_source_hash"),
         PARTICIPANTS.c.phone_encrypted,
+        PARTICIPANTS.c.arm,
     )
     .where(PARTICIPANTS.c.phone_hash == sa.bindparam("phone_hash"))
     .order_by(PARTICIPANTS.c.enrolled_at.desc(), PARTICIPANTS.c.id.desc())
@@ -79,6 +80,8 @@ class Sender:
     definition: dict[str, Any]
     #: The number as stored for them (what a message of theirs stores: the same number).
     phone_encrypted: bytes
+    #: Their study arm: the reports they may start are their arm's (None: no arms).
+    arm: str | None = None
     #: Their latest SMS prompt, as it stands before this text (None: none went out).
     conversation: PromptProgress | None = None
 
@@ -112,5 +115,6 @@ def _sender(rows: list[sa.Row]) -> Sender:
         first.current_version_id,
         definition_of(first.current_version_id, first.current_source_hash),
         first.phone_encrypted,
+        first.arm,
         progress_of(rows),
     )

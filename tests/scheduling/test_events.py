@@ -48,8 +48,8 @@ def test_burst_days_refuse_between_the_bursts_and_accept_in_them():
     assert refusal(protocol, schedule, at(30, "12:00")) is None
     assert refusal(protocol, schedule, at(7, "23:59")) is None
     assert refusal(protocol, schedule, at(8, "00:00")) is not None
-    assert events.may_report(schedule, protocol, at(30, "12:00"), NY, MONDAY)
-    assert not events.may_report(schedule, protocol, at(10, "12:00"), NY, MONDAY)
+    assert events.report_refusal(schedule, protocol, at(30, "12:00"), NY, MONDAY) is None
+    assert events.report_refusal(schedule, protocol, at(10, "12:00"), NY, MONDAY) is not None
 
 
 def test_outside_the_study_the_old_text():
@@ -175,7 +175,10 @@ def test_the_cap_counts_the_reports_of_the_window_day():
     after_midnight = at(5, "01:00")
     assert refusal(protocol, schedule, after_midnight, reports=1) is None
     assert refusal(protocol, schedule, after_midnight, reports=2) == events.CAPPED.format(cap=2)
-    assert not events.may_report(schedule, protocol, after_midnight, NY, MONDAY, reports_that_day=2)
+    assert (
+        events.report_refusal(schedule, protocol, after_midnight, NY, MONDAY, reports_that_day=2)
+        is not None
+    )
     # Rules about the day come first: between the bursts, the cap is not the reason.
     protocol, schedule = event(days=BURSTS, max_per_day=1)
     assert refusal(protocol, schedule, at(10, "12:00"), reports=5) != events.CAPPED.format(cap=1)

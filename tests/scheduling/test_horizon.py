@@ -187,3 +187,23 @@ def test_two_dispatchers_extending_at_once_on_postgresql(tmp_path):
             _db.session.remove()
             _db.engine.dispose()
     assert results == {"first": 1, "second": 0}
+
+
+def test_the_dispatcher_extends_plans_every_ten_minutes_not_every_tick(
+    db, clock, create_study, enroll_csv, dispatcher, statements
+):
+    study = create_study(_protocol("until_withdrawn"))
+    participant = enroll_csv(study, CSV.format(start=_start(clock))).created[0]
+    reached = db.session.get(PlanHorizon, participant.id).planned_through
+    clock.advance(timedelta(days=10))
+    statements.clear()
+    assert dispatcher.tick().plans_extended == 1
+    assert db.session.get(PlanHorizon, participant.id).planned_through > reached
+    looked = sum("plan_horizons" in statement for statement in statements)
+    statements.clear()
+    clock.advance(timedelta(minutes=5))
+    dispatcher.tick()
+    assert looked >= 1 and not any("plan_horizons" in s for s in statements)
+    clock.advance(timedelta(minutes=6))
+    dispatcher.tick()
+    assert any("plan_horizons" in s for s in statements)
